@@ -1,0 +1,93 @@
+"""What goes into the generation service and what comes out of it.
+
+These dataclasses are the whole contract between ``generation/`` and whoever
+drives it (the studio, the ``generate`` command, the benchmarks). Field names
+follow diffusers' argument names where one exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+# Bounds every caller shares; adapters may narrow them further.
+MAX_PROMPT_CHARS = 2000
+MIN_FRAMES, MAX_FRAMES = 8, 48
+MIN_FPS, MAX_FPS = 4, 30
+MIN_SIZE, MAX_SIZE = 64, 1024
+MIN_STEPS, MAX_STEPS = 1, 100
+MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """Everything needed to render one clip, in diffusers' argument names.
+
+    ``width``/``height`` are the size of the written video; a model with a
+    smaller native resolution renders natively and upscales smoothly.
+    """
+
+    prompt: str
+    negative_prompt: str = ""
+    model: str = "builtin"
+    num_frames: int = 16
+    fps: int = 8
+    width: int = 256
+    height: int = 256
+    num_inference_steps: int = 20
+    guidance_scale: float = 5.0
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationSpec:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Progress after one denoising step, with a preview of every frame.
+
+    ``preview`` is one encoded image holding all ``frames`` frames side by side
+    (a horizontal strip: frame i occupies x in [i*width, (i+1)*width)).
+    """
+
+    step: int
+    steps: int
+    elapsed: float
+    eta: float
+    preview: bytes | None = None
+    preview_format: str = "jpeg"
+    frames: int = 0
+    width: int = 0
+    height: int = 0
+    layout: str = "strip"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished clip on disk."""
+
+    video_path: Path
+    poster_path: Path
+    num_frames: int
+    fps: int
+    width: int
+    height: int
+    seed: int
+    seconds: float
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+class GenerationCancelled(Exception):
+    """Raised inside a run when its ``should_stop`` hook answered True."""
+
+
+OnStep = Callable[[StepEvent], None]
+ShouldStop = Callable[[], bool]
