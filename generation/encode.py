@@ -1,0 +1,156 @@
+"""Finished frames → an MP4 the browser plays, a poster image, and metadata.
+
+Files are written to a temporary name beside the target and renamed into
+place, so a half-written video is never served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image
+
+from generation.specs import GenerationSpec
+
+DEFAULT_CRF = 18
+DEFAULT_PRESET = "veryfast"
+POSTER_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".png": "PNG"}
+
+
+def _check_frames(frames: np.ndarray) -> None:
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(
+            f"expected uint8 frames shaped (T, H, W, 3), got {frames.dtype} "
+            f"{frames.shape}"
+        )
+    if frames.shape[0] < 1:
+        raise ValueError("a video needs at least one frame")
+
+
+def _temporary_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+
+
+def clip_metadata(spec: GenerationSpec, **extra: Any) -> dict[str, str]:
+    """The container tags describing how a clip was made.
+
+    Individual settings get their own tag, and ``comment`` holds them all as
+    JSON (the one tag most players show). ``extra`` adds or overrides tags.
+    """
+    settings = spec.to_dict()
+    tags = {
+        "title": spec.prompt,
+        "prompt": spec.prompt,
+        "negative_prompt": spec.negative_prompt,
+        "seed": str(spec.seed),
+        "model": spec.model,
+        "steps": str(spec.num_inference_steps),
+        "guidance": f"{spec.guidance_scale:g}",
+        "fps": str(spec.fps),
+        "frames": str(spec.num_frames),
+        "ai_generated": "true",
+        "comment": json.dumps(settings, ensure_ascii=False, sort_keys=True),
+    }
+    tags.update({key: str(value) for key, value in extra.items()})
+    # Container tags are C strings.
+    return {key: value.replace("\x00", "") for key, value in tags.items()}
+
+
+def write_video(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    fps: int,
+    metadata: dict[str, str] | None = None,
+    crf: int = DEFAULT_CRF,
+    preset: str = DEFAULT_PRESET,
+) -> Path:
+    """Encode uint8 frames (T, H, W, 3) as an H.264 MP4 at exactly ``fps``.
+
+    Every frame is written once (frame i at time i/fps), in yuv420p so every
+    browser plays it; width and height must therefore be even. ``metadata``
+    goes into the container's tags. Returns the written path.
+    """
+    _check_frames(frames)
+    if int(fps) != fps or fps < 1:
+        raise ValueError(f"fps must be a positive whole number, got {fps}")
+    _, height, width, _ = frames.shape
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
+    path = Path(path)
+    temporary = _temporary_sibling(path)
+    time_base = Fraction(1, int(fps))
+    try:
+        with av.open(
+            str(temporary),
+            mode="w",
+            format="mp4",
+            # mdta tags keep arbitrary keys; faststart lets playback begin early.
+            options={"movflags": "+use_metadata_tags+faststart"},
+        ) as container:
+            container.metadata.update(metadata or {})
+            stream = container.add_stream("libx264", rate=int(fps))
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.time_base = time_base
+            stream.options = {"crf": str(crf), "preset": preset}
+            for index, pixels in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts, frame.time_base = index, time_base
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_poster(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    frame: int | None = None,
+    quality: int = 85,
+) -> Path:
+    """Save one frame (the middle one unless ``frame`` says) as the poster.
+
+    The format follows the suffix: .jpg/.jpeg, .webp or .png.
+    Returns the written path.
+    """
+    _check_frames(frames)
+    path = Path(path)
+    image_format = POSTER_FORMATS.get(path.suffix.lower())
+    if image_format is None:
+        raise ValueError(f"a poster must be one of {sorted(POSTER_FORMATS)}")
+    index = len(frames) // 2 if frame is None else frame
+    temporary = _temporary_sibling(path)
+    options = {} if image_format == "PNG" else {"quality": quality}
+    try:
+        Image.fromarray(frames[index]).save(temporary, format=image_format, **options)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def probe_video(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read back a video's frame count (decoded), fps, size and tags."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return {
+            "frames": frames,
+            "fps": float(stream.average_rate) if stream.average_rate else 0.0,
+            "width": stream.codec_context.width,
+            "height": stream.codec_context.height,
+            "codec": stream.codec_context.name,
+            "pix_fmt": stream.codec_context.pix_fmt,
+            "metadata": dict(container.metadata),
+        }
