@@ -1,0 +1,150 @@
+"""Adapter for the built-in model (``generation.builtin.pipeline``).
+
+The model renders 32×32 clips; the adapter renders at that native size and
+upscales smoothly to the requested width and height, scaling to cover the
+frame and cropping the overflow so shapes keep their proportions.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from generation import previews
+from generation.adapters import (
+    InvalidSpecError,
+    ModelUnavailableError,
+    OnPreview,
+    check_spec,
+)
+from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
+
+NATIVE_SIZE = (32, 32)  # width, height
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
+
+
+def validate(spec: GenerationSpec) -> dict[str, list[str]]:
+    """Check a spec against the shared bounds and the built-in model's rules.
+
+    The model places frames by clip time, so any frame count within the
+    shared bounds works, as does any even output size (it is upscaled).
+    """
+    return check_spec(spec)
+
+
+def upscale(frames: torch.Tensor, width: int, height: int) -> np.ndarray:
+    """Resize float frames (T, 3, h, w) in [0, 1] to uint8 (T, height, width, 3).
+
+    Bicubic, scaled to cover the target and centre-cropped.
+    """
+    _, _, h, w = frames.shape
+    if (w, h) != (width, height):
+        scale = max(width / w, height / h)
+        cover_w, cover_h = max(width, round(w * scale)), max(height, round(h * scale))
+        frames = F.interpolate(
+            frames, size=(cover_h, cover_w), mode="bicubic", align_corners=False
+        )
+        top, left = (cover_h - height) // 2, (cover_w - width) // 2
+        frames = frames[:, :, top : top + height, left : left + width]
+    pixels = frames.permute(0, 2, 3, 1).clamp_(0.0, 1.0).mul_(255.0).add_(0.5)
+    return pixels.to(torch.uint8).cpu().numpy()
+
+
+class BuiltinAdapter:
+    """Runs a ``BuiltinVideoPipeline`` for the service.
+
+    Build it around a pipeline object (tests pass a tiny random one) or load
+    the saved weights with :meth:`load`.
+    """
+
+    name = "builtin"
+    family = "builtin"
+    native_size = NATIVE_SIZE
+
+    def __init__(self, pipeline: Any, *, device: str = "cpu") -> None:
+        self.device = device
+        self.pipeline = pipeline.to(device)
+        self.pipeline.set_progress_bar_config(disable=True)
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike[str] | None = None, *, device: str = "cpu"
+    ) -> BuiltinAdapter:
+        """Load the saved pipeline (``generation/builtin/weights`` by default)."""
+        path = Path(path) if path is not None else WEIGHTS_DIR
+        if not (path / "model_index.json").is_file():
+            raise ModelUnavailableError(
+                "The built-in model has no trained weights yet. Train it first "
+                "(see the README), then try again."
+            )
+        from generation.builtin.pipeline import BuiltinVideoPipeline
+
+        return cls(BuiltinVideoPipeline.from_pretrained(path), device=device)
+
+    def validate(self, spec: GenerationSpec) -> dict[str, list[str]]:
+        """Creator-readable problems with ``spec`` per field; empty when fine."""
+        return validate(spec)
+
+    @torch.inference_mode()
+    def generate(
+        self,
+        spec: GenerationSpec,
+        *,
+        on_preview: OnPreview | None = None,
+        should_stop: ShouldStop | None = None,
+    ) -> np.ndarray:
+        """Render ``spec`` into uint8 frames (T, height, width, 3).
+
+        ``on_preview(step, steps, frames)`` gets the current clean estimate
+        of every frame at native size after each step. When ``should_stop()``
+        answers True the pipeline is interrupted at that step and
+        :class:`GenerationCancelled` is raised before any decoding.
+        """
+        errors = self.validate(spec)
+        if errors:
+            raise InvalidSpecError(errors)
+        if should_stop is not None and should_stop():
+            raise GenerationCancelled
+        pipe = self.pipeline
+        steps = spec.num_inference_steps
+        inputs = ["latents"]
+        if on_preview is not None and "pred_x0" in pipe._callback_tensor_inputs:
+            inputs.append("pred_x0")
+
+        def on_step_end(
+            pipe: Any, step_index: int, timestep: Any, kwargs: dict[str, Any]
+        ) -> dict[str, Any]:
+            if should_stop is not None and should_stop():
+                pipe._interrupt = True
+                raise GenerationCancelled
+            if on_preview is not None:
+                sample = kwargs.get("pred_x0")
+                if sample is None:
+                    sample = kwargs["latents"]
+                on_preview(step_index + 1, steps, previews.tensor_to_frames(sample[0]))
+            return kwargs
+
+        width, height = self.native_size
+        pipe._interrupt = False
+        output = pipe(
+            prompt=spec.prompt,
+            negative_prompt=spec.negative_prompt or None,
+            num_frames=spec.num_frames,
+            height=height,
+            width=width,
+            num_inference_steps=steps,
+            guidance_scale=spec.guidance_scale,
+            # A CPU generator gives the same clip for a seed on every device.
+            generator=torch.Generator("cpu").manual_seed(spec.seed),
+            output_type="pt",
+            callback_on_step_end=on_step_end,
+            callback_on_step_end_tensor_inputs=inputs,
+        )
+        # "pt" frames are (B, T, 3, H, W) in [-1, 1]; resizing stays on the device.
+        clip = output.frames[0].float().add(1.0).div(2.0)
+        return upscale(clip, spec.width, spec.height)

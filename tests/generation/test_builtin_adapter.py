@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from generation.adapters import InvalidSpecError, ModelUnavailableError
+from generation.adapters.builtin import BuiltinAdapter, upscale
+from generation.specs import GenerationCancelled
+
+
+def test_it_renders_uint8_frames_at_the_requested_size(tiny_adapter, spec):
+    frames = tiny_adapter.generate(spec)
+    assert frames.dtype == np.uint8
+    assert frames.shape == (8, 64, 64, 3)
+    assert frames.std() > 0
+
+
+def test_it_renders_the_same_clip_for_the_same_seed(tiny_adapter, spec):
+    first = tiny_adapter.generate(spec)
+    np.testing.assert_array_equal(first, tiny_adapter.generate(spec))
+    assert not np.array_equal(first, tiny_adapter.generate(replace(spec, seed=8)))
+
+
+def test_it_previews_every_frame_at_every_step(tiny_adapter, spec):
+    previews = []
+    tiny_adapter.generate(
+        replace(spec, num_inference_steps=3),
+        on_preview=lambda step, steps, frames: previews.append((step, steps, frames)),
+    )
+    assert [(step, steps) for step, steps, _ in previews] == [(1, 3), (2, 3), (3, 3)]
+    for _, _, frames in previews:
+        assert frames.dtype == np.uint8
+        assert frames.shape == (8, 32, 32, 3)
+    assert not np.array_equal(previews[0][2], previews[-1][2])
+
+
+def test_it_stops_at_the_step_where_it_is_asked_to(tiny_adapter, spec):
+    steps_seen = []
+    with pytest.raises(GenerationCancelled):
+        tiny_adapter.generate(
+            replace(spec, num_inference_steps=5),
+            on_preview=lambda step, steps, frames: steps_seen.append(step),
+            should_stop=lambda: len(steps_seen) >= 2,
+        )
+    assert steps_seen == [1, 2]
+    assert tiny_adapter.pipeline.interrupt is True
+
+
+def test_it_does_not_start_when_already_stopped(tiny_adapter, spec):
+    with pytest.raises(GenerationCancelled):
+        tiny_adapter.generate(spec, should_stop=lambda: True)
+
+
+def test_it_rejects_settings_out_of_bounds_before_running(tiny_adapter, spec):
+    bad = replace(spec, num_frames=200, width=65)
+    assert set(tiny_adapter.validate(bad)) == {"num_frames", "width"}
+    with pytest.raises(InvalidSpecError) as caught:
+        tiny_adapter.generate(bad)
+    assert set(caught.value.errors) == {"num_frames", "width"}
+
+
+def test_it_fills_a_wide_frame_without_stretching(tiny_adapter, spec):
+    frames = tiny_adapter.generate(replace(spec, width=128, height=64))
+    assert frames.shape == (8, 64, 128, 3)
+
+
+def test_it_upscales_smoothly_and_crops_to_cover():
+    clip = torch.zeros(2, 3, 32, 32)
+    clip[:, 0, :, :16] = 1.0  # left half red
+    frames = upscale(clip, 96, 64)
+    assert frames.shape == (2, 64, 96, 3)
+    assert (frames[:, :, :40, 0] == 255).all()
+    assert (frames[:, :, 56:, 0] == 0).all()
+    # A smooth filter leaves intermediate values along the edge.
+    edge = frames[0, 0, 40:56, 0]
+    assert ((edge > 0) & (edge < 255)).any()
+
+
+def test_it_says_when_the_model_has_no_weights(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="no trained weights"):
+        BuiltinAdapter.load(tmp_path, device="cpu")
