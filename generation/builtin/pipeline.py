@@ -1,0 +1,201 @@
+"""The built-in text-to-video pipeline, packaged the diffusers way.
+
+``BuiltinVideoPipeline.from_pretrained(path)`` loads the denoiser and the
+scheduler saved with ``save_pretrained``; the MiniLM text encoder comes from
+its own package, so the saved folder stays small.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
+from diffusers.utils import BaseOutput
+
+from .model import BuiltinVideoDenoiser
+from .text import MiniLMTextEncoder
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+NATIVE_SIZE = 32
+MIN_FRAMES, MAX_FRAMES = 1, 64
+MIN_SIDE, MAX_SIDE = 16, 128
+
+_encoders: dict[str, MiniLMTextEncoder] = {}
+
+
+def text_encoder_for(device: torch.device) -> MiniLMTextEncoder:
+    """One MiniLM encoder per device, shared by every pipeline instance."""
+    key = str(device)
+    if key not in _encoders:
+        _encoders[key] = MiniLMTextEncoder(device)
+    return _encoders[key]
+
+
+@dataclass
+class BuiltinVideoPipelineOutput(BaseOutput):
+    """``frames``: numpy (B, T, H, W, 3) in [0, 1], or a tensor (B, T, 3, H, W) in [-1, 1]."""
+
+    frames: np.ndarray | torch.Tensor
+
+
+class BuiltinVideoPipeline(DiffusionPipeline):
+    """Text-to-video with the built-in pixel-space denoiser and rectified flow."""
+
+    model_cpu_offload_seq = "transformer"
+    _callback_tensor_inputs = ["latents", "pred_x0"]
+
+    def __init__(self, transformer: BuiltinVideoDenoiser,
+                 scheduler: FlowMatchEulerDiscreteScheduler):
+        super().__init__()
+        self.register_modules(transformer=transformer, scheduler=scheduler)
+        self._interrupt = False
+
+    @property
+    def interrupt(self) -> bool:
+        return self._interrupt
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path=WEIGHTS_DIR, **kwargs):
+        name = pretrained_model_name_or_path
+        if not isinstance(name, str) or name.startswith(("/", ".", "~")):
+            check_weights(Path(name).expanduser())
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
+        encoder = text_encoder_for(self.transformer.device)
+        return encoder.encode(prompts)
+
+    def check_inputs(self, prompt, num_frames: int, height: int, width: int,
+                     num_inference_steps: int, guidance_scale: float) -> None:
+        if not isinstance(prompt, str | list) or not prompt:
+            raise ValueError("prompt must be a non-empty string or list of strings")
+        if not MIN_FRAMES <= num_frames <= MAX_FRAMES:
+            raise ValueError(f"num_frames must be {MIN_FRAMES}–{MAX_FRAMES}, got {num_frames}")
+        for name, side in (("height", height), ("width", width)):
+            if side % 8 or not MIN_SIDE <= side <= MAX_SIDE:
+                raise ValueError(
+                    f"{name} must be a multiple of 8 in {MIN_SIDE}–{MAX_SIDE}, got {side}"
+                )
+        if num_inference_steps < 1:
+            raise ValueError("num_inference_steps must be at least 1")
+        if guidance_scale < 0:
+            raise ValueError("guidance_scale must not be negative")
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | list[str],
+        negative_prompt: str | list[str] | None = None,
+        num_frames: int = 16,
+        height: int = NATIVE_SIZE,
+        width: int = NATIVE_SIZE,
+        num_inference_steps: int = 20,
+        guidance_scale: float = 5.0,
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        output_type: str = "np",
+        return_dict: bool = True,
+        callback_on_step_end=None,
+        callback_on_step_end_tensor_inputs: list[str] | None = None,
+    ):
+        self.check_inputs(prompt, num_frames, height, width, num_inference_steps,
+                          guidance_scale)
+        tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
+        for name in tensor_inputs:
+            if name not in self._callback_tensor_inputs:
+                raise ValueError(f"unknown callback tensor input {name!r}")
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        batch = len(prompts)
+        if negative_prompt is None:
+            negatives = [""] * batch
+        elif isinstance(negative_prompt, str):
+            negatives = [negative_prompt] * batch
+        else:
+            negatives = list(negative_prompt)
+        device = self.transformer.device
+        dtype = self.transformer.dtype
+        do_cfg = guidance_scale > 1.0
+        texts = negatives + prompts if do_cfg else prompts
+        states, mask, pooled = self.encode_prompt(texts)
+        states, pooled = states.to(device, dtype), pooled.to(device, dtype)
+        mask = mask.to(device)
+
+        shape = (batch, 3, num_frames, height, width)
+        if latents is None:
+            latents = torch.randn(shape, generator=generator, dtype=torch.float32,
+                                  device="cpu" if generator is None else generator.device)
+        latents = latents.to(device, dtype)
+        self.scheduler.set_timesteps(num_inference_steps, device=device)
+        self._interrupt = False
+        pred_x0 = latents
+        for i, t in enumerate(self.scheduler.timesteps):
+            if self.interrupt:
+                continue
+            model_in = torch.cat([latents, latents]) if do_cfg else latents
+            velocity = self.transformer(model_in, t.expand(model_in.shape[0]), states,
+                                        pooled, mask)
+            if do_cfg:
+                v_uncond, v_cond = velocity.chunk(2)
+                velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
+            sigma = self.scheduler.sigmas[i]
+            pred_x0 = latents - sigma * velocity
+            latents = self.scheduler.step(velocity, t, latents, return_dict=False)[0]
+            if callback_on_step_end is not None:
+                local = {"latents": latents, "pred_x0": pred_x0}
+                kwargs = {k: local[k] for k in tensor_inputs}
+                out = callback_on_step_end(self, i, t, kwargs)
+                latents = out.pop("latents", latents)
+
+        video = latents.clamp(-1, 1).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W)
+        if output_type == "np":
+            video = ((video.float() + 1) / 2).permute(0, 1, 3, 4, 2).cpu().numpy()
+        elif output_type != "pt":
+            raise ValueError(f"output_type must be 'np' or 'pt', got {output_type!r}")
+        self.maybe_free_model_hooks()
+        if not return_dict:
+            return (video,)
+        return BuiltinVideoPipelineOutput(frames=video)
+
+
+REQUIRED_FILES = (
+    "model_index.json",
+    "transformer/config.json",
+    "transformer/diffusion_pytorch_model.safetensors",
+    "scheduler/scheduler_config.json",
+)
+
+
+def check_weights(path: Path) -> None:
+    """Raise a clear error naming what is missing from a saved pipeline folder."""
+    if not path.is_dir():
+        raise FileNotFoundError(f"built-in model folder {path} does not exist; "
+                                "train it with `python -m generation.builtin.train`")
+    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"built-in model folder {path} is incomplete: missing "
+                                + ", ".join(missing))
+    try:
+        json.loads((path / "model_index.json").read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path / 'model_index.json'} is not valid JSON: {exc}") from exc
+
+
+def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
+    return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+
+
+def tiny_random_pipeline(seed: int = 0) -> BuiltinVideoPipeline:
+    """A tiny random-weight instance with the real classes, for tests."""
+    torch.manual_seed(seed)
+    denoiser = BuiltinVideoDenoiser(conv_channels=16, dim=32, depth=1, heads=2,
+                                    cond_dim=32)
+    # Random, non-zero outputs so previews and videos actually change.
+    with torch.no_grad():
+        for p in denoiser.parameters():
+            if p.dim() > 1 and p.abs().sum() == 0:
+                p.normal_(0, 0.02)
+    return BuiltinVideoPipeline(transformer=denoiser, scheduler=make_scheduler())
