@@ -1,0 +1,424 @@
+"""The generation service: one worker thread per device owns the pipeline.
+
+The worker claims queued jobs from a :class:`JobStore`, runs them through the
+model's adapter, turns every denoising step into a preview event for an
+:class:`EventSink`, and writes the finished clip (MP4 + poster) to disk. The
+store and the sink belong to the caller (the studio keeps jobs in its
+database and forwards events to websockets); nothing here knows about them
+beyond these two protocols.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from generation import encode, previews
+from generation.adapters import (
+    Adapter,
+    InvalidSpecError,
+    ModelUnavailableError,
+    UnknownModelError,
+    get_adapter,
+)
+from generation.specs import (
+    GenerationCancelled,
+    GenerationSpec,
+    OnStep,
+    Result,
+    ShouldStop,
+    StepEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+# How often the store is asked whether a running job was cancelled (seconds).
+STORE_CANCEL_POLL = 0.25
+# Set to a whole number to pin torch's intra-op thread count for the worker.
+THREADS_ENV = "GENERATION_TORCH_THREADS"
+SHUTDOWN_REASON = "The studio shut down before this clip finished. Try again."
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A queued job the worker now owns: render ``spec`` into ``output_dir``."""
+
+    id: str
+    spec: GenerationSpec
+    output_dir: Path
+
+
+class JobStore(Protocol):
+    """Where jobs wait and where their outcome is recorded."""
+
+    def claim_next(self) -> ClaimedJob | None:
+        """Atomically mark the next fair queued job running and return it."""
+        ...
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """Whether anyone asked to cancel this job."""
+        ...
+
+    def mark_succeeded(self, job_id: str, result: Result) -> None: ...
+
+    def mark_failed(self, job_id: str, reason: str) -> None: ...
+
+    def mark_cancelled(self, job_id: str) -> None: ...
+
+
+class EventSink(Protocol):
+    """Where progress goes: JSON-able events and binary previews."""
+
+    def emit(self, job_id: str, event: dict[str, Any]) -> None: ...
+
+    def emit_preview(self, job_id: str, event: StepEvent) -> None: ...
+
+
+AdapterLoader = Callable[[str, str], Adapter]
+
+
+def resolve_device(device: str) -> str:
+    """Map "auto" to "cuda" when a GPU is available, else "cpu"."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def failure_reason(error: BaseException) -> str:
+    """A short, creator-readable sentence for why a run failed."""
+    if isinstance(error, InvalidSpecError | UnknownModelError | ModelUnavailableError):
+        return str(error.args[0]) if error.args else "The settings are not valid."
+    if isinstance(error, torch.OutOfMemoryError):
+        return (
+            "The device ran out of memory. Try fewer frames, a smaller size "
+            "or fewer steps."
+        )
+    if isinstance(error, FileNotFoundError):
+        return "The model's files could not be found. Check the model's folder."
+    return (
+        f"Something went wrong while generating ({type(error).__name__}). "
+        "The details are in the server log."
+    )
+
+
+class _Timer:
+    """Elapsed time and an ETA from the mean duration of the steps so far."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def event(self, step: int, steps: int, **preview: Any) -> StepEvent:
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / step * (steps - step) if step > 0 else 0.0
+        return StepEvent(step=step, steps=steps, elapsed=elapsed, eta=eta, **preview)
+
+
+class GenerationService:
+    """One worker thread per device, the only user of the loaded pipeline.
+
+    ``store`` and ``sink`` are the caller's (see :class:`JobStore` and
+    :class:`EventSink`). ``device`` is "cpu", "cuda", "cuda:1", ... or "auto".
+    The worker checks for queued jobs every ``poll_interval`` seconds, or at
+    once after :meth:`wake`.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        sink: EventSink,
+        device: str = "cpu",
+        poll_interval: float = 1.0,
+        adapter_loader: AdapterLoader = get_adapter,
+        preview_format: str = "jpeg",
+    ) -> None:
+        if preview_format not in previews.PREVIEW_FORMATS:
+            raise ValueError(
+                f"preview_format must be one of {previews.PREVIEW_FORMATS}"
+            )
+        self.store = store
+        self.sink = sink
+        self.device = resolve_device(device)
+        self.poll_interval = poll_interval
+        self.preview_format = preview_format
+        self._load_adapter = adapter_loader
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._device_lock = threading.Lock()
+        self._flags_lock = threading.Lock()
+        self._cancelled: set[str] = set()
+        self._thread: threading.Thread | None = None
+        self.current_job: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker thread (once; later calls do nothing)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._apply_thread_setting()
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._work, name=f"generation-{self.device}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the worker; a running job stops at its next step.
+
+        That job is marked failed (not cancelled: nobody asked), so the
+        creator can simply try again.
+        """
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("generation worker did not stop within %ss", timeout)
+            else:
+                self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def wake(self) -> None:
+        """Tell the worker a job was queued, so it claims it now."""
+        self._wake.set()
+
+    def cancel(self, job_id: str) -> None:
+        """Flag a job as cancelled; if it is running it stops at its next step.
+
+        This is the fast path within one process; the store's
+        ``cancel_requested`` is also polled for requests from elsewhere.
+        """
+        with self._flags_lock:
+            if len(self._cancelled) > 10_000:
+                # Flags for jobs that never ran here; a running one is re-added.
+                self._cancelled.clear()
+            self._cancelled.add(job_id)
+
+    def _apply_thread_setting(self) -> None:
+        threads = os.environ.get(THREADS_ENV, "").strip()
+        if threads:
+            try:
+                torch.set_num_threads(max(1, int(threads)))
+            except ValueError:
+                logger.warning(
+                    "%s must be a whole number, got %r", THREADS_ENV, threads
+                )
+
+    # -- the synchronous path ------------------------------------------------
+
+    def run_spec(
+        self,
+        spec: GenerationSpec,
+        output_dir: str | os.PathLike[str],
+        *,
+        on_step: OnStep | None = None,
+        should_stop: ShouldStop | None = None,
+        basename: str | None = None,
+    ) -> Result:
+        """Render one clip now, in the calling thread; the worker's code path.
+
+        Writes ``<basename>.mp4`` and ``<basename>.jpg`` into ``output_dir``
+        (``basename`` defaults to an unguessable token). ``on_step`` receives
+        a :class:`StepEvent` with a preview strip after every step;
+        ``should_stop`` is asked at every step. Raises
+        :class:`GenerationCancelled` when stopped, :class:`InvalidSpecError`
+        for settings the model rejects.
+        """
+        with self._device_lock:
+            return self._render(spec, Path(output_dir), on_step, should_stop, basename)
+
+    def _render(
+        self,
+        spec: GenerationSpec,
+        output_dir: Path,
+        on_step: OnStep | None,
+        should_stop: ShouldStop | None,
+        basename: str | None,
+    ) -> Result:
+        adapter = self._load_adapter(spec.model, self.device)
+        errors = adapter.validate(spec)
+        if errors:
+            raise InvalidSpecError(errors)
+        timer = _Timer()
+        on_preview = None
+        if on_step is not None:
+
+            def on_preview(step: int, steps: int, frames: Any) -> None:
+                data = previews.encode_strip(frames, format=self.preview_format)
+                t, h, w, _ = frames.shape
+                on_step(
+                    timer.event(
+                        step,
+                        steps,
+                        preview=data,
+                        preview_format=self.preview_format,
+                        frames=t,
+                        width=w,
+                        height=h,
+                    )  # fmt: skip
+                )
+
+        frames = adapter.generate(spec, on_preview=on_preview, should_stop=should_stop)
+        if frames.shape[0] != spec.num_frames:
+            raise RuntimeError(
+                f"the model returned {frames.shape[0]} frames, not {spec.num_frames}"
+            )
+        output_dir.mkdir(parents=True, exist_ok=True)
+        name = basename or secrets.token_urlsafe(16)
+        metadata = encode.clip_metadata(spec)
+        video = encode.write_video(
+            frames, output_dir / f"{name}.mp4", fps=spec.fps, metadata=metadata
+        )
+        poster = encode.write_poster(frames, output_dir / f"{name}.jpg")
+        _, height, width, _ = frames.shape
+        return Result(
+            video_path=video,
+            poster_path=poster,
+            num_frames=int(frames.shape[0]),
+            fps=spec.fps,
+            width=int(width),
+            height=int(height),
+            seed=spec.seed,
+            seconds=time.perf_counter() - timer.started,
+            metadata=metadata,
+        )
+
+    # -- the worker ----------------------------------------------------------
+
+    def _work(self) -> None:
+        logger.info("generation worker started on %s", self.device)
+        while not self._stopping.is_set():
+            # Cleared before claiming, so a wake() during the claim is not lost.
+            self._wake.clear()
+            try:
+                job = self.store.claim_next()
+            except Exception:
+                logger.exception("claiming the next generation failed")
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_interval)
+                continue
+            try:
+                self._run_job(job)
+            except Exception:
+                # Recording the outcome itself failed; keep serving.
+                logger.exception("generation %s: recording the outcome failed", job.id)
+        logger.info("generation worker on %s stopped", self.device)
+
+    def _run_job(self, job: ClaimedJob) -> None:
+        self.current_job = job.id
+        self._emit(job.id, {"type": "started", "steps": job.spec.num_inference_steps})
+        try:
+            result = self.run_spec(
+                job.spec,
+                job.output_dir,
+                on_step=lambda event: self._publish_step(job.id, event),
+                should_stop=self._stop_check(job.id),
+            )
+        except GenerationCancelled:
+            if self._stopping.is_set() and not self._was_cancelled(job.id):
+                self.store.mark_failed(job.id, SHUTDOWN_REASON)
+                self._emit(job.id, {"type": "failed", "error": SHUTDOWN_REASON})
+            else:
+                self.store.mark_cancelled(job.id)
+                self._emit(job.id, {"type": "cancelled"})
+        except Exception as error:
+            reason = failure_reason(error)
+            logger.exception("generation %s failed: %s", job.id, reason)
+            self.store.mark_failed(job.id, reason)
+            self._emit(job.id, {"type": "failed", "error": reason})
+        else:
+            self.store.mark_succeeded(job.id, result)
+            self._emit(job.id, succeeded_event(result))
+        finally:
+            self.current_job = None
+            with self._flags_lock:
+                self._cancelled.discard(job.id)
+
+    def _was_cancelled(self, job_id: str) -> bool:
+        with self._flags_lock:
+            if job_id in self._cancelled:
+                return True
+        try:
+            return bool(self.store.cancel_requested(job_id))
+        except Exception:
+            logger.exception("generation %s: checking for cancellation failed", job_id)
+            return False
+
+    def _stop_check(self, job_id: str) -> ShouldStop:
+        last_poll = float("-inf")
+
+        def should_stop() -> bool:
+            nonlocal last_poll
+            if self._stopping.is_set():
+                return True
+            with self._flags_lock:
+                if job_id in self._cancelled:
+                    return True
+            now = time.monotonic()
+            if now - last_poll < STORE_CANCEL_POLL:
+                return False
+            last_poll = now
+            try:
+                return bool(self.store.cancel_requested(job_id))
+            except Exception:
+                logger.exception(
+                    "generation %s: checking for cancellation failed", job_id
+                )
+                return False
+
+        return should_stop
+
+    def _publish_step(self, job_id: str, event: StepEvent) -> None:
+        try:
+            self.sink.emit_preview(job_id, event)
+        except Exception:
+            logger.exception("generation %s: sending a preview failed", job_id)
+        self._emit(job_id, progress_event(event))
+
+    def _emit(self, job_id: str, event: dict[str, Any]) -> None:
+        # A broken listener must not break the run.
+        try:
+            self.sink.emit(job_id, event)
+        except Exception:
+            logger.exception("generation %s: sending %s failed", job_id, event["type"])
+
+
+def progress_event(event: StepEvent) -> dict[str, Any]:
+    """The JSON progress event for one step."""
+    return {
+        "type": "progress",
+        "step": event.step,
+        "steps": event.steps,
+        "elapsed": round(event.elapsed, 3),
+        "eta": round(event.eta, 3),
+    }
+
+
+def succeeded_event(result: Result) -> dict[str, Any]:
+    """The JSON event for a finished clip; paths are for the sink to map to URLs."""
+    return {
+        "type": "succeeded",
+        "video_path": str(result.video_path),
+        "poster_path": str(result.poster_path),
+        "num_frames": result.num_frames,
+        "fps": result.fps,
+        "width": result.width,
+        "height": result.height,
+        "seed": result.seed,
+        "seconds": round(result.seconds, 3),
+    }

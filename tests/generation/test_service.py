@@ -1,0 +1,336 @@
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generation.adapters import get_adapter, register, unregister
+from generation.encode import probe_video
+from generation.previews import decode_strip
+from generation.service import SHUTDOWN_REASON, ClaimedJob, GenerationService
+from generation.specs import GenerationCancelled, StepEvent
+
+
+class RecordingStore:
+    """A job queue in memory that records every outcome the service reports."""
+
+    def __init__(self):
+        self.queue: list[ClaimedJob] = []
+        self.outcomes: dict[str, tuple] = {}
+        self.cancel_requests: set[str] = set()
+        self.claim_error: Exception | None = None
+        self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)
+
+    def add(self, job_id, spec, output_dir):
+        with self.lock:
+            self.queue.append(
+                ClaimedJob(id=job_id, spec=spec, output_dir=Path(output_dir))
+            )
+
+    def claim_next(self):
+        with self.lock:
+            if self.claim_error is not None:
+                error, self.claim_error = self.claim_error, None
+                raise error
+            return self.queue.pop(0) if self.queue else None
+
+    def cancel_requested(self, job_id):
+        return job_id in self.cancel_requests
+
+    def _record(self, job_id, *outcome):
+        with self.lock:
+            self.outcomes[job_id] = outcome
+            self.done.notify_all()
+
+    def mark_succeeded(self, job_id, result):
+        self._record(job_id, "succeeded", result)
+
+    def mark_failed(self, job_id, reason):
+        self._record(job_id, "failed", reason)
+
+    def mark_cancelled(self, job_id):
+        self._record(job_id, "cancelled")
+
+    def wait_for(self, *job_ids, timeout=60.0):
+        with self.lock:
+            self.done.wait_for(
+                lambda: all(j in self.outcomes for j in job_ids), timeout
+            )
+            return [self.outcomes.get(j) for j in job_ids]
+
+
+class RecordingSink:
+    """Records events and previews, with an optional hook run on each preview."""
+
+    FINAL = {"succeeded", "failed", "cancelled"}
+
+    def __init__(self):
+        self.events: list[tuple[str, dict, float]] = []
+        self.previews: list[tuple[str, StepEvent]] = []
+        self.on_preview = None
+        self.settled = threading.Condition()
+
+    def emit(self, job_id, event):
+        with self.settled:
+            self.events.append((job_id, event, time.perf_counter()))
+            self.settled.notify_all()
+
+    def wait_for(self, *job_ids, timeout=60.0):
+        def final(job_id):
+            return any(
+                j == job_id and e["type"] in self.FINAL for j, e, _ in self.events
+            )
+
+        with self.settled:
+            self.settled.wait_for(lambda: all(final(j) for j in job_ids), timeout)
+
+    def emit_preview(self, job_id, event):
+        self.previews.append((job_id, event))
+        if self.on_preview is not None:
+            self.on_preview(job_id, event)
+
+    def types(self, job_id):
+        return [event["type"] for j, event, _ in self.events if j == job_id]
+
+
+def finish(store, sink, *job_ids, timeout=60.0):
+    """Wait until each job's outcome is recorded and its final event sent."""
+    outcomes = store.wait_for(*job_ids, timeout=timeout)
+    sink.wait_for(*job_ids, timeout=timeout)
+    return outcomes
+
+
+@pytest.fixture
+def store():
+    return RecordingStore()
+
+
+@pytest.fixture
+def sink():
+    return RecordingSink()
+
+
+@pytest.fixture
+def service(store, sink, tiny_adapter):
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        device="cpu",
+        poll_interval=0.05,
+        adapter_loader=lambda name, device: tiny_adapter,
+    )
+    yield service
+    service.stop()
+
+
+def test_it_runs_a_queued_job_end_to_end(service, store, sink, spec, tmp_path):
+    store.add("job-1", spec, tmp_path / "out")
+    service.start()
+    service.wake()
+    [(outcome, result)] = finish(store, sink, "job-1")
+
+    assert outcome == "succeeded"
+    assert result.video_path.parent == tmp_path / "out"
+    assert result.poster_path.is_file()
+    assert len(result.video_path.stem) >= 20  # unguessable
+    info = probe_video(result.video_path)
+    assert (info["frames"], info["fps"]) == (8, 8)
+    assert (info["width"], info["height"]) == (64, 64)
+    assert info["metadata"]["prompt"] == spec.prompt
+    assert info["metadata"]["seed"] == "7"
+    assert (result.num_frames, result.width, result.height) == (8, 64, 64)
+
+    assert sink.types("job-1") == ["started", "progress", "progress", "succeeded"]
+    progress = [e for _, e, _ in sink.events if e["type"] == "progress"]
+    assert [(e["step"], e["steps"]) for e in progress] == [(1, 2), (2, 2)]
+    assert progress[-1]["eta"] == 0
+    succeeded = sink.events[-1][1]
+    assert succeeded["video_path"] == str(result.video_path)
+    assert succeeded["poster_path"] == str(result.poster_path)
+
+
+def test_it_sends_a_preview_of_every_frame_at_every_step(
+    service, store, sink, spec, tmp_path
+):
+    store.add("job-1", replace(spec, num_inference_steps=3), tmp_path)
+    service.start()
+    service.wake()
+    finish(store, sink, "job-1")
+
+    assert [(j, e.step, e.steps) for j, e in sink.previews] == [
+        ("job-1", 1, 3),
+        ("job-1", 2, 3),
+        ("job-1", 3, 3),
+    ]
+    for _, event in sink.previews:
+        assert (event.frames, event.width, event.height) == (8, 32, 32)
+        assert event.preview_format == "jpeg"
+        assert event.layout == "strip"
+        frames = decode_strip(event.preview, frames=event.frames)
+        assert frames.shape == (8, 32, 32, 3)
+        assert event.elapsed > 0
+
+
+def test_it_stops_a_cancelled_job_at_the_next_step_without_a_video(
+    service, store, sink, spec, tmp_path
+):
+    sink.on_preview = lambda job_id, event: service.cancel(job_id)
+    store.add("job-1", replace(spec, num_inference_steps=4), tmp_path / "out")
+    service.start()
+    service.wake()
+
+    assert finish(store, sink, "job-1") == [("cancelled",)]
+    assert [e.step for _, e in sink.previews] == [1]
+    assert sink.types("job-1") == ["started", "progress", "cancelled"]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_it_notices_a_cancel_recorded_in_the_store(
+    service, store, sink, spec, tmp_path, monkeypatch
+):
+    # Steps of the tiny model are far shorter than the usual polling interval.
+    monkeypatch.setattr("generation.service.STORE_CANCEL_POLL", 0.0)
+    sink.on_preview = lambda job_id, event: store.cancel_requests.add(job_id)
+    store.add("job-1", replace(spec, num_inference_steps=4), tmp_path)
+    service.start()
+    service.wake()
+
+    assert finish(store, sink, "job-1") == [("cancelled",)]
+    assert [e.step for _, e in sink.previews] == [1]
+
+
+def test_it_asks_the_store_about_cancels_at_most_every_quarter_second(
+    service, store, sink, spec, tmp_path, monkeypatch
+):
+    asked = []
+    monkeypatch.setattr(store, "cancel_requested", lambda job_id: asked.append(1))
+    store.add("job-1", replace(spec, num_inference_steps=6), tmp_path)
+    service.start()
+    service.wake()
+    [(outcome, result)] = finish(store, sink, "job-1")
+    assert outcome == "succeeded"
+    assert 1 <= len(asked) <= 1 + result.seconds / 0.25
+
+
+def test_a_failing_job_is_marked_failed_and_the_next_one_still_runs(
+    store, sink, spec, tiny_adapter, tmp_path
+):
+    register("tiny-test", lambda device: tiny_adapter)
+    service = GenerationService(
+        store=store, sink=sink, poll_interval=0.05, adapter_loader=get_adapter
+    )
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the output folder should be")
+    store.add("unknown", replace(spec, model="nope"), tmp_path)
+    store.add("broken", replace(spec, model="tiny-test"), blocked)
+    store.add("fine", replace(spec, model="tiny-test"), tmp_path / "out")
+    try:
+        service.start()
+        service.wake()
+        unknown, broken, fine = finish(store, sink, "unknown", "broken", "fine")
+    finally:
+        service.stop()
+        unregister("tiny-test")
+
+    assert unknown == ("failed", "There is no model called 'nope'.")
+    assert broken[0] == "failed"
+    assert "FileExistsError" in broken[1]
+    assert "Traceback" not in broken[1] and "\n" not in broken[1]
+    assert sink.types("broken")[-1] == "failed"
+    assert sink.events[-1][1]["type"] == "succeeded"
+    assert fine[0] == "succeeded"
+
+
+def test_it_rejects_invalid_settings_with_the_reasons(
+    service, store, sink, spec, tmp_path
+):
+    store.add("job-1", replace(spec, num_frames=500), tmp_path)
+    service.start()
+    service.wake()
+    [(outcome, reason)] = finish(store, sink, "job-1")
+    assert outcome == "failed"
+    assert reason == "The number of frames must be between 8 and 48."
+    assert sink.types("job-1") == ["started", "failed"]
+
+
+def test_it_keeps_serving_when_claiming_fails_once(
+    service, store, sink, spec, tmp_path
+):
+    store.claim_error = RuntimeError("database is locked")
+    store.add("job-1", spec, tmp_path)
+    service.start()
+    service.wake()
+    assert finish(store, sink, "job-1", timeout=30)[0][0] == "succeeded"
+
+
+def test_wake_makes_a_queued_job_start_promptly(
+    store, sink, spec, tiny_adapter, tmp_path
+):
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        poll_interval=30,
+        adapter_loader=lambda name, device: tiny_adapter,
+    )
+    service.start()
+    try:
+        time.sleep(0.1)  # the worker is now asleep for up to 30 s
+        store.add("job-1", spec, tmp_path)
+        woken = time.perf_counter()
+        service.wake()
+        finish(store, sink, "job-1")
+    finally:
+        service.stop()
+    started = next(t for j, e, t in sink.events if e["type"] == "started")
+    assert started - woken < 0.5
+
+
+def test_stopping_fails_the_running_job_so_it_can_be_retried(
+    service, store, sink, spec, tmp_path
+):
+    stopper = threading.Thread(target=service.stop)
+    sink.on_preview = lambda job_id, event: stopper.start() if event.step == 1 else None
+    store.add("job-1", replace(spec, num_inference_steps=4), tmp_path)
+    service.start()
+    service.wake()
+    assert finish(store, sink, "job-1") == [("failed", SHUTDOWN_REASON)]
+    stopper.join(10)
+    assert not service.running
+
+
+def test_run_spec_renders_synchronously_with_the_same_events(service, spec, tmp_path):
+    events = []
+    result = service.run_spec(spec, tmp_path, on_step=events.append, basename="clip")
+    assert result.video_path == tmp_path / "clip.mp4"
+    assert result.poster_path == tmp_path / "clip.jpg"
+    assert probe_video(result.video_path)["frames"] == 8
+    assert [e.step for e in events] == [1, 2]
+    assert all(isinstance(e.preview, bytes) for e in events)
+
+
+def test_run_spec_raises_when_told_to_stop(service, spec, tmp_path):
+    with pytest.raises(GenerationCancelled):
+        service.run_spec(spec, tmp_path, should_stop=lambda: True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_resolves_auto_to_an_available_device(store, sink):
+    service = GenerationService(store=store, sink=sink, device="auto")
+    assert service.device in {"cpu", "cuda"}
+
+
+def test_the_same_spec_gives_the_same_video_frames(service, spec, tmp_path):
+    a = service.run_spec(spec, tmp_path / "a")
+    b = service.run_spec(spec, tmp_path / "b")
+    import av
+
+    def first_frame(path):
+        with av.open(str(path)) as c:
+            return next(c.decode(video=0)).to_ndarray(format="rgb24")
+
+    np.testing.assert_array_equal(first_frame(a.video_path), first_frame(b.video_path))
