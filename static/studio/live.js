@@ -1,0 +1,287 @@
+// The studio page's behaviour: live previews over the websocket, the
+// composer's shortcuts and live summary, the gallery's hover play and player.
+
+const PREVIEW = 1;
+const players = new Map(); // generation id -> LivePreview
+
+// Binary preview message: u32 type, u32 header length, JSON header, image bytes.
+export function decodePreview(buffer) {
+  const view = new DataView(buffer);
+  const type = view.getUint32(0);
+  const length = view.getUint32(4);
+  if (type !== PREVIEW) throw new Error(`unknown message type ${type}`);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, length)));
+  const image = new Blob([new Uint8Array(buffer, 8 + length)], {
+    type: `image/${header.format}`,
+  });
+  return { header, image };
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return "…";
+  return value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`;
+}
+
+class LivePreview {
+  constructor(card) {
+    this.card = card;
+    this.id = card.dataset.generation;
+    this.canvas = card.querySelector("canvas");
+    this.context = this.canvas.getContext("2d");
+    this.bar = card.querySelector(".progress-bar");
+    this.progress = card.querySelector(".progress");
+    this.status = card.querySelector("[data-role=status]");
+    this.strip = null;
+    this.header = null;
+    this.frame = 0;
+    this.finished = false;
+    this.retries = 0;
+    this.connect();
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.socket = new WebSocket(`${scheme}://${location.host}${this.card.dataset.live}`);
+    this.socket.binaryType = "arraybuffer";
+    this.socket.addEventListener("message", (event) => this.onMessage(event));
+    this.socket.addEventListener("close", (event) => this.onClose(event));
+  }
+
+  onMessage(event) {
+    if (typeof event.data !== "string") {
+      this.onPreview(event.data);
+      return;
+    }
+    const message = JSON.parse(event.data);
+    switch (message.type) {
+      case "state":
+        this.onState(message);
+        break;
+      case "queued":
+        this.setStatus(`Queued · #${message.position} in line`);
+        break;
+      case "started":
+        this.card.dataset.status = "running";
+        this.setStatus("Starting…");
+        break;
+      case "progress":
+        this.onProgress(message);
+        break;
+      case "succeeded":
+        this.onSucceeded();
+        break;
+      case "failed":
+        this.onFailed(message.error);
+        break;
+      case "cancelled":
+        this.finish();
+        this.card.remove();
+        break;
+    }
+  }
+
+  onState(state) {
+    this.card.dataset.status = state.status;
+    if (state.status === "queued") {
+      this.setStatus(state.position ? `Queued · #${state.position} in line` : "Queued");
+    } else if (state.status === "running") {
+      this.onProgress(state.progress);
+    } else if (state.status === "succeeded") {
+      this.onSucceeded();
+    } else if (state.status === "failed") {
+      this.onFailed(state.error);
+    } else if (state.status === "cancelled") {
+      this.finish();
+      this.card.remove();
+    }
+  }
+
+  onProgress({ step = 0, steps = 0, elapsed, eta }) {
+    const share = steps ? (100 * step) / steps : 0;
+    this.bar.style.width = `${share}%`;
+    this.progress.setAttribute("aria-valuenow", Math.round(share));
+    const parts = [`Step ${step}/${steps}`];
+    if (elapsed !== undefined) parts.push(`${seconds(elapsed)} elapsed`);
+    if (eta !== undefined && step < steps) parts.push(`ETA ${seconds(eta)}`);
+    this.setStatus(parts.join(" · "));
+  }
+
+  async onPreview(buffer) {
+    const { header, image } = decodePreview(buffer);
+    const strip = await createImageBitmap(image);
+    if (this.canvas.width !== header.width || this.canvas.height !== header.height) {
+      this.canvas.width = header.width;
+      this.canvas.height = header.height;
+    }
+    this.strip?.close?.();
+    this.strip = strip;
+    this.header = header;
+    this.card.dataset.previews = String(Number(this.card.dataset.previews) + 1);
+    this.card.dataset.step = String(header.step);
+    this.draw();
+  }
+
+  // Called by the shared animation clock: show the clip frame by frame.
+  draw() {
+    const { strip, header } = this;
+    if (!strip || !header) return;
+    const frame = this.frame % header.frames;
+    const columns = header.layout === "grid" ? header.columns : header.frames;
+    const x = (frame % columns) * header.width;
+    const y = Math.floor(frame / columns) * header.height;
+    this.context.drawImage(strip, x, y, header.width, header.height, 0, 0, header.width, header.height);
+  }
+
+  tick() {
+    this.frame += 1;
+    this.draw();
+  }
+
+  setStatus(text) {
+    this.status.textContent = text;
+  }
+
+  async onSucceeded() {
+    this.finish();
+    this.bar.style.width = "100%";
+    this.setStatus("Done — saving to the gallery");
+    const gallery = document.getElementById("gallery");
+    if (gallery && window.htmx) {
+      await window.htmx.ajax("GET", gallery.dataset.url, { target: "#gallery", swap: "outerHTML" });
+      const clip = document.getElementById(`clip-${this.id}`);
+      if (clip) {
+        clip.classList.add("fresh");
+        clip.querySelector("video")?.play().catch(() => {});
+      }
+    }
+    this.card.remove();
+  }
+
+  onFailed(error) {
+    this.finish();
+    this.card.dataset.status = "failed";
+    this.setStatus(error || "This clip failed.");
+  }
+
+  finish() {
+    this.finished = true;
+    players.delete(this.id);
+    if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000);
+  }
+
+  onClose(event) {
+    if (this.finished) return;
+    if (event.code >= 4000) {
+      this.finished = true;
+      players.delete(this.id);
+      this.setStatus(event.code === 4401 ? "Log in again to follow this clip." : "This clip is not available.");
+      return;
+    }
+    // The server restarted or the network blinked: catch up through `state`.
+    if (this.retries < 20) {
+      this.retries += 1;
+      setTimeout(() => this.connect(), Math.min(500 * this.retries, 5000));
+    }
+  }
+}
+
+function animate() {
+  let last = 0;
+  const loop = (now) => {
+    if (now - last >= 1000 / 8) {
+      last = now;
+      for (const player of players.values()) player.tick();
+    }
+    requestAnimationFrame(loop);
+  };
+  requestAnimationFrame(loop);
+}
+
+function bindLiveCards(root) {
+  for (const card of root.querySelectorAll("[data-live]")) {
+    const id = card.dataset.generation;
+    if (players.has(id) && players.get(id).card === card) continue;
+    players.get(id)?.finish();
+    players.set(id, new LivePreview(card));
+  }
+}
+
+// The composer: Ctrl+Enter submits, the summary follows the settings.
+function frameSize(aspect, shortSide) {
+  const [a, b] = aspect.split(":").map(Number);
+  const longSide = Math.round((shortSide * Math.max(a, b)) / Math.min(a, b) / 8) * 8;
+  return a >= b ? [longSide, shortSide] : [shortSide, longSide];
+}
+
+function updateSummary(form) {
+  const value = (name) => form.elements[name]?.value;
+  const duration = Number(value("duration"));
+  const fps = Number(value("fps"));
+  const frames = duration * fps;
+  const [width, height] = frameSize(value("aspect") || "1:1", Number(value("size") || 256));
+  const note = form.querySelector("[data-role=frames]");
+  if (note) {
+    note.textContent = Number.isInteger(frames)
+      ? `${frames} frames · ${width}×${height}`
+      : `${duration} s at ${fps} fps is ${frames.toFixed(2)} frames; pick a whole number.`;
+  }
+  const summary = form.querySelector("[data-role=summary]");
+  if (summary) {
+    const seed = value("seed") ? `seed ${value("seed")}` : "random seed";
+    summary.textContent = `${duration} s · ${fps} fps · ${width}×${height} · ${value("steps")} steps · ${seed}`;
+  }
+}
+
+function bindComposer(root) {
+  const form = root.id === "composer" ? root : root.querySelector?.("#composer");
+  if (!form || form.dataset.bound) return;
+  form.dataset.bound = "1";
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("input", () => updateSummary(form));
+  form.querySelector("[data-action=random-seed]")?.addEventListener("click", () => {
+    form.elements.seed.value = "";
+    updateSummary(form);
+  });
+  updateSummary(form);
+}
+
+// The gallery: hover plays muted; the player opens in a dialog.
+function bindGallery() {
+  document.addEventListener("mouseover", (event) => {
+    const media = event.target.closest?.(".clip-media");
+    const video = media?.querySelector("video");
+    if (!video || media.classList.contains("playing")) return;
+    media.classList.add("playing");
+    video.play().catch(() => {});
+  });
+  document.addEventListener("mouseout", (event) => {
+    const media = event.target.closest?.(".clip-media");
+    if (!media || media.contains(event.relatedTarget)) return;
+    media.classList.remove("playing");
+    media.querySelector("video")?.pause();
+  });
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "player-body") {
+      const dialog = document.getElementById("player");
+      if (!dialog.open) dialog.showModal();
+    }
+  });
+  document.addEventListener("close", (event) => {
+    if (event.target.id === "player") event.target.querySelector("#player-body").innerHTML = "";
+  }, true);
+}
+
+function bind(root) {
+  bindLiveCards(root);
+  bindComposer(root);
+}
+
+bind(document);
+document.addEventListener("htmx:load", (event) => bind(event.detail.elt));
+bindGallery();
+animate();

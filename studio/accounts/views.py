@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from studio.accounts.forms import ApiTokenForm, SignupForm
+from studio.accounts.models import ApiToken
+from studio.accounts.services import api_token_create, api_token_revoke
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if not settings.STUDIO_SIGNUP_OPEN:
+        raise Http404("Sign-up is closed on this studio.")
+    if request.user.is_authenticated:
+        return redirect("projects:list")
+
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            user = form.save()
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("projects:list")
+    else:
+        form = SignupForm()
+
+    ctx = {"form": form}
+    return render(request, "accounts/signup.html", ctx)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    new_token = None
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST)
+        if form.is_valid():
+            _, new_token = api_token_create(
+                user=request.user, name=form.cleaned_data["name"]
+            )
+            form = ApiTokenForm()
+    else:
+        form = ApiTokenForm()
+
+    ctx = {
+        "form": form,
+        "new_token": new_token,
+        "tokens": ApiToken.objects.filter(user=request.user),
+    }
+    template = "accounts/account.html"
+    if request.htmx:
+        template += "#tokens"
+    return render(request, template, ctx)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
+    api_token_revoke(token=token)
+    if request.htmx:
+        ctx = {
+            "form": ApiTokenForm(),
+            "tokens": ApiToken.objects.filter(user=request.user),
+        }
+        return render(request, "accounts/account.html#tokens", ctx)
+    return redirect("accounts:account")

@@ -1,0 +1,135 @@
+"""The JSON API: session or bearer-token auth, JSON in and out."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from studio.accounts.services import api_token_user
+from studio.generations.models import Generation
+from studio.generations.schema import openapi_schema
+from studio.generations.services import (
+    QueueFull,
+    generation_cancel,
+    generation_state,
+    generation_submit,
+)
+from studio.generations.validation import validate_api_settings
+from studio.projects.models import Project
+
+MAX_BODY_BYTES = 64 * 1024
+
+View = Callable[..., HttpResponse]
+
+
+def error(status: int, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
+    check = CsrfViewMiddleware(lambda r: HttpResponse())
+    check.process_request(request)
+    return check.process_view(request, lambda r: HttpResponse(), (), {})
+
+
+def api_view(methods: list[str]) -> Callable[[View], View]:
+    """Authenticate by bearer token or session; 401 as JSON otherwise.
+
+    Session requests keep Django's CSRF check; token requests carry no cookie
+    a third-party page could ride on, so they skip it.
+    """
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error(405, f"Use {' or '.join(methods)}.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            header = request.headers.get("Authorization", "")
+            if header:
+                scheme, _, token = header.partition(" ")
+                user = api_token_user(token.strip()) if scheme == "Bearer" else None
+                if user is None:
+                    return error(401, "Invalid API token.")
+                request.user = user
+            elif not request.user.is_authenticated:
+                return error(401, "Log in or send an API token.")
+            elif request.method not in ("GET", "HEAD") and _csrf_failure(request):
+                return error(403, "CSRF check failed.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _own_generation(
+    request: HttpRequest, generation_id: uuid.UUID
+) -> Generation | None:
+    return Generation.objects.filter(pk=generation_id, owner=request.user).first()
+
+
+@api_view(["POST"])
+def generations(request: HttpRequest) -> HttpResponse:
+    if len(request.body) > MAX_BODY_BYTES:
+        return error(413, "The request body is too large.")
+    try:
+        data = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return JsonResponse({"errors": {"__all__": ["Send valid JSON."]}}, status=400)
+
+    spec, errors = validate_api_settings(data)
+    project = None
+    if isinstance(data, dict) and data.get("project") is not None:
+        project = _own_project(request, data["project"])
+        if project is None:
+            errors["project"] = ["No such project."]
+    if errors or spec is None:
+        return JsonResponse({"errors": errors}, status=400)
+
+    try:
+        generation = generation_submit(user=request.user, spec=spec, project=project)
+    except QueueFull as exc:
+        return error(429, str(exc))
+    return JsonResponse(generation_state(generation), status=201)
+
+
+def _own_project(request: HttpRequest, value: Any) -> Project | None:
+    try:
+        project_id = uuid.UUID(str(value))
+    except ValueError:
+        return None
+    return Project.objects.filter(pk=project_id, owner=request.user).first()
+
+
+@api_view(["GET"])
+def generation_detail(request: HttpRequest, generation_id: uuid.UUID) -> HttpResponse:
+    generation = _own_generation(request, generation_id)
+    if generation is None:
+        return error(404, "No such generation.")
+    return JsonResponse(generation_state(generation))
+
+
+@api_view(["POST"])
+def generation_cancel_view(
+    request: HttpRequest, generation_id: uuid.UUID
+) -> HttpResponse:
+    generation = _own_generation(request, generation_id)
+    if generation is None:
+        return error(404, "No such generation.")
+    generation_cancel(generation=generation)
+    generation.refresh_from_db()
+    return JsonResponse(generation_state(generation))
+
+
+def schema(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(openapi_schema())

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from studio.generations import runtime
+from studio.generations.events import group_name
+from studio.generations.models import Generation
+from studio.generations.services import generation_state
+
+# Close codes: the 4000 range mirrors the HTTP status it stands for.
+CLOSE_BAD_MESSAGE = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+MAX_CLIENT_MESSAGE = 1024
+
+
+@database_sync_to_async
+def _state_for(user: Any, generation_id: str) -> dict[str, Any] | None:
+    try:
+        pk = uuid.UUID(generation_id)
+    except ValueError:
+        return None
+    generation = Generation.objects.filter(pk=pk, owner_id=user.pk).first()
+    return None if generation is None else generation_state(generation)
+
+
+class GenerationConsumer(AsyncWebsocketConsumer):
+    """Live events of one generation for its owner.
+
+    On connect the client gets ``state`` (and the latest preview while the job
+    runs), then every event as it happens. Clients may send ``{"type":
+    "ping"}``; anything else closes the socket with 4400.
+    """
+
+    group: str | None = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        generation_id = self.scope["url_route"]["kwargs"]["generation_id"]
+        # Subscribe before reading the state, so no event falls in between.
+        self.group = group_name(generation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        state = await _state_for(user, generation_id)
+        if state is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        await self.send(text_data=json.dumps({"type": "state", **state}))
+        preview = runtime.events.latest_preview.get(state["id"])
+        if preview is not None and state["status"] == Generation.Status.RUNNING:
+            await self.send(bytes_data=preview)
+
+    async def disconnect(self, code: int) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        message = None
+        if text_data is not None and len(text_data) <= MAX_CLIENT_MESSAGE:
+            try:
+                message = json.loads(text_data)
+            except json.JSONDecodeError:
+                message = None
+        if isinstance(message, dict) and message.get("type") == "ping":
+            await self.send(text_data=json.dumps({"type": "pong"}))
+            return
+        await self.close(code=CLOSE_BAD_MESSAGE)
+
+    async def generation_event(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=message["text"])
+
+    async def generation_preview(self, message: dict[str, Any]) -> None:
+        await self.send(bytes_data=message["frame"])

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from generation.specs import GenerationSpec, StepEvent
+from studio.generations.validation import validate_settings
+
+FLAG_FOR = {
+    "num_frames": "--frames",
+    "num_inference_steps": "--steps",
+    "guidance_scale": "--guidance",
+    "negative_prompt": "--negative",
+}
+
+
+class Command(BaseCommand):
+    help = "Render one clip from a prompt into an MP4 file."
+
+    def add_arguments(self, parser) -> None:
+        defaults = GenerationSpec(prompt="")
+        parser.add_argument("prompt")
+        parser.add_argument("--out", required=True, help="where to write the MP4")
+        parser.add_argument("--model", default=settings.STUDIO_DEFAULT_MODEL)
+        parser.add_argument("--frames", type=int, default=defaults.num_frames)
+        parser.add_argument("--fps", type=int, default=defaults.fps)
+        parser.add_argument("--width", type=int, default=defaults.width)
+        parser.add_argument("--height", type=int, default=defaults.height)
+        parser.add_argument("--steps", type=int, default=defaults.num_inference_steps)
+        parser.add_argument("--seed", type=int, default=None, help="random if left out")
+        parser.add_argument("--guidance", type=float, default=defaults.guidance_scale)
+        parser.add_argument("--negative", default="")
+        parser.add_argument("--device", default=settings.STUDIO_DEVICE)
+
+    def handle(self, *args, **options) -> None:
+        out = Path(options["out"])
+        if out.suffix.lower() != ".mp4":
+            raise CommandError("--out must name an .mp4 file.")
+        spec, errors = validate_settings(
+            {
+                "prompt": options["prompt"],
+                "negative_prompt": options["negative"],
+                "model": options["model"],
+                "num_frames": options["frames"],
+                "fps": options["fps"],
+                "width": options["width"],
+                "height": options["height"],
+                "num_inference_steps": options["steps"],
+                "guidance_scale": options["guidance"],
+                "seed": options["seed"],
+            }
+        )
+        if errors or spec is None:
+            name, messages = next(iter(errors.items()))
+            flag = FLAG_FOR.get(name, f"--{name}")
+            raise CommandError(f"{flag}: {messages[0]}")
+        result = self._render(spec, out, options["device"])
+        self.stdout.write(str(result))
+
+    def _render(self, spec: GenerationSpec, out: Path, device: str) -> Path:
+        from generation.service import GenerationService, failure_reason
+
+        service = GenerationService(store=None, sink=None, device=device)
+        bar = tqdm(
+            total=spec.num_inference_steps, unit="step", file=sys.stderr, leave=True
+        )
+
+        def on_step(event: StepEvent) -> None:
+            bar.update(event.step - bar.n)
+
+        with tempfile.TemporaryDirectory(prefix="generate-") as tmp:
+            try:
+                result = service.run_spec(spec, tmp, on_step=on_step)
+            except Exception as exc:
+                raise CommandError(failure_reason(exc)) from exc
+            finally:
+                bar.close()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(result.video_path, out)
+        self.stderr.write(
+            f"{spec.num_frames} frames, {spec.width}×{spec.height}, seed {spec.seed}, "
+            f"{result.seconds:.2f} s"
+        )
+        return out

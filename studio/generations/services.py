@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from generation.specs import MAX_SEED, GenerationSpec
+from studio.generations import runtime
+from studio.generations.models import Generation
+from studio.generations.store import output_dir, queue_positions
+from studio.projects.models import Project
+
+logger = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} clips waiting; wait for some to finish "
+            "or cancel one."
+        )
+        self.limit = limit
+
+
+def generation_submit(
+    *, user: AbstractBaseUser, spec: GenerationSpec, project: Project | None = None
+) -> Generation:
+    """Queue one clip for ``user``. Raises QueueFull past the per-user limit."""
+    return generation_submit_variations(user=user, spec=spec, project=project, count=1)[
+        0
+    ]
+
+
+def generation_submit_variations(
+    *,
+    user: AbstractBaseUser,
+    spec: GenerationSpec,
+    project: Project | None = None,
+    count: int = 1,
+) -> list[Generation]:
+    """Queue ``count`` clips of one spec; each variation takes the next seed."""
+    if project is not None and project.owner_id != user.pk:
+        raise PermissionError("Not your project.")
+    limit = settings.STUDIO_MAX_QUEUED_PER_USER
+    batch = uuid.uuid4() if count > 1 else None
+    with transaction.atomic():
+        queued = Generation.objects.filter(
+            owner=user, status=Generation.Status.QUEUED
+        ).count()
+        if queued + count > limit:
+            raise QueueFull(limit)
+        generations = []
+        for n in range(count):
+            variant = dataclasses.replace(spec, seed=(spec.seed + n) % (MAX_SEED + 1))
+            generations.append(
+                Generation.objects.create(
+                    owner=user,
+                    project=project,
+                    prompt=variant.prompt,
+                    settings=variant.to_dict(),
+                    seed=variant.seed,
+                    batch=batch,
+                )
+            )
+        transaction.on_commit(lambda: _announce_queued(generations))
+    return generations
+
+
+def _announce_queued(generations: list[Generation]) -> None:
+    positions = queue_positions()
+    for generation in generations:
+        job_id = str(generation.pk)
+        if job_id in positions:
+            runtime.events.publish_event(
+                job_id, {"type": "queued", "position": positions[job_id]}
+            )
+    runtime.wake()
+
+
+def generation_cancel(*, generation: Generation) -> None:
+    """Cancel a queued job at once; a running one stops at its next step."""
+    if generation.is_finished:
+        return
+    if generation.request_cancel():
+        runtime.events.forget(str(generation.pk))
+        runtime.events.publish_event(str(generation.pk), {"type": "cancelled"})
+    else:
+        runtime.cancel(str(generation.pk))
+
+
+def generation_delete(*, generation: Generation) -> None:
+    generation_cancel(generation=generation)
+    generation.delete()
+    transaction.on_commit(lambda: generation_delete_files(generations=[generation]))
+
+
+def generation_delete_files(*, generations: Iterable[Generation]) -> None:
+    for generation in generations:
+        shutil.rmtree(output_dir(generation), ignore_errors=True)
+
+
+def generation_state(generation: Generation) -> dict[str, Any]:
+    """What the API and a newly connected websocket say about a job."""
+    job_id = str(generation.pk)
+    steps = generation.settings.get("num_inference_steps", 0)
+    live = runtime.events.progress.get(job_id)
+    if generation.status == Generation.Status.SUCCEEDED:
+        progress = {"step": steps, "steps": steps}
+    elif generation.status == Generation.Status.RUNNING and live:
+        progress = {"step": live["step"], "steps": live["steps"] or steps}
+    else:
+        progress = {"step": 0, "steps": steps}
+    state: dict[str, Any] = {
+        "id": job_id,
+        "status": generation.status,
+        "progress": progress,
+        "settings": generation.settings,
+        "seed": generation.seed,
+        "project": str(generation.project_id) if generation.project_id else None,
+        "ws_url": generation.ws_url,
+        "created": generation.created.isoformat(),
+        "started": generation.started.isoformat() if generation.started else None,
+        "finished": generation.finished.isoformat() if generation.finished else None,
+    }
+    if generation.status == Generation.Status.RUNNING and live:
+        state["progress"].update(elapsed=live["elapsed"], eta=live["eta"])
+    if generation.status == Generation.Status.QUEUED:
+        state["position"] = queue_positions().get(job_id)
+    if generation.error:
+        state["error"] = generation.error
+    if generation.video:
+        state["video_url"] = generation.video_url
+        state["poster_url"] = generation.poster_url
+        state["seconds"] = generation.seconds
+    return state

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from studio.generations import api, views
+
+app_name = "generations"
+
+urlpatterns = [
+    path("generations/<uuid:generation_id>/", views.generation_detail, name="detail"),
+    path(
+        "generations/<uuid:generation_id>/cancel/",
+        views.generation_cancel_page,
+        name="cancel",
+    ),
+    path(
+        "generations/<uuid:generation_id>/delete/",
+        views.generation_delete_page,
+        name="delete",
+    ),
+    path("api/generations", api.generations, name="api_create"),
+    path(
+        "api/generations/<uuid:generation_id>", api.generation_detail, name="api_detail"
+    ),
+    path(
+        "api/generations/<uuid:generation_id>/cancel",
+        api.generation_cancel_view,
+        name="api_cancel",
+    ),
+    path("api/schema", api.schema, name="api_schema"),
+    path("media/<path:path>", views.media, name="media"),
+]

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from studio.generations.services import generation_delete_files
+from studio.projects.models import Project
+
+
+def project_create(
+    *, owner: AbstractBaseUser, name: str, description: str = ""
+) -> Project:
+    return Project.objects.create(owner=owner, name=name, description=description)
+
+
+def project_set_archived(*, project: Project, archived: bool) -> None:
+    project.archived = archived
+    project.save(update_fields=["archived", "updated"])
+
+
+@transaction.atomic
+def project_delete(*, project: Project) -> None:
+    """Delete a project with its generations and their files."""
+    generations = list(project.generations.all())
+    for generation in generations:
+        generation.request_cancel()
+    project.delete()
+    transaction.on_commit(lambda: generation_delete_files(generations=generations))

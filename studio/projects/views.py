@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from studio.generations.forms import GenerationForm
+from studio.generations.models import Generation
+from studio.generations.services import QueueFull, generation_submit_variations
+from studio.projects.forms import ProjectForm
+from studio.projects.models import Project
+from studio.projects.services import (
+    project_create,
+    project_delete,
+    project_set_archived,
+)
+
+GALLERY_PAGE_SIZE = 24
+ACTIVE = (Generation.Status.QUEUED, Generation.Status.RUNNING)
+
+
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    archived = request.GET.get("archived") == "1"
+    if request.method == "POST":
+        form = ProjectForm(request.POST)
+        if form.is_valid():
+            project = project_create(
+                owner=request.user,
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+            )
+            return redirect(project)
+    else:
+        form = ProjectForm()
+
+    projects = Project.objects.filter(owner=request.user, archived=archived)
+    ctx = {"form": form, "projects": projects, "archived": archived}
+    return render(request, "projects/project_list.html", ctx)
+
+
+def _gallery(request: HttpRequest, project: Project):
+    finished = project.generations.exclude(status__in=ACTIVE).order_by("-created")
+    return Paginator(finished, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _initial_settings(request: HttpRequest) -> dict | None:
+    source_id = request.GET.get("from")
+    if not source_id:
+        return None
+    try:
+        source = Generation.objects.get(pk=UUID(source_id), owner=request.user)
+    except (ValueError, Generation.DoesNotExist):
+        return None
+    return GenerationForm.initial_from(
+        source.settings, keep_seed=request.GET.get("seed") != "new"
+    )
+
+
+@login_required
+def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    form = GenerationForm(initial=_initial_settings(request))
+
+    if request.htmx and request.GET.get("partial") == "gallery":
+        ctx = {"project": project, "gallery": _gallery(request, project)}
+        return render(request, "projects/project_detail.html#gallery", ctx)
+
+    ctx = {
+        "project": project,
+        "form": form,
+        "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
+        "gallery": _gallery(request, project),
+    }
+    return render(request, "projects/project_detail.html", ctx)
+
+
+@login_required
+@require_POST
+def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    form = GenerationForm(request.POST)
+    # htmx swaps only 2xx answers; the form shows its own errors either way.
+    status = 200
+    if form.is_valid() and form.spec is not None:
+        try:
+            generation_submit_variations(
+                user=request.user,
+                spec=form.spec,
+                project=project,
+                count=form.cleaned_data["variations"],
+            )
+        except QueueFull as exc:
+            form.add_error(None, str(exc))
+            status = 200 if request.htmx else 429
+        else:
+            if not request.htmx:
+                return redirect(project)
+
+    ctx = {
+        "project": project,
+        "form": form,
+        "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
+        "gallery": _gallery(request, project),
+    }
+    if request.htmx:
+        return render(
+            request, "projects/project_detail.html#workspace", ctx, status=status
+        )
+    return render(request, "projects/project_detail.html", ctx, status=status)
+
+
+@login_required
+def project_edit(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    if request.method == "POST":
+        form = ProjectForm(request.POST, instance=project)
+        if form.is_valid():
+            form.save()
+            return redirect(project)
+    else:
+        form = ProjectForm(instance=project)
+
+    ctx = {"project": project, "form": form}
+    return render(request, "projects/project_edit.html", ctx)
+
+
+@login_required
+@require_POST
+def project_archive(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    archived = request.POST.get("archived", "1") == "1"
+    project_set_archived(project=project, archived=archived)
+    messages.success(
+        request, f"“{project.name}” {'archived' if archived else 'restored'}."
+    )
+    return redirect("projects:list")
+
+
+@login_required
+def project_delete_view(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    if request.method == "POST":
+        if request.POST.get("confirm_name", "").strip() == project.name:
+            project_delete(project=project)
+            messages.success(request, f"“{project.name}” and its clips were deleted.")
+            return redirect("projects:list")
+        error = "Type the project's name exactly to delete it."
+    else:
+        error = None
+
+    ctx = {
+        "project": project,
+        "error": error,
+        "clip_count": project.generations.count(),
+    }
+    return render(request, "projects/project_delete.html", ctx)
