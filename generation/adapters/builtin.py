@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from PIL import Image
 
 from generation import previews
 from generation.adapters import (
@@ -37,22 +37,28 @@ def validate(spec: GenerationSpec) -> dict[str, list[str]]:
     return check_spec(spec)
 
 
-def upscale(frames: torch.Tensor, width: int, height: int) -> np.ndarray:
-    """Resize float frames (T, 3, h, w) in [0, 1] to uint8 (T, height, width, 3).
+def upscale(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize uint8 frames (T, h, w, 3) to (T, height, width, 3).
 
-    Bicubic, scaled to cover the target and centre-cropped.
+    Bicubic, scaled to cover the target with the overflow cropped evenly, so
+    shapes keep their proportions. Pillow's resampler is several times faster
+    than torch's on a CPU, which matters when this runs after every clip.
     """
-    _, _, h, w = frames.shape
-    if (w, h) != (width, height):
-        scale = max(width / w, height / h)
-        cover_w, cover_h = max(width, round(w * scale)), max(height, round(h * scale))
-        frames = F.interpolate(
-            frames, size=(cover_h, cover_w), mode="bicubic", align_corners=False
+    _, h, w, _ = frames.shape
+    if (w, h) == (width, height):
+        return frames
+    if width * h > height * w:  # wider than the source: crop top and bottom
+        crop_w, crop_h = w, w * height / width
+    else:
+        crop_w, crop_h = h * width / height, h
+    box = ((w - crop_w) / 2, (h - crop_h) / 2, (w + crop_w) / 2, (h + crop_h) / 2)
+    out = np.empty((len(frames), height, width, 3), dtype=np.uint8)
+    for index, frame in enumerate(frames):
+        image = Image.fromarray(frame).resize(
+            (width, height), Image.Resampling.BICUBIC, box=box
         )
-        top, left = (cover_h - height) // 2, (cover_w - width) // 2
-        frames = frames[:, :, top : top + height, left : left + width]
-    pixels = frames.permute(0, 2, 3, 1).clamp_(0.0, 1.0).mul_(255.0).add_(0.5)
-    return pixels.to(torch.uint8).cpu().numpy()
+        out[index] = np.asarray(image)
+    return out
 
 
 class BuiltinAdapter:
@@ -145,6 +151,6 @@ class BuiltinAdapter:
             callback_on_step_end=on_step_end,
             callback_on_step_end_tensor_inputs=inputs,
         )
-        # "pt" frames are (B, T, 3, H, W) in [-1, 1]; resizing stays on the device.
-        clip = output.frames[0].float().add(1.0).div(2.0)
+        # "pt" frames are (B, T, 3, H, W) in [-1, 1].
+        clip = previews.tensor_to_frames(output.frames[0].transpose(0, 1))
         return upscale(clip, spec.width, spec.height)

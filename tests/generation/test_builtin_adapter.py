@@ -4,7 +4,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from generation.adapters import InvalidSpecError, ModelUnavailableError
 from generation.adapters.builtin import BuiltinAdapter, upscale
@@ -68,8 +67,8 @@ def test_it_fills_a_wide_frame_without_stretching(tiny_adapter, spec):
 
 
 def test_it_upscales_smoothly_and_crops_to_cover():
-    clip = torch.zeros(2, 3, 32, 32)
-    clip[:, 0, :, :16] = 1.0  # left half red
+    clip = np.zeros((2, 32, 32, 3), dtype=np.uint8)
+    clip[:, :, :16, 0] = 255  # left half red
     frames = upscale(clip, 96, 64)
     assert frames.shape == (2, 64, 96, 3)
     assert (frames[:, :, :40, 0] == 255).all()
@@ -82,3 +81,13 @@ def test_it_upscales_smoothly_and_crops_to_cover():
 def test_it_says_when_the_model_has_no_weights(tmp_path):
     with pytest.raises(ModelUnavailableError, match="no trained weights"):
         BuiltinAdapter.load(tmp_path, device="cpu")
+
+
+def test_it_crops_the_sides_of_a_tall_frame_evenly():
+    clip = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    clip[:, :, 12:20] = 255  # a centred band a quarter of the frame wide
+    frames = upscale(clip, 64, 128)
+    assert frames.shape == (1, 128, 64, 3)
+    # Only the middle half of the source is kept, so the band fills half of it.
+    assert (frames[0, :, 20:44] == 255).all()
+    assert frames[0, :, :8].max() < 64 and frames[0, :, 56:].max() < 64
