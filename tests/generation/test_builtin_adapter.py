@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from generation.adapters import InvalidSpecError, ModelUnavailableError
 from generation.adapters.builtin import BuiltinAdapter, upscale
@@ -91,3 +92,18 @@ def test_it_crops_the_sides_of_a_tall_frame_evenly():
     # Only the middle half of the source is kept, so the band fills half of it.
     assert (frames[0, :, 20:44] == 255).all()
     assert frames[0, :, :8].max() < 64 and frames[0, :, 56:].max() < 64
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_it_renders_on_a_gpu_what_it_renders_on_a_cpu(spec):
+    from generation.builtin.pipeline import tiny_random_pipeline
+
+    on_cpu = BuiltinAdapter(tiny_random_pipeline(seed=0), device="cpu").generate(spec)
+    previews = []
+    on_gpu = BuiltinAdapter(tiny_random_pipeline(seed=0), device="cuda").generate(
+        spec, on_preview=lambda step, steps, frames: previews.append(frames)
+    )
+    assert on_gpu.shape == on_cpu.shape
+    assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).mean() < 2
+    assert len(previews) == spec.num_inference_steps
