@@ -24,7 +24,7 @@ from studio.generations.services import (
 from studio.generations.validation import validate_api_settings
 from studio.projects.models import Project
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = 1024 * 1024
 
 View = Callable[..., HttpResponse]
 
@@ -80,8 +80,9 @@ def _own_generation(
 
 @api_view(["POST"])
 def generations(request: HttpRequest) -> HttpResponse:
-    if len(request.body) > MAX_BODY_BYTES:
-        return error(413, "The request body is too large.")
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+        message = "The request body is too large."
+        return JsonResponse({"errors": {"__all__": [message]}}, status=413)
     try:
         data = json.loads(request.body or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from generation.specs import StepEvent
+from studio.accounts.services import api_token_create
+from studio.asgi import application
+from studio.generations import runtime
+from studio.generations.events import group_name, unpack_preview
+from studio.generations.models import Generation
+from studio.generations.services import generation_submit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://localhost")
+PROMPT = "a red ball bouncing to the right, slow push-in"
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def communicator(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=list(headers))
+
+
+@pytest.fixture
+def alice_cookie(alice) -> tuple[bytes, bytes]:
+    return session_cookie(alice)
+
+
+@pytest.fixture
+def bob_cookie(bob) -> tuple[bytes, bytes]:
+    return session_cookie(bob)
+
+
+@pytest.fixture
+def generation(alice, tiny_spec) -> Generation:
+    return Generation.objects.create(
+        owner=alice,
+        prompt=tiny_spec.prompt,
+        seed=tiny_spec.seed,
+        settings=tiny_spec.to_dict(),
+    )
+
+
+def assert_no_listeners(generation_id) -> None:
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        assert not layer.groups.get(group_name(generation_id))
+
+
+async def test_alice_gets_the_state_first(alice, alice_cookie, generation):
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    state = await ws.receive_json_from()
+    assert state["type"] == "state"
+    assert state["status"] == "queued"
+    assert state["progress"] == {"step": 0, "steps": 2}
+    await ws.disconnect()
+    assert_no_listeners(generation.pk)
+
+
+async def test_other_users_cannot_subscribe_to_a_generation(bob_cookie, generation):
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, bob_cookie)
+    await ws.connect()
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4404}
+    assert_no_listeners(generation.pk)
+
+
+async def test_anonymous_visitors_cannot_subscribe(generation):
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN)
+    await ws.connect()
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert_no_listeners(generation.pk)
+
+
+async def test_an_unknown_generation_closes_with_4404(alice_cookie):
+    ws = communicator("/ws/generations/not-a-uuid", ORIGIN, alice_cookie)
+    await ws.connect()
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4404}
+
+
+async def test_a_foreign_origin_is_refused(alice, alice_cookie, generation):
+    ws = communicator(
+        f"/ws/generations/{generation.pk}",
+        (b"origin", b"http://evil.example"),
+        alice_cookie,
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+
+
+async def test_a_script_connects_with_a_token_and_no_origin(alice, generation):
+    _, token = await database_sync_to_async(api_token_create)(user=alice, name="t")
+    ws = communicator(f"/ws/generations/{generation.pk}?token={token}")
+    connected, _ = await ws.connect()
+    assert connected
+    assert (await ws.receive_json_from())["type"] == "state"
+    await ws.disconnect()
+
+
+async def test_a_bad_token_is_nobody(generation):
+    ws = communicator(f"/ws/generations/{generation.pk}?token=st_wrong")
+    await ws.connect()
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4401}
+
+
+@pytest.mark.parametrize(
+    "message", ["not json", '{"type": "dance"}', "[1]", "x" * 5000, b"\x00\x01"]
+)
+async def test_malformed_messages_close_the_socket_with_4400(
+    alice, alice_cookie, generation, message
+):
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    await ws.connect()
+    await ws.receive_json_from()
+    if isinstance(message, bytes):
+        await ws.send_to(bytes_data=message)
+    else:
+        await ws.send_to(text_data=message)
+    assert await ws.receive_output() == {"type": "websocket.close", "code": 4400}
+    await ws.disconnect()
+    assert_no_listeners(generation.pk)
+
+
+async def test_a_ping_gets_a_pong(alice, alice_cookie, generation):
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    await ws.connect()
+    await ws.receive_json_from()
+    await ws.send_json_to({"type": "ping"})
+    assert await ws.receive_json_from() == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_a_late_viewer_gets_the_state_and_the_latest_preview(
+    alice, alice_cookie, generation
+):
+    await database_sync_to_async(Generation.objects.filter(pk=generation.pk).update)(
+        status="running"
+    )
+    job = str(generation.pk)
+    runtime.events.emit(job, {"type": "started", "steps": 2})
+    runtime.events.emit_preview(
+        job,
+        StepEvent(
+            step=1,
+            steps=2,
+            elapsed=0.1,
+            eta=0.1,
+            preview=b"JPEG",
+            frames=8,
+            width=32,
+            height=32,
+        ),  # fmt: skip
+    )
+    runtime.events.emit(
+        job, {"type": "progress", "step": 1, "steps": 2, "elapsed": 0.1, "eta": 0.1}
+    )
+    ws = communicator(f"/ws/generations/{job}", ORIGIN, alice_cookie)
+    await ws.connect()
+    state = await ws.receive_json_from()
+    assert state["status"] == "running"
+    assert state["progress"]["step"] == 1
+    header, image = unpack_preview(await ws.receive_from())
+    assert header == {
+        "generation": job,
+        "step": 1,
+        "steps": 2,
+        "frames": 8,
+        "width": 32,
+        "height": 32,
+        "format": "jpeg",
+        "layout": "strip",
+    }
+    assert image == b"JPEG"
+    await ws.disconnect()
+
+
+async def receive_until_finished(ws: WebsocketCommunicator) -> list:
+    messages = []
+    while True:
+        output = await ws.receive_output(timeout=60)
+        if output["type"] == "websocket.close":
+            raise AssertionError(f"closed early: {output}")
+        message = output.get("text") or output.get("bytes")
+        if isinstance(message, str):
+            message = json.loads(message)
+            messages.append(message)
+            if message["type"] in ("succeeded", "failed", "cancelled"):
+                return messages
+        else:
+            messages.append(unpack_preview(message)[0])
+
+
+async def test_every_step_arrives_in_order_until_the_video_is_ready(
+    alice, alice_cookie, alice_client, bob_client, tiny_spec, live_service
+):
+    from dataclasses import replace
+
+    spec = replace(tiny_spec, num_inference_steps=6)
+    generation = await database_sync_to_async(generation_submit)(user=alice, spec=spec)
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    messages = await receive_until_finished(ws)
+    await ws.disconnect()
+    assert_no_listeners(generation.pk)
+
+    assert messages[0]["type"] == "state"
+    previews = [m["step"] for m in messages if "frames" in m]
+    progress = [m["step"] for m in messages if m.get("type") == "progress"]
+    assert previews == [1, 2, 3, 4, 5, 6]
+    assert progress[-6:] == [1, 2, 3, 4, 5, 6]
+    assert all(m["frames"] == 8 for m in messages if "frames" in m)
+    done = messages[-1]
+    assert done["type"] == "succeeded"
+
+    generation = await database_sync_to_async(Generation.objects.get)(pk=generation.pk)
+    assert generation.status == "succeeded"
+    assert done["video_url"] == generation.video_url
+    assert done["poster_url"] == generation.poster_url
+    get = database_sync_to_async(lambda client, url: client.get(url))
+    video = await get(alice_client, done["video_url"])
+    assert video.status_code == 200
+    assert video["Content-Type"] == "video/mp4"
+    assert (await get(bob_client, done["video_url"])).status_code == 404
+    api = (await get(alice_client, f"/api/generations/{generation.pk}")).json()
+    assert api["video_url"] == done["video_url"]
+    assert api["progress"] == {"step": 6, "steps": 6}
+
+
+async def test_cancelling_a_running_clip_reaches_the_viewer(
+    alice, alice_cookie, alice_client, tiny_spec, live_service
+):
+    from dataclasses import replace
+
+    spec = replace(tiny_spec, num_inference_steps=100)
+    generation = await database_sync_to_async(generation_submit)(user=alice, spec=spec)
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    await ws.connect()
+    while True:
+        message = await ws.receive_output(timeout=60)
+        if "bytes" in message and message["bytes"]:
+            break
+    post = database_sync_to_async(lambda url: alice_client.post(url))
+    await post(f"/api/generations/{generation.pk}/cancel")
+    messages = await receive_until_finished(ws)
+    assert messages[-1]["type"] == "cancelled"
+    await ws.disconnect()
+    generation = await database_sync_to_async(Generation.objects.get)(pk=generation.pk)
+    assert generation.status == "cancelled"
+    assert not generation.video
+    await asyncio.sleep(0)

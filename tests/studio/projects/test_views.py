@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from studio.generations.models import Generation
+from studio.projects.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(alice) -> Project:
+    return Project.objects.create(owner=alice, name="Harbour teaser")
+
+
+def settings_form(**overrides) -> dict:
+    data = {
+        "prompt": "a red ball bouncing to the right, slow push-in",
+        "negative_prompt": "",
+        "model": "builtin",
+        "duration": "1",
+        "fps": "8",
+        "aspect": "1:1",
+        "size": "64",
+        "steps": "2",
+        "guidance": "3",
+        "seed": "",
+        "variations": "1",
+    }
+    return {**data, **overrides}
+
+
+def test_alice_creates_a_project_and_lands_on_it(alice, alice_client):
+    response = alice_client.post(
+        reverse("projects:list"), {"name": "Teaser", "description": "For Mia"}
+    )
+    project = Project.objects.get(owner=alice)
+    assert response.status_code == 302
+    assert response.url == project.get_absolute_url()
+    page = alice_client.get(project.get_absolute_url())
+    assert page.status_code == 200
+    assert b'id="composer"' in page.content
+
+
+def test_the_project_list_shows_only_your_own_projects(project, bob, bob_client):
+    Project.objects.create(owner=bob, name="Bob's reel")
+    content = bob_client.get(reverse("projects:list")).content.decode()
+    assert "Bob&#x27;s reel" in content
+    assert "Harbour teaser" not in content
+
+
+@pytest.mark.parametrize("name", ["detail", "edit", "delete"])
+def test_another_users_project_is_a_404(project, bob_client, name):
+    response = bob_client.get(reverse(f"projects:{name}", args=[project.pk]))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("name", ["detail", "edit", "delete"])
+def test_anonymous_visitors_are_sent_to_log_in(project, anonymous_client, name):
+    response = anonymous_client.get(reverse(f"projects:{name}", args=[project.pk]))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_bob_cannot_generate_in_alices_project(project, bob_client):
+    response = bob_client.post(
+        reverse("projects:generate", args=[project.pk]), settings_form()
+    )
+    assert response.status_code == 404
+    assert not Generation.objects.exists()
+
+
+def test_alice_renames_and_describes_her_project(project, alice_client):
+    alice_client.post(
+        reverse("projects:edit", args=[project.pk]),
+        {"name": "Summer campaign", "description": "Beach shots"},
+    )
+    project.refresh_from_db()
+    assert (project.name, project.description) == ("Summer campaign", "Beach shots")
+
+
+def test_archiving_moves_a_project_to_the_archive(project, alice_client):
+    alice_client.post(reverse("projects:archive", args=[project.pk]))
+    project.refresh_from_db()
+    assert project.archived
+    assert project not in alice_client.get("/").context["projects"]
+    archive = alice_client.get("/?archived=1").content.decode()
+    assert "Harbour teaser" in archive
+
+
+def test_deleting_needs_the_project_name(project, alice_client):
+    url = reverse("projects:delete", args=[project.pk])
+    response = alice_client.post(url, {"confirm_name": "spring"})
+    assert response.status_code == 200
+    assert Project.objects.filter(pk=project.pk).exists()
+    response = alice_client.post(url, {"confirm_name": "Harbour teaser"})
+    assert response.status_code == 302
+    assert not Project.objects.filter(pk=project.pk).exists()
+
+
+def test_the_prompt_box_queues_a_clip_with_exact_frames_and_a_seed(
+    project, alice_client
+):
+    response = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        settings_form(duration="1.5", fps="16", aspect="16:9"),
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    generation = Generation.objects.get(project=project)
+    assert generation.settings["num_frames"] == 24
+    assert (generation.settings["width"], generation.settings["height"]) == (112, 64)
+    assert generation.settings["seed"] == generation.seed
+    assert f'data-generation="{generation.pk}"' in response.content.decode()
+
+
+def test_variations_queue_one_clip_per_seed(project, alice_client):
+    alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        settings_form(seed="41", variations="3"),
+    )
+    seeds = sorted(Generation.objects.values_list("seed", flat=True))
+    assert seeds == [41, 42, 43]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("prompt", "", "prompt is empty"),
+        ("prompt", "x" * 100_000, "keep it under"),
+        ("duration", "1.1", "whole number of frames"),
+        ("duration", "12", "clips hold"),
+        ("steps", "500", "Steps must be between"),
+        ("guidance", "-1", "Guidance must be between"),
+        ("model", "nope", "Select a valid choice"),
+        ("seed", "-5", "Seed must be between"),
+        ("variations", "9", "less than or equal to"),
+    ],
+)
+def test_bad_settings_re_render_the_form_with_a_message(
+    project, alice_client, field, value, message
+):
+    response = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        settings_form(**{field: value}),
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_use_these_settings_again_fills_the_form(project, alice, alice_client):
+    source = Generation.objects.create(
+        owner=alice,
+        project=project,
+        prompt="a blue box",
+        seed=99,
+        settings={
+            "prompt": "a blue box",
+            "negative_prompt": "",
+            "model": "builtin",
+            "num_frames": 24,
+            "fps": 12,
+            "width": 128,
+            "height": 128,
+            "num_inference_steps": 9,
+            "guidance_scale": 4.5,
+            "seed": 99,
+        },
+    )
+    response = alice_client.get(project.get_absolute_url() + f"?from={source.pk}")
+    form = response.context["form"]
+    assert form.initial["prompt"] == "a blue box"
+    assert form.initial["seed"] == 99
+    assert form.initial["duration"] == 2
+    response = alice_client.get(
+        project.get_absolute_url() + f"?from={source.pk}&seed=new"
+    )
+    assert response.context["form"].initial["seed"] is None
