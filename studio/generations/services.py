@@ -5,6 +5,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -97,13 +98,18 @@ def generation_cancel(*, generation: Generation) -> None:
 
 def generation_delete(*, generation: Generation) -> None:
     generation_cancel(generation=generation)
+    folders = [output_dir(generation)]
     generation.delete()
-    transaction.on_commit(lambda: generation_delete_files(generations=[generation]))
+    transaction.on_commit(lambda: delete_folders(folders))
 
 
-def generation_delete_files(*, generations: Iterable[Generation]) -> None:
-    for generation in generations:
-        shutil.rmtree(output_dir(generation), ignore_errors=True)
+def generation_folders(generations: Iterable[Generation]) -> list[Path]:
+    return [output_dir(generation) for generation in generations]
+
+
+def delete_folders(folders: Iterable[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def generation_state(generation: Generation) -> dict[str, Any]:

@@ -3,7 +3,11 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from studio.generations.services import generation_delete_files
+from studio.generations.services import (
+    delete_folders,
+    generation_cancel,
+    generation_folders,
+)
 from studio.projects.models import Project
 
 
@@ -23,6 +27,7 @@ def project_delete(*, project: Project) -> None:
     """Delete a project with its generations and their files."""
     generations = list(project.generations.all())
     for generation in generations:
-        generation.request_cancel()
+        generation_cancel(generation=generation)
+    folders = generation_folders(generations)
     project.delete()
-    transaction.on_commit(lambda: generation_delete_files(generations=generations))
+    transaction.on_commit(lambda: delete_folders(folders))

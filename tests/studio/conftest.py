@@ -50,3 +50,34 @@ def live_service(tiny_adapter):
     )
     yield service
     runtime.stop()
+
+
+@pytest.fixture
+def alice_cookie(alice) -> tuple[bytes, bytes]:
+    return session_cookie(alice)
+
+
+@pytest.fixture
+def bob_cookie(bob) -> tuple[bytes, bytes]:
+    return session_cookie(bob)
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    """A Cookie header that logs a websocket in as ``user``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+@pytest.fixture
+def generation(alice, tiny_spec):
+    from studio.generations.models import Generation
+
+    return Generation.objects.create(
+        owner=alice,
+        prompt=tiny_spec.prompt,
+        seed=tiny_spec.seed,
+        settings=tiny_spec.to_dict(),
+    )

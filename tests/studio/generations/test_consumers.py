@@ -7,7 +7,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.test import Client
 
 from generation.specs import StepEvent
 from studio.accounts.services import api_token_create
@@ -23,34 +22,8 @@ ORIGIN = (b"origin", b"http://localhost")
 PROMPT = "a red ball bouncing to the right, slow push-in"
 
 
-def session_cookie(user) -> tuple[bytes, bytes]:
-    client = Client()
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-
-
 def communicator(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, path, headers=list(headers))
-
-
-@pytest.fixture
-def alice_cookie(alice) -> tuple[bytes, bytes]:
-    return session_cookie(alice)
-
-
-@pytest.fixture
-def bob_cookie(bob) -> tuple[bytes, bytes]:
-    return session_cookie(bob)
-
-
-@pytest.fixture
-def generation(alice, tiny_spec) -> Generation:
-    return Generation.objects.create(
-        owner=alice,
-        prompt=tiny_spec.prompt,
-        seed=tiny_spec.seed,
-        settings=tiny_spec.to_dict(),
-    )
 
 
 def assert_no_listeners(generation_id) -> None:

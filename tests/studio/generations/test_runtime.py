@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from generation.specs import StepEvent
+from studio.asgi import application
+from studio.generations import runtime
+from studio.generations.events import unpack_preview
+from studio.generations.models import Generation
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_on_start_up_a_job_left_running_is_run_again(alice, tiny_spec, tiny_adapter):
+    generation = Generation.objects.create(
+        owner=alice,
+        prompt=tiny_spec.prompt,
+        seed=tiny_spec.seed,
+        settings=tiny_spec.to_dict(),
+        status="running",
+        attempts=1,
+    )
+    runtime.ensure_started(
+        adapter_loader=lambda name, device: tiny_adapter, poll_interval=0.05
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            generation.refresh_from_db()
+            if generation.is_finished:
+                break
+            time.sleep(0.05)
+    finally:
+        runtime.stop()
+    assert generation.status == "succeeded"
+    assert generation.attempts == 2
+
+
+def test_the_service_does_not_start_by_itself(alice_client):
+    alice_client.get("/")
+    assert runtime.current() is None
+
+
+async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
+    alice, alice_cookie, generation
+):
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/generations/{generation.pk}",
+        headers=[(b"origin", b"http://localhost"), alice_cookie],
+    )
+    await ws.connect()
+    await ws.receive_json_from()
+    job, steps = str(generation.pk), 200
+    sent_at: dict[int, float] = {}
+
+    def worker() -> None:
+        for step in range(1, steps + 1):
+            sent_at[step] = time.perf_counter()
+            runtime.events.emit_preview(
+                job,
+                StepEvent(
+                    step=step,
+                    steps=steps,
+                    elapsed=0,
+                    eta=0,
+                    preview=b"x" * 2000,
+                    frames=8,
+                    width=32,
+                    height=32,
+                ),  # fmt: skip
+            )
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    received, delays = [], []
+    for _ in range(steps):
+        header, _ = unpack_preview(await ws.receive_from(timeout=10))
+        delays.append(time.perf_counter() - sent_at[header["step"]])
+        received.append(header["step"])
+    thread.join()
+    await ws.disconnect()
+    assert received == list(range(1, steps + 1))
+    assert sorted(delays)[int(0.99 * steps)] < 0.1
