@@ -348,17 +348,16 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     if scene == "night":
         g = np.clip(y, 0, 1)[..., None]
         out[:] = (1 - g) * np.array([8, 10, 35]) + g * np.array([25, 30, 70])
-        cell = 0.09
-        ix, iy = (
-            np.floor(x / cell).astype(np.int64),
-            np.floor(y / cell).astype(np.int64),
-        )
+        haze = 0.5 + 0.5 * np.sin(x * 7.0 + seed) * np.sin(y * 5.0 + 0.7 * np.sin(x * 3.0))
+        out += haze[..., None] * np.array([25, 20, 45])
+        cell = 0.08
+        ix, iy = np.floor(x / cell).astype(np.int64), np.floor(y / cell).astype(np.int64)
         r = _hash2(ix, iy, seed)
-        sx = (ix + 0.2 + 0.6 * _hash2(ix, iy, seed + 1)) * cell
-        sy = (iy + 0.2 + 0.6 * _hash2(ix, iy, seed + 2)) * cell
+        sx = (ix + 0.25 + 0.5 * _hash2(ix, iy, seed + 1)) * cell
+        sy = (iy + 0.25 + 0.5 * _hash2(ix, iy, seed + 2)) * cell
         d = np.hypot(x - sx, y - sy)
-        star = (r > 0.45) * np.clip(1.0 - d / 0.018, 0, 1)
-        out += star[..., None] * np.array([140, 140, 120])
+        star = (r > 0.35) * np.clip(1.0 - d / 0.03, 0, 1)
+        out += star[..., None] * np.array([150, 150, 130])
     elif scene == "day":
         g = np.clip(y, 0, 1)[..., None]
         out[:] = (1 - g) * np.array([90, 150, 215]) + g * np.array([150, 195, 235])
@@ -370,8 +369,8 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     elif scene == "sunset":
         g = np.clip(y, 0, 1)[..., None]
         out[:] = (1 - g) * np.array([55, 25, 85]) + g * np.array([185, 75, 60])
-        band = 0.5 + 0.5 * np.sin(y * 40.0 + np.sin(x * 6.0 + seed) * 1.5)
-        out *= (0.85 + 0.15 * band)[..., None]
+        band = 0.5 + 0.5 * np.sin(y * 26.0 + np.sin(x * 8.0 + seed) * 2.0)
+        out *= (0.8 + 0.2 * band)[..., None]
         sun_x = 0.3 + 0.4 * ((seed % 7) / 6.0)
         d = np.hypot(x - sun_x, y - 0.72)
         sun = np.clip((0.13 - d) / 0.02, 0, 1)[..., None]
@@ -379,8 +378,8 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     elif scene == "field":
         horizon = 0.3
         sky = np.array([140, 180, 215])
-        blades = 0.5 + 0.5 * np.sin(x * 90.0 + np.sin(y * 13.0 + seed) * 3.0)
-        rows = 0.5 + 0.5 * np.sin(y * 25.0 + np.sin(x * 3.0 + seed))
+        blades = 0.5 + 0.5 * np.sin(x * 31.0 + np.sin(y * 9.0 + seed) * 2.0)
+        rows = 0.5 + 0.5 * np.sin(y * 21.0 + np.sin(x * 5.0 + seed) * 2.0)
         grass = (
             np.array([30, 85, 30])
             + blades[..., None] * np.array([20, 35, 12])
@@ -391,7 +390,7 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     elif scene == "sea":
         horizon = 0.25
         sky = np.array([150, 185, 210])
-        wave = 0.5 + 0.5 * np.sin(y * 55.0 + np.sin(x * 11.0 + seed) * 2.0 + x * 3.0)
+        wave = 0.5 + 0.5 * np.sin(y * 30.0 + np.sin(x * 9.0 + seed) * 2.5 + x * 4.0)
         water = np.array([15, 50, 95]) + wave[..., None] * np.array([25, 40, 50])
         m = np.clip((y - horizon) / 0.02, 0, 1)[..., None]
         out[:] = (1 - m) * sky + m * water
@@ -509,6 +508,12 @@ def sample_params(
     distance = {"slow": 0.32, "normal": 0.45, "fast": 0.58}[speed]
     if motion in ("up-left", "up-right", "down-left", "down-right"):
         distance *= 0.85
+    drift = DIRECTIONS.get(motion, (0.0, 0.0))[0]
+    if camera in ("pan-left", "pan-right"):
+        # A pan moves the scene the other way on screen; keep the object in frame.
+        content = 1.0 if camera == "pan-left" else -1.0
+        if drift * content > 0:
+            distance = min(distance, 0.4)
     size = rng.uniform(0.13, 0.19)
     main = ObjectParams(
         shape,
