@@ -117,6 +117,9 @@ class LivePreview {
     this.strip = strip;
     this.header = header;
     this.card.dataset.previews = String(Number(this.card.dataset.previews) + 1);
+    // Page-wide count, still readable after the card gives way to the clip.
+    const root = document.documentElement.dataset;
+    root.previews = String(Number(root.previews || 0) + 1);
     this.card.dataset.step = String(header.step);
     this.draw();
   }

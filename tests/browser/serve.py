@@ -1,0 +1,43 @@
+"""Serve the studio under Daphne for the browser tests.
+
+Usage: python -m tests.browser.serve PORT
+
+Until the built-in model has trained weights, the tiny random-weight pipeline
+stands in for it, so the page flow can be exercised end to end.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    port = sys.argv[1]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    import django
+
+    django.setup()
+    from generation.adapters import builtin as builtin_adapter
+    from generation.adapters import register
+
+    if not (builtin_adapter.WEIGHTS_DIR / "model_index.json").is_file():
+        from generation.builtin.pipeline import tiny_random_pipeline
+
+        register(
+            "builtin",
+            lambda device: builtin_adapter.BuiltinAdapter(
+                tiny_random_pipeline(), device=device
+            ),
+            family="builtin",
+            validate=builtin_adapter.validate,
+        )
+    from daphne.cli import CommandLineInterface
+
+    CommandLineInterface().run(
+        ["--bind", "127.0.0.1", "--port", port, "studio.asgi:application"]
+    )
+
+
+if __name__ == "__main__":
+    main()
