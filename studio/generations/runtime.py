@@ -7,6 +7,7 @@ serves its first connection, and tests start a service only when they ask.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from typing import Any
@@ -46,6 +47,8 @@ def stop(timeout: float = 10) -> None:
         service, _service = _service, None
     if service is not None:
         service.stop(timeout=timeout)
+        # The worker's database connection dies with its thread's locals.
+        gc.collect()
 
 
 def current() -> Any:

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The studio's two commands (studio/ is the Django package, hence the .sh):
+#   ./studio.sh start   install what is missing, migrate, serve on http://127.0.0.1:8000/
+#   ./studio.sh test    install what is missing, run the suite on the embedded defaults,
+#                       then again on PostgreSQL and Redis
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PY="$VENV/bin/python"
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}
+
+install() {
+  if [ ! -x "$PY" ]; then
+    echo "Creating $VENV ..."
+    python3 -m venv "$VENV"
+  fi
+  # Reinstall only when pyproject.toml changed since the last install.
+  local stamp="$VENV/.studio-installed"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$PY" -m pip install --quiet --upgrade pip
+    "$PY" -m pip install --quiet -e ".[dev]"
+    touch "$stamp"
+  fi
+}
+
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "Installing Chromium for the browser tests ..."
+    apt_install chromium
+  fi
+}
+
+ensure_postgres() {
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "Starting PostgreSQL ..."
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  # The suite connects as postgres over TCP; give it a password if trust is off.
+  if ! psql -h 127.0.0.1 -U postgres -c "select 1" >/dev/null 2>&1; then
+    su postgres -c "psql -q -c \"alter user postgres password 'postgres'\"" >/dev/null
+    export PGPASSWORD=postgres
+  fi
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "Starting Redis ..."
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+      --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 30); do
+      redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+  fi
+}
+
+run_suite() {
+  local label="$1"
+  shift
+  echo "=== $label ==="
+  local code=0
+  env "$@" "$PY" -m pytest -q -p no:cacheprovider || code=$?
+  # Any non-zero code fails, 5 (nothing collected) included.
+  if [ "$code" -ne 0 ]; then
+    echo "Tests failed on $label (exit $code)."
+    exit "$code"
+  fi
+}
+
+case "${1:-}" in
+  start)
+    install
+    "$PY" manage.py migrate --noinput
+    echo
+    echo "  The studio is at http://127.0.0.1:8000/"
+    echo
+    exec "$PY" manage.py runserver 127.0.0.1:8000
+    ;;
+  test)
+    install
+    ensure_chromium
+    run_suite "embedded defaults (SQLite, in-memory channel layer)" \
+      -u DATABASE_URL -u REDIS_URL
+    ensure_postgres
+    ensure_redis
+    run_suite "PostgreSQL and Redis" \
+      DATABASE_URL="postgres://postgres${PGPASSWORD:+:$PGPASSWORD}@127.0.0.1:5432/studio" \
+      REDIS_URL=redis://127.0.0.1:6379/0
+    ;;
+  *)
+    echo "usage: ./studio.sh start | ./studio.sh test" >&2
+    exit 2
+    ;;
+esac
