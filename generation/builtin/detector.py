@@ -117,6 +117,10 @@ def read_clip(clip: np.ndarray) -> Reading:
         else:
             camera = "pan-left" if shift > 0 else "pan-right"
 
+    # Compensate with the world's nominal camera speeds: the estimate above is
+    # reliable in kind and direction, less so in magnitude.
+    shift, scale = {"pan-left": (0.3 * w, 1.0), "pan-right": (-0.3 * w, 1.0),
+                    "push-in": (0.0, 1.6), "pull-out": (0.0, 1 / 1.6)}.get(camera, (0.0, 1.0))
     tau = np.linspace(0, 1, t)
     s_i = scale ** tau
     centre_x, centre_y = w / 2, h / 2
