@@ -72,9 +72,7 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
     return decorate
 
 
-def _own_generation(
-    request: HttpRequest, generation_id: uuid.UUID
-) -> Generation | None:
+def _own_generation(request: HttpRequest, generation_id: str) -> Generation | None:
     return Generation.objects.filter(pk=generation_id, owner=request.user).first()
 
 
@@ -113,7 +111,7 @@ def _own_project(request: HttpRequest, value: Any) -> Project | None:
 
 
 @api_view(["GET"])
-def generation_detail(request: HttpRequest, generation_id: uuid.UUID) -> HttpResponse:
+def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
     generation = _own_generation(request, generation_id)
     if generation is None:
         return error(404, "No such generation.")
@@ -121,9 +119,7 @@ def generation_detail(request: HttpRequest, generation_id: uuid.UUID) -> HttpRes
 
 
 @api_view(["POST"])
-def generation_cancel_view(
-    request: HttpRequest, generation_id: uuid.UUID
-) -> HttpResponse:
+def generation_cancel_view(request: HttpRequest, generation_id: str) -> HttpResponse:
     generation = _own_generation(request, generation_id)
     if generation is None:
         return error(404, "No such generation.")

@@ -20,10 +20,10 @@ urlpatterns = [
     ),
     path("api/generations", api.generations, name="api_create"),
     path(
-        "api/generations/<uuid:generation_id>", api.generation_detail, name="api_detail"
+        "api/generations/<str:generation_id>", api.generation_detail, name="api_detail"
     ),
     path(
-        "api/generations/<uuid:generation_id>/cancel",
+        "api/generations/<str:generation_id>/cancel",
         api.generation_cancel_view,
         name="api_cancel",
     ),

@@ -194,3 +194,9 @@ def test_the_openapi_schema_describes_every_endpoint(anonymous_client):
         "/api/generations/{id}",
         "/api/generations/{id}/cancel",
     }
+
+
+def test_a_malformed_id_is_a_json_404(alice_client):
+    response = alice_client.get("/api/generations/8")
+    assert response.status_code == 404
+    assert response.json()["error"]
