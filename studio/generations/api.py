@@ -73,7 +73,12 @@ def api_view(methods: list[str]) -> Callable[[View], View]:
 
 
 def _own_generation(request: HttpRequest, generation_id: str) -> Generation | None:
-    return Generation.objects.filter(pk=generation_id, owner=request.user).first()
+    # A malformed id is as unknown as a missing one, and answers in JSON too.
+    try:
+        pk = uuid.UUID(generation_id)
+    except ValueError:
+        return None
+    return Generation.objects.filter(pk=pk, owner=request.user).first()
 
 
 @api_view(["POST"])
