@@ -45,7 +45,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 def _gallery(request: HttpRequest, project: Project):
-    finished = project.generations.exclude(status__in=ACTIVE).order_by("-created")
+    # Cancelled clips have nothing to show; failed ones keep their reason.
+    finished = project.generations.exclude(
+        status__in=(*ACTIVE, Generation.Status.CANCELLED)
+    ).order_by("-created")
     return Paginator(finished, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
