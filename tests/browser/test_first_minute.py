@@ -136,6 +136,10 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page):
         page.mouse.move(0, 0)
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=ROOT / "docs" / "screenshot.png")
+
+        page.click(".clip-media")
+        page.wait_for_selector("#player[open] .player-video")
+        assert page.locator("#player").get_by_text("Use these settings again").count()
     except Exception:
         artifacts = ROOT / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
