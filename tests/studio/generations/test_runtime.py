@@ -60,7 +60,7 @@ async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
 
     def worker() -> None:
         for step in range(1, steps + 1):
-            time.sleep(0.005)  # far faster than any real model's steps
+            time.sleep(0.01)  # faster than any real model's steps
             sent_at[step] = time.perf_counter()
             runtime.events.emit_preview(
                 job,
