@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations import runtime
@@ -70,6 +71,9 @@ def generation_submit_variations(
                     batch=batch,
                 )
             )
+        if project is not None:
+            # Recently used projects come first in the list.
+            Project.objects.filter(pk=project.pk).update(updated=timezone.now())
         transaction.on_commit(lambda: _announce_queued(generations))
     return generations
 
