@@ -95,7 +95,7 @@ def read_clip(clip: np.ndarray) -> Reading:
     colour = _NAMES[best]
     m = masks[..., best]  # (T, H, W)
     areas = m.sum(axis=(1, 2))
-    present = areas >= max(min_area, 0.3 * float(np.median(areas)))
+    present = areas >= max(min_area, 0.15 * float(np.median(areas)))
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
     cx = (m * xs).sum((1, 2)) / np.maximum(areas, 1e-6)
     cy = (m * ys).sum((1, 2)) / np.maximum(areas, 1e-6)

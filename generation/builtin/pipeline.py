@@ -136,8 +136,9 @@ class BuiltinVideoPipeline(DiffusionPipeline):
             if self.interrupt:
                 continue
             model_in = torch.cat([latents, latents]) if do_cfg else latents
+            # Padding positions are attended too, as in training (faster attention).
             velocity = self.transformer(model_in, t.expand(model_in.shape[0]), states,
-                                        pooled, mask)
+                                        pooled)
             if do_cfg:
                 v_uncond, v_cond = velocity.chunk(2)
                 velocity = v_uncond + guidance_scale * (v_cond - v_uncond)

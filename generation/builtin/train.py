@@ -67,7 +67,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(args.seed)
         self.rng = random.Random(args.seed)
-        self.model = BuiltinVideoDenoiser(**DEFAULT_MODEL)
+        self.model_config = {**DEFAULT_MODEL, **json.loads(args.model or "{}")}
+        self.model = BuiltinVideoDenoiser(**self.model_config)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=args.lr,
                                      weight_decay=0.01, betas=(0.9, 0.99))
@@ -110,7 +111,7 @@ class Trainer:
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * noise
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.args.bf16):
-            pred = model(xt, t * 1000, states, pooled, mask)
+            pred = model(xt, t * 1000, states, pooled)
         err = (pred.float() - (noise - x0)).pow(2).mean(dim=(1, 2, 3, 4))
         return err.mean() if reduce else err
 
@@ -161,7 +162,7 @@ class Trainer:
         state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(),
                  "opt": self.opt.state_dict(), "step": self.step, "rng": self.rng.getstate(),
                  "torch_rng": torch.get_rng_state(), "wall": self.wall(),
-                 "config": DEFAULT_MODEL, "args": vars(self.args)}
+                 "config": self.model_config, "args": vars(self.args)}
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         tmp.replace(self.out / "checkpoint.pt")
@@ -170,7 +171,7 @@ class Trainer:
         pipe = BuiltinVideoPipeline(transformer=self.ema, scheduler=make_scheduler())
         pipe.save_pretrained(path)
         (path / "training.json").write_text(json.dumps(
-            {"step": self.step, "wall_seconds": round(self.wall()), "model": DEFAULT_MODEL,
+            {"step": self.step, "wall_seconds": round(self.wall()), "model": self.model_config,
              "args": vars(self.args)}, indent=2))
 
     def wall(self) -> float:
@@ -229,7 +230,7 @@ class Trainer:
         bar.close()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> Trainer:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=20000)
     p.add_argument("--batch", type=int, default=24)
@@ -251,10 +252,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--heldout-size", type=int, default=32)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    Trainer(args).run()
+    trainer = Trainer(args)
+    trainer.run()
+    return trainer
 
 
 if __name__ == "__main__":

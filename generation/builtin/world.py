@@ -514,6 +514,8 @@ def sample_params(
         content = 1.0 if camera == "pan-left" else -1.0
         if drift * content > 0:
             distance = min(distance, 0.4)
+    if camera == "push-in":
+        distance = min(distance, 0.3)  # a push-in magnifies the motion on screen
     size = rng.uniform(0.13, 0.19)
     main = ObjectParams(
         shape,

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from generation.builtin.pipeline import (
+    WEIGHTS_DIR,
+    BuiltinVideoPipeline,
+    tiny_random_pipeline,
+)
+
+
+def run(pipe, **kwargs):
+    gen = torch.Generator().manual_seed(0)
+    args = dict(num_frames=8, num_inference_steps=2, generator=gen)
+    return pipe("a red ball moving left", **{**args, **kwargs})
+
+
+def test_it_returns_every_frame_in_diffusers_layouts():
+    pipe = tiny_random_pipeline()
+    frames = run(pipe).frames
+    assert frames.shape == (1, 8, 32, 32, 3)
+    assert 0.0 <= frames.min() and frames.max() <= 1.0
+    pt = run(pipe, output_type="pt").frames
+    assert pt.shape == (1, 8, 3, 32, 32)
+
+
+def test_it_calls_back_at_every_step_with_the_clean_prediction():
+    pipe = tiny_random_pipeline()
+    seen = []
+
+    def on_step(p, i, t, kwargs):
+        seen.append((i, tuple(kwargs["pred_x0"].shape)))
+        return kwargs
+
+    run(pipe, num_inference_steps=3, callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"])
+    assert seen == [(i, (1, 3, 8, 32, 32)) for i in range(3)]
+
+
+def test_it_honours_interruption_from_the_callback():
+    pipe = tiny_random_pipeline()
+    steps = []
+
+    def stop_after_first(p, i, t, kwargs):
+        steps.append(i)
+        p._interrupt = True
+        return kwargs
+
+    run(pipe, num_inference_steps=4, callback_on_step_end=stop_after_first)
+    assert steps == [0]
+
+
+def test_it_rejects_bad_settings_with_a_clear_error():
+    pipe = tiny_random_pipeline()
+    with pytest.raises(ValueError, match="num_frames"):
+        run(pipe, num_frames=0)
+    with pytest.raises(ValueError, match="height"):
+        run(pipe, height=30)
+    with pytest.raises(ValueError, match="callback tensor input"):
+        run(pipe, callback_on_step_end=lambda *a: a[-1],
+            callback_on_step_end_tensor_inputs=["nope"])
+
+
+def test_a_saved_pipeline_loads_back_and_renders_the_same_clip(tmp_path):
+    pipe = tiny_random_pipeline(seed=3)
+    pipe.save_pretrained(tmp_path)
+    assert (tmp_path / "transformer" / "diffusion_pytorch_model.safetensors").is_file()
+    loaded = BuiltinVideoPipeline.from_pretrained(tmp_path)
+    assert np.allclose(run(pipe).frames, run(loaded).frames, atol=1e-5)
+
+
+def test_loading_a_folder_with_missing_files_names_what_is_missing(tmp_path):
+    pipe = tiny_random_pipeline()
+    pipe.save_pretrained(tmp_path)
+    (tmp_path / "transformer" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="diffusion_pytorch_model.safetensors"):
+        BuiltinVideoPipeline.from_pretrained(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        BuiltinVideoPipeline.from_pretrained(tmp_path / "nowhere")
+
+
+def test_the_shipped_weights_are_small_and_load():
+    size = sum(f.stat().st_size for f in WEIGHTS_DIR.rglob("*") if f.is_file())
+    assert size <= 30 * 1024 * 1024
+    info = json.loads((WEIGHTS_DIR / "training.json").read_text())
+    assert info["step"] > 0
+    pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+    params = sum(p.numel() for p in pipe.transformer.parameters())
+    assert 1_000_000 < params < 10_000_000
+    assert run(pipe, num_frames=8).frames.shape == (1, 8, 32, 32, 3)
