@@ -65,6 +65,7 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     # First, so that `runserver` is Daphne's and serves websockets too.
     "daphne",
+    "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -77,6 +78,11 @@ INSTALLED_APPS = [
     "studio.accounts",
     "studio.projects",
     "studio.generations",
+    "studio.prompts",
+    "studio.galleries",
+    "studio.sharing",
+    "studio.storyboards",
+    "studio.registry",
 ]
 
 MIDDLEWARE = [

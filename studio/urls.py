@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
@@ -19,4 +20,10 @@ urlpatterns = [
     path("accounts/", include("studio.accounts.urls")),
     path("", include("studio.generations.urls")),
     path("", include("studio.projects.urls")),
+    path("", include("studio.prompts.urls")),
+    path("", include("studio.galleries.urls")),
+    path("", include("studio.sharing.urls")),
+    path("", include("studio.storyboards.urls")),
+    path("", include("studio.registry.urls")),
+    path("admin/", admin.site.urls),
 ]

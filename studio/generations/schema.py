@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generation import specs
+from studio import schema_parts
 
 
 def _errors() -> dict[str, Any]:
@@ -141,7 +142,7 @@ def openapi_schema() -> dict[str, Any]:
         "required": True,
         "schema": {"type": "string", "format": "uuid"},
     }
-    return {
+    schema = {
         "openapi": "3.1.0",
         "info": {
             "title": "Studio API",
@@ -213,3 +214,7 @@ def openapi_schema() -> dict[str, Any]:
             },
         },
     }
+    extra_paths, extra_components = schema_parts.extra_paths()
+    schema["paths"].update(extra_paths)
+    schema["components"]["schemas"].update(extra_components)
+    return schema
