@@ -14,6 +14,7 @@ import json
 import logging
 import struct
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,8 @@ class LiveEvents:
             "height": event.height,
             "format": event.preview_format,
             "layout": event.layout,
+            # Server wall-clock time of publishing, for latency measurements.
+            "sent": round(time.time(), 4),
         }
         frame = pack_preview(header, event.preview)
         self.latest_preview[job_id] = frame

@@ -1,0 +1,196 @@
+"""The studio's overhead over a raw pipeline call, measured side by side.
+
+    python bench/overhead.py [--rounds 5] [--frames 16] [--steps 20]
+
+(a) calls the built-in pipeline directly; (b) goes through the studio: a
+Daphne server with its in-process generation service, `POST /api/generations`
+with an API token, the websocket at `ws_url` until `succeeded` (MP4 and poster
+stored). Rounds alternate a and b so drift on a noisy machine hits both.
+Prints the ratio b/a, submit → first preview latency against one step, and the
+preview work (prediction → small frames → JPEG strip) as a share of step time.
+Writes bench/results/overhead.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PROMPT = "a red ball bouncing to the right, slow push-in"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    out = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                         check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "studio.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.kill()
+    raise RuntimeError("server did not start: " + server.stderr.read().decode()[-2000:])
+
+
+async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
+    import websockets
+
+    started = time.perf_counter()
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/generations", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST")
+    created = json.loads(urllib.request.urlopen(req, timeout=30).read())
+    submitted = time.perf_counter()
+    first_preview = None
+    previews = 0
+    url = f"ws://127.0.0.1:{port}{created['ws_url']}?token={token}"
+    async with websockets.connect(url, max_size=None) as ws:
+        while True:
+            msg = await asyncio.wait_for(ws.recv(), timeout=120)
+            if isinstance(msg, bytes):
+                previews += 1
+                if first_preview is None:
+                    first_preview = time.perf_counter()
+                continue
+            event = json.loads(msg)
+            if event["type"] == "succeeded":
+                break
+            if event["type"] in ("failed", "cancelled"):
+                raise RuntimeError(f"generation {event}")
+    done = time.perf_counter()
+    return {"total": done - started, "first_preview": (first_preview or done) - started,
+            "submit": submitted - started, "previews": previews}
+
+
+def preview_cost(pipe, frames: int, steps: int, guidance: float) -> dict[str, float]:
+    """Seconds of preview work per step vs seconds per step, on the real tensors."""
+    import torch
+
+    from generation.previews import encode_strip, tensor_to_frames
+
+    times, step_times = [], []
+    last = [time.perf_counter()]
+
+    def on_step(p, i, t, kwargs):
+        now = time.perf_counter()
+        step_times.append(now - last[0])
+        t0 = time.perf_counter()
+        encode_strip(tensor_to_frames(kwargs["pred_x0"][0]))
+        times.append(time.perf_counter() - t0)
+        last[0] = time.perf_counter()
+        return kwargs
+
+    pipe(PROMPT, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
+         generator=torch.Generator().manual_seed(0), callback_on_step_end=on_step,
+         callback_on_step_end_tensor_inputs=["latents", "pred_x0"])
+    return {"preview_s": statistics.median(times), "step_s": statistics.median(step_times)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--size", type=int, default=256, help="output width and height")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "overhead.json"))
+    args = ap.parse_args()
+
+    import torch
+
+    from generation.builtin.pipeline import WEIGHTS_DIR, BuiltinVideoPipeline
+
+    tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings",
+           "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+           "STUDIO_MEDIA_ROOT": str(tmp / "media"), "DJANGO_DEBUG": "1",
+           "STUDIO_SERVICE_AUTOSTART": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("REDIS_URL", None)
+    manage(env, "migrate", "-v", "0")
+    manage(env, "shell", "-c", "from django.contrib.auth.models import User;"
+           "User.objects.create_user('bench', password='bench-passphrase-123')")
+    token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
+    port = free_port()
+    server = start_server(env, port)
+    body = {"prompt": PROMPT, "num_frames": args.frames, "fps": 8, "width": args.size,
+            "height": args.size, "steps": args.steps, "guidance": args.guidance,
+            "seed": 1}
+    try:
+        pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+        pipe.set_progress_bar_config(disable=True)
+
+        def raw() -> float:
+            t0 = time.perf_counter()
+            pipe(PROMPT, num_frames=args.frames, num_inference_steps=args.steps,
+                 guidance_scale=args.guidance, generator=torch.Generator().manual_seed(1))
+            return time.perf_counter() - t0
+
+        raw()  # warm-up: weights, text encoder, allocator
+        asyncio.run(studio_run(port, token, body))  # warm-up: the server loads its model
+        raws, studios = [], []
+        for r in range(args.rounds):
+            raws.append(raw())
+            studios.append(asyncio.run(studio_run(port, token, body)))
+            print(f"round {r + 1}: raw {raws[-1]:.3f}s  studio {studios[-1]['total']:.3f}s "
+                  f"first preview {studios[-1]['first_preview'] * 1000:.0f} ms")
+        cost = preview_cost(pipe, args.frames, args.steps, args.guidance)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    raw_s = statistics.median(raws)
+    studio_s = statistics.median(s["total"] for s in studios)
+    first = statistics.median(s["first_preview"] for s in studios)
+    step = raw_s / args.steps
+    result = {
+        "settings": {**body, "rounds": args.rounds, "threads": torch.get_num_threads()},
+        "raw_s": raws, "studio_s": [s["total"] for s in studios],
+        "ratio": studio_s / raw_s,
+        "first_preview_ms": first * 1000, "step_ms": step * 1000,
+        "first_preview_minus_step_ms": (first - step) * 1000,
+        "previews_per_run": studios[-1]["previews"],
+        "preview_ms": cost["preview_s"] * 1000,
+        "preview_share_of_step": cost["preview_s"] / cost["step_s"],
+    }
+    print(f"\nraw pipeline   {raw_s:.3f} s (median of {args.rounds})")
+    print(f"through studio {studio_s:.3f} s  ratio {result['ratio']:.3f} (target ≤ 1.03)")
+    print(f"first preview  {first * 1000:.0f} ms after submit; one step {step * 1000:.0f} ms "
+          f"(target ≤ step + 50 ms: {(first - step) * 1000:+.0f} ms)")
+    print(f"preview work   {cost['preview_s'] * 1000:.2f} ms a step = "
+          f"{result['preview_share_of_step']:.1%} of a step (target ≤ 3 %)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
