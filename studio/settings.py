@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    "taggit",
     "studio.accounts",
     "studio.projects",
     "studio.generations",
