@@ -94,6 +94,8 @@ class EventSink(Protocol):
 
 
 AdapterLoader = Callable[[str, str], Adapter]
+# Called with each MP4 written and its spec, e.g. to embed Content Credentials.
+VideoSigner = Callable[[Path, GenerationSpec], None]
 
 
 def resolve_device(device: str) -> str:
@@ -138,7 +140,8 @@ class GenerationService:
     ``store`` and ``sink`` are the caller's (see :class:`JobStore` and
     :class:`EventSink`). ``device`` is "cpu", "cuda", "cuda:1", ... or "auto".
     The worker checks for queued jobs every ``poll_interval`` seconds, or at
-    once after :meth:`wake`.
+    once after :meth:`wake`. ``signer``, when given, runs on every MP4 right
+    after it is encoded (before the poster is written and the job succeeds).
     """
 
     def __init__(
@@ -150,6 +153,7 @@ class GenerationService:
         poll_interval: float = 1.0,
         adapter_loader: AdapterLoader = get_adapter,
         preview_format: str = "jpeg",
+        signer: VideoSigner | None = None,
     ) -> None:
         if preview_format not in previews.PREVIEW_FORMATS:
             raise ValueError(
@@ -160,6 +164,7 @@ class GenerationService:
         self.device = resolve_device(device)
         self.poll_interval = poll_interval
         self.preview_format = preview_format
+        self.signer = signer
         self._load_adapter = adapter_loader
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -293,6 +298,8 @@ class GenerationService:
         video = encode.write_video(
             frames, output_dir / f"{name}.mp4", fps=spec.fps, metadata=metadata
         )
+        if self.signer is not None:
+            self.signer(video, spec)
         poster = encode.write_poster(frames, output_dir / f"{name}.jpg")
         _, height, width, _ = frames.shape
         return Result(

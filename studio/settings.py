@@ -196,6 +196,19 @@ STUDIO_SERVICE_AUTOSTART = env_bool("STUDIO_SERVICE_AUTOSTART", True)
 STUDIO_MAX_QUEUED_PER_USER = env_int("STUDIO_MAX_QUEUED_PER_USER", 8)
 STUDIO_MAX_VARIATIONS = 4
 STUDIO_DEFAULT_MODEL = env_str("STUDIO_DEFAULT_MODEL", "builtin")
+# Private files the studio makes for itself (its C2PA signing key, ...).
+STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(BASE_DIR / "studio-data")))
+# An operator's own C2PA certificate chain (PEM, leaf first) and EC key; without
+# them the studio signs with a local CA it creates under STUDIO_DATA_DIR.
+STUDIO_C2PA_CERT = env_str("STUDIO_C2PA_CERT")
+STUDIO_C2PA_KEY = env_str("STUDIO_C2PA_KEY")
+if bool(STUDIO_C2PA_CERT) != bool(STUDIO_C2PA_KEY):
+    raise ImproperlyConfigured("Set both STUDIO_C2PA_CERT and STUDIO_C2PA_KEY.")
+# Stamp a visible "AI" mark on downloads unless the download asks otherwise.
+STUDIO_EXPORT_WATERMARK = env_bool("STUDIO_EXPORT_WATERMARK", False)
+# Requests per minute per client address to share pages and to their media.
+STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 60)
+STUDIO_SHARE_MEDIA_RATE_LIMIT = env_int("STUDIO_SHARE_MEDIA_RATE_LIMIT", 600)
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -30,10 +30,16 @@ def ensure_started(**service_options: Any) -> Any:
         if _service is not None:
             return _service
         from generation.service import GenerationService
+        from studio.galleries.credentials import clip_signer
         from studio.generations.store import OrmJobStore, recover_interrupted
 
         recover_interrupted()
-        options = {"device": settings.STUDIO_DEVICE, **service_options}
+        options = {
+            "device": settings.STUDIO_DEVICE,
+            # Every clip leaves the studio with Content Credentials.
+            "signer": clip_signer(),
+            **service_options,
+        }
         service = GenerationService(store=OrmJobStore(events), sink=events, **options)
         service.start()
         _service = service

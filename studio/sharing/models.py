@@ -1,3 +1,72 @@
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+def share_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ShareLink(models.Model):
+    """A read-only link to one gallery or one clip; only the token's hash is kept."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links"
+    )
+    gallery = models.ForeignKey(
+        "galleries.Gallery",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="share_links",
+    )
+    generation = models.ForeignKey(
+        "generations.Generation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="share_links",
+    )
+    # Who the link was made for, so an owner can revoke one recipient's link.
+    label = models.CharField(max_length=100, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(default=timezone.now)
+    expires = models.DateTimeField(null=True, blank=True)
+    revoked = models.DateTimeField(null=True, blank=True)
+    views = models.PositiveIntegerField(default=0)
+    last_viewed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(gallery__isnull=False, generation__isnull=True)
+                | Q(gallery__isnull=True, generation__isnull=False),
+                name="share_link_one_target",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.label or f"Share link {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        target = self.gallery or self.generation
+        return target.get_absolute_url() if target else reverse("galleries:list")
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None and not self.is_expired
+
+    def matches(self, token: str) -> bool:
+        return hmac.compare_digest(self.digest, share_digest(token))

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Max
+
+from generation import encode, exports
+from generation.credentials import sign_video
+from studio.galleries.credentials import studio_credentials
+from studio.galleries.models import Gallery, GalleryItem
+from studio.generations.models import Generation
+from studio.generations.store import output_dir
+
+
+class NotAddable(ValueError):
+    """The clip cannot go into a gallery (someone else's, or not finished)."""
+
+
+def gallery_create(
+    *,
+    owner: AbstractBaseUser,
+    title: str,
+    description: str = "",
+    show_prompts: bool = False,
+) -> Gallery:
+    return Gallery.objects.create(
+        owner=owner,
+        title=title.strip()[:120] or "Untitled gallery",
+        description=description.strip()[:2000],
+        show_prompts=show_prompts,
+    )
+
+
+def gallery_update(*, gallery: Gallery, **fields: object) -> Gallery:
+    """Change title, description, show_prompts or cover (a Generation or None)."""
+    allowed = {"title", "description", "show_prompts", "cover"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"cannot update {sorted(unknown)}")
+    cover = fields.get("cover")
+    if cover is not None and not _in_gallery(gallery, cover):
+        raise NotAddable("The cover must be a clip in this gallery.")
+    for name, value in fields.items():
+        setattr(gallery, name, value)
+    gallery.save()
+    return gallery
+
+
+def _in_gallery(gallery: Gallery, generation: object) -> bool:
+    return GalleryItem.objects.filter(gallery=gallery, generation=generation).exists()
+
+
+def gallery_delete(*, gallery: Gallery) -> None:
+    # Clips stay in their projects; only the board and its links go.
+    gallery.delete()
+
+
+def gallery_item_add(*, gallery: Gallery, generation: Generation) -> GalleryItem:
+    """Append a finished clip to the end of a gallery (once; again is a no-op)."""
+    if generation.owner_id != gallery.owner_id:
+        raise NotAddable("No such clip.")
+    if generation.status != Generation.Status.SUCCEEDED or not generation.video:
+        raise NotAddable("Only finished clips can go into a gallery.")
+    with transaction.atomic():
+        # Serialises concurrent appends to one gallery.
+        Gallery.objects.select_for_update().filter(pk=gallery.pk).first()
+        existing = GalleryItem.objects.filter(
+            gallery=gallery, generation=generation
+        ).first()
+        if existing is not None:
+            return existing
+        last = gallery.items.aggregate(last=Max("position"))["last"]
+        item = GalleryItem.objects.create(
+            gallery=gallery,
+            generation=generation,
+            position=0 if last is None else last + 1,
+        )
+        if gallery.cover_id is None:
+            gallery.cover = generation
+        gallery.save()
+    return item
+
+
+def gallery_item_remove(*, item: GalleryItem) -> None:
+    gallery = item.gallery
+    with transaction.atomic():
+        item.delete()
+        gallery.items.filter(position__gt=item.position).update(
+            position=F("position") - 1
+        )
+        if gallery.cover_id == item.generation_id:
+            first = gallery.items.order_by("position").first()
+            gallery.cover_id = first.generation_id if first else None
+        gallery.save()
+
+
+def gallery_item_move(*, item: GalleryItem, position: int) -> GalleryItem:
+    """Move an item to ``position`` (clamped to the gallery), shifting the
+    items in between by one. Two UPDATEs whatever the gallery's size."""
+    gallery = item.gallery
+    with transaction.atomic():
+        size = gallery.items.count()
+        target = max(0, min(position, size - 1))
+        current = item.position
+        if target == current:
+            return item
+        if target > current:
+            gallery.items.filter(position__gt=current, position__lte=target).update(
+                position=F("position") - 1
+            )
+        else:
+            gallery.items.filter(position__gte=target, position__lt=current).update(
+                position=F("position") + 1
+            )
+        GalleryItem.objects.filter(pk=item.pk).update(position=target)
+        item.position = target
+        gallery.save()
+    return item
+
+
+# -- downloads ----------------------------------------------------------------
+
+
+def export_path(generation: Generation, key: str, *, watermark: bool) -> Path:
+    """Where the export of one clip in one format is kept once made."""
+    suffix = exports.FORMATS[key].suffix
+    mark = "-ai" if watermark else ""
+    return output_dir(generation) / "exports" / f"{key}{mark}{suffix}"
+
+
+def generation_export(
+    *, generation: Generation, key: str, watermark: bool = False
+) -> Path:
+    """The clip in format ``key``, made on first request and kept beside it.
+
+    The MP4 without a mark is the signed original; a marked MP4 is re-encoded
+    and signed again. Raises KeyError for an unknown format.
+    """
+    if key not in exports.FORMATS:
+        raise KeyError(key)
+    source = settings.MEDIA_ROOT / generation.video
+    if key == "mp4" and not watermark:
+        return source
+    dest = export_path(generation, key, watermark=watermark)
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    spec = generation.spec
+    metadata = encode.clip_metadata(spec)
+    exports.export_clip(source, key, dest, metadata=metadata, watermark=watermark)
+    if key == "mp4":
+        sign_video(dest, spec=spec, credentials=studio_credentials())
+    return dest
+
+
+def download_name(generation: Generation, key: str) -> str:
+    words = "".join(c if c.isalnum() else "-" for c in generation.prompt.lower())
+    stem = "-".join(part for part in words.split("-") if part)[:48] or "clip"
+    return f"{stem}-{generation.seed}{exports.FORMATS[key].suffix}"

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import datetime
+import re
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from studio.galleries.models import Gallery
+from studio.generations.models import Generation
+from studio.sharing.models import ShareLink, share_digest
+
+# 24 random bytes: 192 bits, 32 URL-safe characters.
+TOKEN_BYTES = 24
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}")
+MAX_EXPIRY_HOURS = 24 * 365
+
+
+class LinkExpired(Exception):
+    def __init__(self, link: ShareLink) -> None:
+        super().__init__("This share link has expired.")
+        self.link = link
+
+
+def share_url(token: str) -> str:
+    return reverse("sharing:page", args=[token])
+
+
+def share_link_create(
+    *,
+    owner: AbstractBaseUser,
+    gallery: Gallery | None = None,
+    generation: Generation | None = None,
+    label: str = "",
+    expires_in_hours: float | None = None,
+) -> tuple[ShareLink, str]:
+    """A new link to a gallery or a clip of ``owner``'s.
+
+    Returns the link and its plain token, which is shown once and never stored.
+    """
+    if (gallery is None) == (generation is None):
+        raise ValueError("Share either a gallery or a clip.")
+    target = gallery or generation
+    if target.owner_id != owner.pk:
+        raise PermissionError("Not yours to share.")
+    if generation is not None and generation.status != Generation.Status.SUCCEEDED:
+        raise ValueError("Only finished clips can be shared.")
+    expires = None
+    if expires_in_hours is not None:
+        if not 0 < expires_in_hours <= MAX_EXPIRY_HOURS:
+            raise ValueError(
+                f"expires_in_hours must be between 0 and {MAX_EXPIRY_HOURS}."
+            )
+        expires = timezone.now() + datetime.timedelta(hours=expires_in_hours)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = ShareLink.objects.create(
+        owner=owner,
+        gallery=gallery,
+        generation=generation,
+        label=label.strip()[:100],
+        digest=share_digest(token),
+        expires=expires,
+    )
+    return link, token
+
+
+def share_link_revoke(*, link: ShareLink) -> None:
+    if link.revoked is None:
+        link.revoked = timezone.now()
+        link.save(update_fields=["revoked"])
+
+
+def share_link_resolve(token: str) -> ShareLink | None:
+    """The active link for a token; None for a malformed, unknown or revoked one.
+
+    Raises LinkExpired for a link past its expiry.
+    """
+    if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
+        return None
+    link = (
+        ShareLink.objects.select_related("gallery", "generation")
+        .filter(digest=share_digest(token))
+        .first()
+    )
+    if link is None or not link.matches(token) or link.revoked is not None:
+        return None
+    if link.is_expired:
+        raise LinkExpired(link)
+    return link
+
+
+def share_link_record_view(*, link: ShareLink) -> None:
+    now = timezone.now()
+    ShareLink.objects.filter(pk=link.pk).update(views=F("views") + 1, last_viewed=now)
+    link.views += 1
+    link.last_viewed = now
+
+
+def shared_generation(link: ShareLink, generation_id: object) -> Generation | None:
+    """A finished clip the link shows, or None: anything else is not shared."""
+    clips = Generation.objects.filter(
+        pk=generation_id, status=Generation.Status.SUCCEEDED
+    ).exclude(video="")
+    if link.generation_id is not None:
+        clips = clips.filter(pk=link.generation_id)
+    else:
+        clips = clips.filter(
+            pk__in=link.gallery.items.values("generation"), owner=link.owner_id
+        )
+    return clips.first()

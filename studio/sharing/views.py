@@ -1,0 +1,260 @@
+"""Share links: the owner makes and revokes them; anyone with one sees a
+read-only page. Public views never look at the visitor's session, so what
+they show depends on the token alone."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from generation import exports
+from studio.galleries.credentials import video_verdict
+from studio.galleries.models import Gallery
+from studio.galleries.services import download_name, generation_export
+from studio.generations.models import Generation
+from studio.generations.views import _ranged_file
+from studio.sharing.forms import ShareLinkForm
+from studio.sharing.models import ShareLink
+from studio.sharing.ratelimit import rate_limited
+from studio.sharing.services import (
+    LinkExpired,
+    share_link_create,
+    share_link_record_view,
+    share_link_resolve,
+    share_link_revoke,
+    share_url,
+    shared_generation,
+)
+
+SHARE_PAGE_SIZE = 24
+
+
+# -- the owner's side ---------------------------------------------------------
+
+
+def share_panel_context(
+    request: HttpRequest,
+    *,
+    gallery: Gallery | None = None,
+    generation: Generation | None = None,
+    form: ShareLinkForm | None = None,
+    new_url: str = "",
+) -> dict[str, object]:
+    links = ShareLink.objects.filter(owner=request.user)
+    links = (
+        links.filter(gallery=gallery)
+        if gallery
+        else links.filter(generation=generation)
+    )
+    return {
+        "share_gallery": gallery,
+        "share_generation": generation,
+        "share_links": links,
+        "share_form": form or ShareLinkForm(),
+        "new_url": new_url,
+    }
+
+
+@login_required
+@require_POST
+def share_create(request: HttpRequest) -> HttpResponse:
+    gallery = generation = None
+    if request.POST.get("gallery"):
+        gallery = get_object_or_404(
+            Gallery, pk=_uuid_or_404(request.POST["gallery"]), owner=request.user
+        )
+    else:
+        generation = get_object_or_404(
+            Generation,
+            pk=_uuid_or_404(request.POST.get("generation", "")),
+            owner=request.user,
+            status=Generation.Status.SUCCEEDED,
+        )
+    form = ShareLinkForm(request.POST)
+    new_url = ""
+    if form.is_valid():
+        _, token = share_link_create(
+            owner=request.user,
+            gallery=gallery,
+            generation=generation,
+            label=form.cleaned_data["label"],
+            expires_in_hours=form.cleaned_data["expires_in_hours"],
+        )
+        new_url = request.build_absolute_uri(share_url(token))
+        form = ShareLinkForm()
+        if not request.htmx:
+            messages.success(request, f"Share link (copy it now): {new_url}")
+            return redirect(gallery or generation)
+
+    ctx = share_panel_context(
+        request, gallery=gallery, generation=generation, form=form, new_url=new_url
+    )
+    return render(request, "sharing/share_panel.html#panel", ctx)
+
+
+@login_required
+@require_POST
+def share_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = get_object_or_404(
+        ShareLink.objects.select_related("gallery", "generation"),
+        pk=link_id,
+        owner=request.user,
+    )
+    share_link_revoke(link=link)
+    if request.htmx:
+        ctx = share_panel_context(
+            request, gallery=link.gallery, generation=link.generation
+        )
+        return render(request, "sharing/share_panel.html#panel", ctx)
+    messages.success(request, "The link was revoked; it no longer opens.")
+    return redirect(link)
+
+
+def _uuid_or_404(value: str) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+# -- the public side ----------------------------------------------------------
+
+
+def _public(
+    request: HttpRequest, template: str, ctx: dict[str, object], status: int = 200
+) -> HttpResponse:
+    response = render(request, template, ctx, status=status)
+    # The token must not travel to other sites, and the page must not be
+    # cached past a revocation or indexed by search engines.
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return _public(request, "sharing/share_missing.html", {}, status=404)
+
+
+def _expired(request: HttpRequest, link: ShareLink) -> HttpResponse:
+    return _public(
+        request, "sharing/share_expired.html", {"expired": link.expires}, status=410
+    )
+
+
+@require_GET
+@rate_limited("share-page", "STUDIO_SHARE_RATE_LIMIT")
+def share_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        link = share_link_resolve(token)
+    except LinkExpired as exc:
+        return _expired(request, exc.link)
+    if link is None:
+        return _not_found(request)
+    share_link_record_view(link=link)
+
+    if link.gallery is not None:
+        gallery = link.gallery
+        items = gallery.items.filter(
+            generation__status=Generation.Status.SUCCEEDED
+        ).select_related("generation")
+        page = Paginator(items, SHARE_PAGE_SIZE).get_page(request.GET.get("page"))
+        clips = [item.generation for item in page]
+        title, description = gallery.title, gallery.description
+        show_prompts = gallery.show_prompts
+        cover = gallery.cover if gallery.cover in clips else None
+        cover = cover or (clips[0] if clips else None)
+    else:
+        page = None
+        clips = [link.generation]
+        title, description = "A clip", ""
+        show_prompts = False
+        cover = link.generation
+
+    ctx = {
+        "token": token,
+        "title": title,
+        "description": description,
+        "show_prompts": show_prompts,
+        "page": page,
+        "clips": [(clip, _verdict(clip)) for clip in clips],
+        "cover": cover,
+        "formats": exports.FORMATS.values(),
+        "page_url": request.build_absolute_uri(),
+    }
+    return _public(request, "sharing/share_page.html", ctx)
+
+
+def _verdict(generation: Generation):
+    return video_verdict(settings.MEDIA_ROOT / generation.video)
+
+
+def _shared_clip(token: str, generation_id: UUID) -> Generation | HttpResponse:
+    try:
+        link = share_link_resolve(token)
+    except LinkExpired:
+        return HttpResponse("This share link has expired.", status=410)
+    generation = shared_generation(link, generation_id) if link else None
+    if generation is None:
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    return generation
+
+
+@require_GET
+@rate_limited("share-media", "STUDIO_SHARE_MEDIA_RATE_LIMIT")
+def share_media(
+    request: HttpRequest, token: str, generation_id: UUID, kind: str
+) -> HttpResponseBase:
+    """A shared clip's video or poster, by token; never the owner-only view."""
+    generation = _shared_clip(token, generation_id)
+    if isinstance(generation, HttpResponse):
+        return generation
+    if kind not in ("video", "poster"):
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    relative = generation.video if kind == "video" else generation.poster
+    file = (settings.MEDIA_ROOT / relative).resolve()
+    if not relative or not file.is_relative_to(settings.MEDIA_ROOT):
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    if not file.is_file():
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    response = _ranged_file(request, file)
+    response["Cache-Control"] = "private, max-age=300"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+@rate_limited("share-media", "STUDIO_SHARE_MEDIA_RATE_LIMIT")
+def share_download(
+    request: HttpRequest, token: str, generation_id: UUID, key: str
+) -> HttpResponseBase:
+    generation = _shared_clip(token, generation_id)
+    if isinstance(generation, HttpResponse):
+        return generation
+    if key not in exports.FORMATS:
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    path = generation_export(
+        generation=generation, key=key, watermark=settings.STUDIO_EXPORT_WATERMARK
+    )
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=download_name(generation, key),
+        content_type=exports.FORMATS[key].content_type,
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from studio.accounts.services import api_token_create
+from studio.galleries.models import Gallery
+from studio.sharing.models import ShareLink
+
+pytestmark = pytest.mark.django_db
+
+
+def call(client: Client, method: str, url: str, body=None, **headers):
+    kwargs = {"content_type": "application/json", **headers}
+    if body is not None and method != "get":
+        kwargs["data"] = json.dumps(body)
+    return getattr(client, method)(url, **kwargs)
+
+
+def test_a_creator_makes_fills_shares_and_revokes_a_gallery_by_token(
+    alice, clip, other_clip
+):
+    _, token = api_token_create(user=alice, name="script")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    client = Client(enforce_csrf_checks=True)
+
+    response = call(client, "post", "/api/galleries", {"title": "Picks"}, **auth)
+    assert response.status_code == 201
+    gallery_id = response.json()["id"]
+
+    for generation in (clip, other_clip):
+        response = call(
+            client,
+            "post",
+            f"/api/galleries/{gallery_id}/items",
+            {"generation": str(generation.pk)},
+            **auth,
+        )
+        assert response.status_code == 201
+    item_id = response.json()["id"]
+
+    response = call(client, "get", f"/api/galleries/{gallery_id}", **auth)
+    body = response.json()
+    assert [i["generation"] for i in body["items"]] == [
+        str(clip.pk),
+        str(other_clip.pk),
+    ]
+    assert body["cover"] == str(clip.pk)
+
+    response = call(
+        client,
+        "patch",
+        f"/api/galleries/{gallery_id}",
+        {"title": "Final picks", "cover": str(other_clip.pk), "show_prompts": True},
+        **auth,
+    )
+    assert response.status_code == 200
+    assert response.json()["title"] == "Final picks"
+    assert response.json()["cover"] == str(other_clip.pk)
+
+    response = call(
+        client,
+        "post",
+        f"/api/galleries/{gallery_id}/shares",
+        {"expires_in_hours": 24},
+        **auth,
+    )
+    assert response.status_code == 201
+    share = response.json()
+    assert share["url"].startswith("http://testserver/s/")
+    assert Client().get(share["url"]).status_code == 200
+
+    response = call(client, "delete", f"/api/shares/{share['id']}", **auth)
+    assert response.status_code == 204
+    assert Client().get(share["url"]).status_code == 404
+
+    response = call(
+        client, "delete", f"/api/galleries/{gallery_id}/items/{item_id}", **auth
+    )
+    assert response.status_code == 204
+    response = call(client, "delete", f"/api/galleries/{gallery_id}", **auth)
+    assert response.status_code == 204
+    assert not Gallery.objects.filter(pk=gallery_id).exists()
+
+
+def test_the_gallery_list_is_the_users_own(alice_client, bob_client, gallery):
+    assert len(alice_client.get("/api/galleries").json()["galleries"]) == 1
+    assert bob_client.get("/api/galleries").json() == {"galleries": []}
+
+
+def api_urls(gallery, item, link) -> list[tuple[str, str, dict | None]]:
+    g = gallery.pk
+    return [
+        ("get", f"/api/galleries/{g}", None),
+        ("patch", f"/api/galleries/{g}", {"title": "Mine now"}),
+        ("delete", f"/api/galleries/{g}", None),
+        ("post", f"/api/galleries/{g}/items", {"generation": "x"}),
+        ("delete", f"/api/galleries/{g}/items/{item.pk}", None),
+        ("post", f"/api/galleries/{g}/shares", {}),
+        ("delete", f"/api/shares/{link.pk}", None),
+    ]
+
+
+@pytest.fixture
+def link(alice, gallery):
+    from studio.sharing.services import share_link_create
+
+    return share_link_create(owner=alice, gallery=gallery)[0]
+
+
+def test_another_users_gallery_items_and_shares_answer_404(bob_client, gallery, link):
+    for method, url, body in api_urls(gallery, gallery.items.first(), link):
+        response = call(bob_client, method, url, body)
+        assert response.status_code == 404, (method, url)
+        assert "Client picks" not in response.content.decode()
+    gallery.refresh_from_db()
+    assert gallery.title == "Client picks" and gallery.items.count() == 2
+    link.refresh_from_db()
+    assert link.revoked is None
+
+
+def test_an_anonymous_caller_gets_401_everywhere(anonymous_client, gallery, link):
+    for method, url, body in api_urls(gallery, gallery.items.first(), link):
+        assert call(anonymous_client, method, url, body).status_code == 401, url
+    assert anonymous_client.get("/api/galleries").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/galleries/not-a-uuid",
+        "/api/galleries/not-a-uuid/items",
+        "/api/galleries/00000000-0000-0000-0000-000000000000/items/abc",
+        "/api/shares/abc",
+        "/api/shares/99999",
+    ],
+)
+def test_malformed_ids_answer_a_json_404(alice_client, url):
+    method = "delete" if "items/" in url or "shares" in url else "get"
+    if url.endswith("/items"):
+        method = "post"
+    response = call(alice_client, method, url, {})
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+def test_a_clip_of_another_user_cannot_be_added(alice_client, gallery, bobs_clip):
+    response = call(
+        alice_client,
+        "post",
+        f"/api/galleries/{gallery.pk}/items",
+        {"generation": str(bobs_clip.pk)},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"generation": ["No such clip."]}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": ""},
+        {"title": "x" * 121},
+        {"title": "ok", "show_prompts": "yes"},
+        {"title": "ok", "owner": 1},
+        [],
+    ],
+)
+def test_invalid_gallery_fields_answer_400(alice_client, body):
+    response = call(alice_client, "post", "/api/galleries", body)
+    assert response.status_code == 400
+    assert "errors" in response.json()
+
+
+@pytest.mark.parametrize("hours", [0, -1, "soon", True, 10**9])
+def test_an_invalid_expiry_answers_400(alice_client, gallery, hours):
+    response = call(
+        alice_client,
+        "post",
+        f"/api/galleries/{gallery.pk}/shares",
+        {"expires_in_hours": hours},
+    )
+    assert response.status_code == 400
+    assert not ShareLink.objects.exists()
+
+
+def test_a_session_write_without_csrf_is_refused(alice, gallery):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    response = call(client, "delete", f"/api/galleries/{gallery.pk}")
+    assert response.status_code == 403
+
+
+def test_the_schema_documents_the_gallery_api(anonymous_client):
+    paths = anonymous_client.get("/api/schema").json()["paths"]
+    for path in (
+        "/api/galleries",
+        "/api/galleries/{id}",
+        "/api/galleries/{id}/items",
+        "/api/galleries/{id}/items/{item}",
+        "/api/galleries/{id}/shares",
+        "/api/shares/{id}",
+    ):
+        assert path in paths

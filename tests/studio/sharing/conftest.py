@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from tests.studio.galleries.conftest import (  # noqa: F401
+    bobs_clip,
+    clip,
+    gallery,
+    gallery_settings,
+    other_clip,
+)
