@@ -1,0 +1,411 @@
+"""Shots → one sequence: cuts or crossfades, captions, and a soundtrack.
+
+Every shot keeps exactly ``round(duration * fps)`` frames, so the sequence is
+exactly as long as its shots together; a crossfade dissolves across the cut
+without shortening anything. Captions become a WebVTT sidecar and, when
+asked, are burned into the frames. A soundtrack is decoded, trimmed and faded
+to the video's length and muxed as AAC.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from generation import encode
+
+TRANSITIONS = ("cut", "crossfade")
+# A crossfade spans this long around each cut (seconds), less for short shots.
+CROSSFADE_SECONDS = 0.5
+AUDIO_RATE = 44_100
+AUDIO_FADE_SECONDS = 1.0
+AUDIO_SUFFIXES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".flac", ".opus")
+MAX_SOUNDTRACK_BYTES = 20 * 1024 * 1024
+MAX_SOUNDTRACK_SECONDS = 600.0
+
+
+class SoundtrackError(ValueError):
+    """An uploaded soundtrack the studio will not use; the message says why."""
+
+
+@dataclass(frozen=True)
+class ShotClip:
+    """One shot of a sequence: its clip on disk, its length and its caption."""
+
+    path: Path
+    duration: float
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: float
+    end: float
+    text: str
+
+
+def shot_frames(duration: float, fps: int) -> int:
+    """How many frames a shot of ``duration`` seconds has at ``fps``.
+
+    Raises ValueError unless that is a whole, positive number of frames.
+    """
+    frames = duration * fps
+    if frames < 1 or abs(frames - round(frames)) > 1e-6:
+        raise ValueError(
+            f"{duration:g} s at {fps} fps is {frames:g} frames; "
+            "a shot needs a whole number of frames."
+        )
+    return round(frames)
+
+
+def read_frames(path: str | os.PathLike[str]) -> np.ndarray:
+    """Decode every frame of a video as uint8 (T, H, W, 3)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    if not frames:
+        raise ValueError(f"{Path(path).name} has no frames")
+    return np.stack(frames)
+
+
+def fit_frames(frames: np.ndarray, count: int, width: int, height: int) -> np.ndarray:
+    """Resample a clip in time to ``count`` frames and in space to width×height.
+
+    Time: frame i shows the source frame at the same relative moment, so a
+    clip stretched or shortened keeps its motion's pace in proportion.
+    """
+    source = len(frames)
+    picks = np.minimum((np.arange(count) * source) // count, source - 1)
+    picked = frames[picks]
+    if picked.shape[1:3] == (height, width):
+        return np.ascontiguousarray(picked)
+    return np.stack(
+        [
+            np.asarray(
+                Image.fromarray(f).resize((width, height), Image.Resampling.BICUBIC)
+            )
+            for f in picked
+        ]
+    )
+
+
+def crossfade(shots: Sequence[np.ndarray], frames: int) -> np.ndarray:
+    """Join shots, dissolving over ``frames`` frames centred on every cut.
+
+    The total frame count is the sum of the shots': before the cut the
+    outgoing shot plays on under the incoming shot's first frame, after it
+    the incoming shot plays on over the outgoing shot's last frame.
+    """
+    out = np.concatenate(shots).astype(np.float32)
+    start = 0
+    for left, right in zip(shots, shots[1:], strict=False):
+        cut = start + len(left)
+        half = min(frames // 2, len(left) // 2, len(right) // 2)
+        for j in range(-half, half):
+            alpha = (j + half + 0.5) / (2 * half)
+            a = left[j] if j < 0 else left[-1]
+            b = right[0] if j < 0 else right[j]
+            out[cut + j] = (1 - alpha) * a + alpha * b
+        start = cut
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def caption_cues(shots: Sequence[ShotClip]) -> list[Cue]:
+    """One cue per captioned shot, from its first to its last moment."""
+    cues, start = [], 0.0
+    for shot in shots:
+        end = start + shot.duration
+        text = " ".join(shot.caption.split())
+        if text:
+            cues.append(Cue(start=start, end=end, text=text))
+        start = end
+    return cues
+
+
+def _timestamp(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def webvtt(cues: Sequence[Cue]) -> str:
+    """A WebVTT document for the cues; text is escaped, never markup."""
+    lines = ["WEBVTT", ""]
+    for number, cue in enumerate(cues, 1):
+        text = cue.text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        lines += [
+            str(number),
+            f"{_timestamp(cue.start)} --> {_timestamp(cue.end)}",
+            text,
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def write_webvtt(cues: Sequence[Cue], path: str | os.PathLike[str]) -> Path:
+    """Write the cues as a WebVTT file; returns the path."""
+    path = Path(path)
+    path.write_text(webvtt(cues), encoding="utf-8")
+    return path
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):
+        return ImageFont.load_default()
+
+
+def burn_caption(frames: np.ndarray, text: str) -> np.ndarray:
+    """Draw ``text`` on every frame: white on a dark band along the bottom."""
+    height, width = frames.shape[1:3]
+    size = max(8, height // 14)
+    font = _font(size)
+    chars = max(8, int(width / (size * 0.55)))
+    lines = textwrap.wrap(text, chars)[:3]
+    if not lines:
+        return frames
+    overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    line_height = size + size // 3
+    top = height - line_height * len(lines) - size // 2
+    draw.rectangle((0, top - size // 4, width, height), fill=(0, 0, 0, 150))
+    for n, line in enumerate(lines):
+        left = max(2, (width - draw.textlength(line, font=font)) / 2)
+        draw.text((left, top + n * line_height), line, font=font, fill="white")
+    out = np.empty_like(frames)
+    for i, frame in enumerate(frames):
+        image = Image.fromarray(frame).convert("RGBA")
+        out[i] = np.asarray(Image.alpha_composite(image, overlay).convert("RGB"))
+    return out
+
+
+def soundtrack_check(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = MAX_SOUNDTRACK_BYTES,
+    max_seconds: float = MAX_SOUNDTRACK_SECONDS,
+) -> float:
+    """Check an uploaded soundtrack by decoding it; returns its length (s).
+
+    Raises :class:`SoundtrackError` for a file too large, not audio, or too long.
+    """
+    path = Path(path)
+    if path.stat().st_size > max_bytes:
+        raise SoundtrackError(
+            f"The soundtrack is larger than {max_bytes // (1024 * 1024)} MB."
+        )
+    if path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise SoundtrackError(
+            "Upload an audio file: MP3, WAV, M4A, AAC, OGG, FLAC or Opus."
+        )
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise SoundtrackError(
+                    "That file holds no sound; it is not an audio file."
+                )
+            stream = container.streams.audio[0]
+            seconds = 0.0
+            for frame in container.decode(stream):
+                seconds += frame.samples / frame.sample_rate
+                if seconds > max_seconds:
+                    raise SoundtrackError(
+                        f"The soundtrack is longer than {max_seconds / 60:g} minutes."
+                    )
+    except SoundtrackError:
+        raise
+    except (av.error.FFmpegError, ValueError, IndexError) as exc:
+        raise SoundtrackError(
+            "That file could not be read as audio: MP3, WAV, M4A, OGG or FLAC."
+        ) from exc
+    if seconds <= 0:
+        raise SoundtrackError("The soundtrack is silent: it has no samples.")
+    return seconds
+
+
+def read_audio(path: str | os.PathLike[str], seconds: float) -> np.ndarray:
+    """Decode the first ``seconds`` of a soundtrack as float32 stereo (2, N)."""
+    wanted = round(seconds * AUDIO_RATE)
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+    chunks, have = [], 0
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray())
+                have += out.samples
+            if have >= wanted:
+                break
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray())
+    audio = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0))
+    audio = audio[:, :wanted].astype(np.float32)
+    if audio.shape[1] < wanted:
+        # A short soundtrack ends in silence rather than stretching.
+        audio = np.pad(audio, ((0, 0), (0, wanted - audio.shape[1])))
+    return audio
+
+
+def fade(audio: np.ndarray, seconds: float = AUDIO_FADE_SECONDS) -> np.ndarray:
+    """Fade in at the start and out at the end, each at most a quarter long."""
+    length = audio.shape[1]
+    ramp = min(round(seconds * AUDIO_RATE), length // 4)
+    if ramp < 1:
+        return audio
+    out = audio.copy()
+    curve = np.linspace(0.0, 1.0, ramp, dtype=np.float32)
+    out[:, :ramp] *= curve
+    out[:, length - ramp :] *= curve[::-1]
+    return out
+
+
+def write_sequence(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    fps: int,
+    audio: np.ndarray | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write H.264 frames and, when given, float32 stereo audio as AAC."""
+    if audio is None:
+        return encode.write_video(frames, path, fps=fps, metadata=metadata)
+    _, height, width, _ = frames.shape
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    time_base = Fraction(1, fps)
+    try:
+        with av.open(
+            str(temporary),
+            mode="w",
+            format="mp4",
+            options={"movflags": "+use_metadata_tags+faststart"},
+        ) as container:
+            container.metadata.update(metadata or {})
+            video = container.add_stream("libx264", rate=fps)
+            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            video.codec_context.time_base = time_base
+            video.options = {"crf": str(encode.DEFAULT_CRF), "preset": "ultrafast"}
+            sound = container.add_stream("aac", rate=AUDIO_RATE)
+            sound.layout = "stereo"
+            for index, pixels in enumerate(frames):
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts, frame.time_base = index, time_base
+                container.mux(video.encode(frame))
+            container.mux(video.encode(None))
+            chunk = 1024
+            for start in range(0, audio.shape[1], chunk):
+                block = np.ascontiguousarray(audio[:, start : start + chunk])
+                frame = av.AudioFrame.from_ndarray(
+                    block, format="fltp", layout="stereo"
+                )
+                frame.sample_rate, frame.pts = AUDIO_RATE, start
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode(None))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    video_path: Path
+    captions_path: Path
+    poster_path: Path
+    num_frames: int
+    fps: int
+    width: int
+    height: int
+
+
+OnShot = Callable[[int, int, np.ndarray], None]
+
+
+def render_sequence(
+    shots: Sequence[ShotClip],
+    output_dir: str | os.PathLike[str],
+    *,
+    fps: int,
+    width: int,
+    height: int,
+    transition: str = "cut",
+    burn_captions: bool = False,
+    soundtrack: str | os.PathLike[str] | None = None,
+    metadata: dict[str, str] | None = None,
+    on_shot: OnShot | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    basename: str = "sequence",
+) -> SequenceResult:
+    """Render shots into ``<basename>.mp4``, ``.vtt`` and ``.jpg`` in output_dir.
+
+    The video has exactly the sum of the shots' frame counts at ``fps``.
+    ``on_shot(done, total, frames)`` hears about every shot prepared;
+    ``should_stop`` is asked between shots and raises
+    :class:`~generation.specs.GenerationCancelled` when it answers True.
+    """
+    from generation.specs import GenerationCancelled
+
+    if not shots:
+        raise ValueError("A sequence needs at least one shot.")
+    if transition not in TRANSITIONS:
+        raise ValueError(f"transition must be one of {TRANSITIONS}")
+    if width % 2 or height % 2:
+        raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
+    prepared = []
+    for n, shot in enumerate(shots, 1):
+        if should_stop is not None and should_stop():
+            raise GenerationCancelled
+        count = shot_frames(shot.duration, fps)
+        frames = fit_frames(read_frames(shot.path), count, width, height)
+        prepared.append(frames)
+        if on_shot is not None:
+            on_shot(n, len(shots), frames)
+    if transition == "crossfade" and len(prepared) > 1:
+        video = crossfade(prepared, round(CROSSFADE_SECONDS * fps))
+    else:
+        video = np.concatenate(prepared)
+    cues = caption_cues(shots)
+    if burn_captions:
+        for cue in cues:
+            first, last = round(cue.start * fps), round(cue.end * fps)
+            video[first:last] = burn_caption(video[first:last], cue.text)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    audio = None
+    if soundtrack:
+        audio = fade(read_audio(soundtrack, len(video) / fps))
+    path = write_sequence(
+        video, output_dir / f"{basename}.mp4", fps=fps, audio=audio, metadata=metadata
+    )
+    captions = write_webvtt(cues, output_dir / f"{basename}.vtt")
+    poster = encode.write_poster(video, output_dir / f"{basename}.jpg", frame=0)
+    return SequenceResult(
+        video_path=path,
+        captions_path=captions,
+        poster_path=poster,
+        num_frames=len(video),
+        fps=fps,
+        width=width,
+        height=height,
+    )
+
+
+def sequence_metadata(title: str, shots: int, extra: dict[str, Any]) -> dict[str, str]:
+    """Container tags for a rendered sequence."""
+    tags = {"title": title, "shots": str(shots), "ai_generated": "true"}
+    tags.update({key: str(value) for key, value in extra.items()})
+    return {key: value.replace("\x00", "") for key, value in tags.items()}
