@@ -48,29 +48,44 @@ def generation_submit_variations(
     count: int = 1,
 ) -> list[Generation]:
     """Queue ``count`` clips of one spec; each variation takes the next seed."""
+    variants = [
+        dataclasses.replace(spec, seed=(spec.seed + n) % (MAX_SEED + 1))
+        for n in range(count)
+    ]
+    return generation_submit_batch(user=user, specs=variants, project=project)
+
+
+def generation_submit_batch(
+    *,
+    user: AbstractBaseUser,
+    specs: list[GenerationSpec],
+    project: Project | None = None,
+) -> list[Generation]:
+    """Queue several specs together, each with its own recorded seed.
+
+    All or nothing: past the per-user queue limit, none is queued.
+    """
     if project is not None and project.owner_id != user.pk:
         raise PermissionError("Not your project.")
     limit = settings.STUDIO_MAX_QUEUED_PER_USER
-    batch = uuid.uuid4() if count > 1 else None
+    batch = uuid.uuid4() if len(specs) > 1 else None
     with transaction.atomic():
         queued = Generation.objects.filter(
             owner=user, status=Generation.Status.QUEUED
         ).count()
-        if queued + count > limit:
+        if queued + len(specs) > limit:
             raise QueueFull(limit)
-        generations = []
-        for n in range(count):
-            variant = dataclasses.replace(spec, seed=(spec.seed + n) % (MAX_SEED + 1))
-            generations.append(
-                Generation.objects.create(
-                    owner=user,
-                    project=project,
-                    prompt=variant.prompt,
-                    settings=variant.to_dict(),
-                    seed=variant.seed,
-                    batch=batch,
-                )
+        generations = [
+            Generation.objects.create(
+                owner=user,
+                project=project,
+                prompt=variant.prompt,
+                settings=variant.to_dict(),
+                seed=variant.seed,
+                batch=batch,
             )
+            for variant in specs
+        ]
         if project is not None:
             # Recently used projects come first in the list.
             Project.objects.filter(pk=project.pk).update(updated=timezone.now())

@@ -1,0 +1,148 @@
+"""Full-text search over the prompt library.
+
+On SQLite an FTS5 table (``prompts_prompt_fts``, rowid = prompt id) holds each
+prompt's title, text, notes and tags; the services keep it in step with every
+write. On PostgreSQL the same query runs on a weighted tsvector. Both match
+every word, each as a prefix, so results follow the creator's typing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db import connection
+from django.db.models import F, QuerySet
+from django.db.models.expressions import RawSQL
+
+from studio.prompts.models import Prompt
+
+FTS_TABLE = "prompts_prompt_fts"
+MAX_TERMS = 12
+MAX_QUERY_CHARS = 200
+TERM = re.compile(r"\w+", re.UNICODE)
+SORTS = {
+    "updated": ("-updated", "-pk"),
+    "created": ("-created", "-pk"),
+    "title": ("title", "pk"),
+    "rating": ("-rating", "-updated", "-pk"),
+}
+
+
+def terms(query: str) -> list[str]:
+    return TERM.findall(query[:MAX_QUERY_CHARS].lower())[:MAX_TERMS]
+
+
+def is_sqlite() -> bool:
+    return connection.vendor == "sqlite"
+
+
+def index(prompts: Iterable[Prompt]) -> None:
+    """Write prompts (with their current tags) into the SQLite index."""
+    if not is_sqlite():
+        return
+    rows = [(p.pk, p.title, p.text, p.notes, " ".join(p.tag_names())) for p in prompts]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(row[0],) for row in rows]
+        )
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE} (rowid, title, text, notes, tags) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            rows,
+        )
+
+
+def unindex(prompt_ids: Iterable[int]) -> None:
+    if not is_sqlite():
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(pk,) for pk in prompt_ids]
+        )
+
+
+def _fts5_query(words: list[str]) -> str:
+    # Each word quoted (so no FTS5 operator sneaks in) and matched as a prefix.
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def _tsquery(words: list[str]) -> str:
+    return " & ".join(f"{word}:*" for word in words)
+
+
+def prompt_search(
+    prompts: QuerySet[Prompt],
+    *,
+    query: str = "",
+    tags: Iterable[str] = (),
+    favourites: bool = False,
+    sort: str = "",
+) -> QuerySet[Prompt]:
+    """Filter an owner's prompts by words and tags; best matches first."""
+    for tag in tags:
+        prompts = prompts.filter(tags__name=tag)
+    if favourites:
+        prompts = prompts.filter(favourite=True)
+    words = terms(query)
+    ordering = SORTS.get(sort)
+    if not words:
+        return prompts.order_by(*(ordering or SORTS["updated"]))
+    if is_sqlite():
+        match = _fts5_query(words)
+        rank = RawSQL(
+            f"SELECT rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "
+            f"AND rowid = prompts_prompt.id",
+            [match],
+        )
+        prompts = prompts.filter(
+            pk__in=RawSQL(
+                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]
+            )
+        )
+        if ordering:
+            return prompts.order_by(*ordering)
+        # FTS5's rank is bm25: lower is better.
+        return prompts.annotate(rank=rank).order_by("rank", "-updated")
+    return _postgres_search(prompts, words, ordering)
+
+
+def _postgres_search(
+    prompts: QuerySet[Prompt], words: list[str], ordering: tuple[str, ...] | None
+) -> QuerySet[Prompt]:
+    from django.contrib.postgres.aggregates import StringAgg
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+    from django.db.models import OuterRef, Subquery, TextField, Value
+    from django.db.models.functions import Coalesce
+
+    from studio.prompts.models import TaggedPrompt
+
+    # Tags through a subquery, so the outer query needs no GROUP BY.
+    tag_text = Subquery(
+        TaggedPrompt.objects.filter(content_object=OuterRef("pk"))
+        .values("content_object")
+        .annotate(names=StringAgg("tag__name", delimiter=" "))
+        .values("names"),
+        output_field=TextField(),
+    )
+    vector = (
+        SearchVector("title", weight="A", config="english")
+        + SearchVector("text", weight="B", config="english")
+        + SearchVector(
+            Coalesce(tag_text, Value(""), output_field=TextField()),
+            weight="B",
+            config="english",
+        )
+        + SearchVector("notes", weight="C", config="english")
+    )
+    search = SearchQuery(_tsquery(words), search_type="raw", config="english")
+    matching = (
+        prompts.annotate(document=vector)
+        .filter(document=search)
+        .annotate(rank=SearchRank(F("document"), search))
+    )
+    if ordering:
+        return matching.order_by(*ordering)
+    return matching.order_by("-rank", "-updated")
