@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import login
+from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from studio.accounts.forms import ApiTokenForm, SignupForm
+from studio.accounts.data import account_delete, account_export
+from studio.accounts.forms import ApiTokenForm, DeleteAccountForm, SignupForm
 from studio.accounts.models import ApiToken
 from studio.accounts.services import api_token_create, api_token_revoke
 
@@ -67,3 +69,29 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
         }
         return render(request, "accounts/account.html#tokens", ctx)
     return redirect("accounts:account")
+
+
+@login_required
+def data_export(request: HttpRequest) -> FileResponse:
+    archive = account_export(user=request.user)
+    name = f"studio-{request.user.get_username()}.zip"
+    return FileResponse(
+        archive, as_attachment=True, filename=name, content_type="application/zip"
+    )
+
+
+@login_required
+def account_delete_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = DeleteAccountForm(request.POST, user=request.user)
+        if form.is_valid():
+            user = request.user
+            logout(request)
+            account_delete(user=user)
+            messages.success(request, "Your account and everything in it was deleted.")
+            return redirect("login")
+    else:
+        form = DeleteAccountForm(user=request.user)
+
+    ctx = {"form": form}
+    return render(request, "accounts/account_delete.html", ctx)

@@ -1,0 +1,160 @@
+"""A creator's data: everything they made, as one ZIP, and account deletion."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import zipfile
+from typing import IO, Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core import serializers
+from django.db import transaction
+
+from studio.galleries.models import Gallery
+from studio.generations.models import Generation
+from studio.generations.services import generation_cancel
+from studio.generations.store import owner_media_dir
+from studio.projects.models import Project
+from studio.sharing.models import ShareLink
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _generation_record(generation: Generation) -> dict[str, Any]:
+    files = {}
+    for kind in ("video", "poster"):
+        relative = getattr(generation, kind)
+        if relative:
+            suffix = relative.rsplit(".", 1)[-1]
+            files[kind] = f"clips/{generation.pk}.{suffix}"
+    return {
+        "id": str(generation.pk),
+        "project": str(generation.project_id) if generation.project_id else None,
+        "status": generation.status,
+        "prompt": generation.prompt,
+        "settings": generation.settings,
+        "seed": generation.seed,
+        "error": generation.error,
+        "seconds": generation.seconds,
+        "created": _iso(generation.created),
+        "finished": _iso(generation.finished),
+        "files": files,
+    }
+
+
+def _owned_rows(app_label: str, user: AbstractBaseUser) -> str | None:
+    """Another app's rows that belong to ``user``, in Django's JSON format."""
+    if not apps.is_installed(f"studio.{app_label}"):
+        return None
+    rows = []
+    for model in apps.get_app_config(app_label).get_models():
+        fields = {field.name for field in model._meta.get_fields()}
+        owner_field = next((f for f in ("owner", "user") if f in fields), None)
+        if owner_field:
+            rows.extend(model.objects.filter(**{owner_field: user}))
+    return serializers.serialize("json", rows, indent=2) if rows else None
+
+
+def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
+    """A ZIP of the user's account, projects, clips (with their files and
+    settings), galleries, share links (without tokens) and prompts.
+
+    Returns an open temporary file positioned at its start.
+    """
+    archive_file = tempfile.TemporaryFile()
+    generations = Generation.objects.filter(owner=user).order_by("created")
+    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+
+        def put(name: str, data: Any) -> None:
+            archive.writestr(name, json.dumps(data, indent=2, ensure_ascii=False))
+
+        put(
+            "account.json",
+            {
+                "username": user.get_username(),
+                "email": getattr(user, "email", ""),
+                "date_joined": _iso(getattr(user, "date_joined", None)),
+            },
+        )
+        put(
+            "projects.json",
+            [
+                {
+                    "id": str(p.pk),
+                    "name": p.name,
+                    "description": p.description,
+                    "archived": p.archived,
+                    "created": _iso(p.created),
+                }
+                for p in Project.objects.filter(owner=user)
+            ],
+        )
+        records = []
+        for generation in generations.iterator():
+            record = _generation_record(generation)
+            records.append(record)
+            for kind, name in record["files"].items():
+                path = settings.MEDIA_ROOT / getattr(generation, kind)
+                if path.is_file():
+                    archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+        put("generations.json", records)
+        put(
+            "galleries.json",
+            [
+                {
+                    "id": str(g.pk),
+                    "title": g.title,
+                    "description": g.description,
+                    "show_prompts": g.show_prompts,
+                    "cover": str(g.cover_id) if g.cover_id else None,
+                    "items": [
+                        str(pk)
+                        for pk in g.items.order_by("position").values_list(
+                            "generation", flat=True
+                        )
+                    ],
+                    "created": _iso(g.created),
+                }
+                for g in Gallery.objects.filter(owner=user)
+            ],
+        )
+        put(
+            "share_links.json",
+            [
+                {
+                    "label": link.label,
+                    "gallery": str(link.gallery_id) if link.gallery_id else None,
+                    "clip": str(link.generation_id) if link.generation_id else None,
+                    "created": _iso(link.created),
+                    "expires": _iso(link.expires),
+                    "revoked": _iso(link.revoked),
+                    "views": link.views,
+                }
+                for link in ShareLink.objects.filter(owner=user)
+            ],
+        )
+        prompts = _owned_rows("prompts", user)
+        if prompts:
+            archive.writestr("prompts.json", prompts)
+    archive_file.seek(0)
+    return archive_file
+
+
+def account_delete(*, user: AbstractBaseUser) -> None:
+    """Delete the user, everything they own, and all their files."""
+    with transaction.atomic():
+        active = Generation.objects.filter(
+            owner=user,
+            status__in=(Generation.Status.QUEUED, Generation.Status.RUNNING),
+        )
+        for generation in active:
+            generation_cancel(generation=generation)
+        folder = settings.MEDIA_ROOT / "clips" / owner_media_dir(user.pk)
+        user.delete()
+        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
