@@ -20,6 +20,7 @@ MIN_SIZE, MAX_SIZE = 64, 1024
 MIN_STEPS, MAX_STEPS = 1, 100
 MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
 MAX_SEED = 2**32 - 1
+MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class GenerationSpec:
 
     ``width``/``height`` are the size of the written video; a model with a
     smaller native resolution renders natively and upscales smoothly.
+    ``image_path`` (image→video) and ``video_path`` (video→video) name
+    conditioning files already checked and re-encoded; ``strength`` is how
+    much of the video a video→video model may change (1.0: all of it).
     """
 
     prompt: str
@@ -40,6 +44,9 @@ class GenerationSpec:
     num_inference_steps: int = 20
     guidance_scale: float = 5.0
     seed: int = 0
+    image_path: str = ""
+    video_path: str = ""
+    strength: float = 0.7
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +90,8 @@ class Result:
     seed: int
     seconds: float
     metadata: dict[str, str] = field(default_factory=dict)
+    # A WebVTT sidecar, for jobs that write one (a rendered sequence).
+    captions_path: Path | None = None
 
 
 class GenerationCancelled(Exception):

@@ -16,15 +16,23 @@ Both hooks are driven from diffusers' ``callback_on_step_end`` only.
 The registry maps a model name to a factory ``factory(device) -> adapter``.
 Loading is slow and memory is scarce, so one adapter is kept loaded: asking
 for another model unloads the previous one first.
+
+Real models come from local diffusers folders: :func:`register_folder`
+registers one under a family (:data:`FAMILIES`) and a task ("t2v", "i2v",
+"v2v"). A *source* (see :func:`add_source`) is asked to (re)register models
+by :func:`refresh`, e.g. the studio's model registry reading its table.
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
+import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -33,6 +41,18 @@ from generation.specs import GenerationSpec, ShouldStop
 
 OnPreview = Callable[[int, int, np.ndarray], None]
 Validator = Callable[[GenerationSpec], dict[str, list[str]]]
+Source = Callable[[], None]
+
+logger = logging.getLogger(__name__)
+
+# Family name → the module holding its adapter.
+FAMILIES = {
+    "wan": "generation.adapters.wan",
+    "ltx": "generation.adapters.ltx",
+    "cogvideox": "generation.adapters.cogvideox",
+    "hunyuan": "generation.adapters.hunyuan",
+    "animatediff": "generation.adapters.animatediff",
+}
 
 
 @runtime_checkable
@@ -88,6 +108,7 @@ class _Entry:
     family: str
     description: str
     validate: Validator | None
+    defaults: dict[str, object]
 
 
 def check_spec(spec: GenerationSpec) -> dict[str, list[str]]:
@@ -138,12 +159,25 @@ def check_spec(spec: GenerationSpec) -> dict[str, list[str]]:
             f"{specs.MAX_GUIDANCE:g}.",
         )
     whole("seed", spec.seed, 0, specs.MAX_SEED, "seed")
+    strength = spec.strength
+    if isinstance(strength, bool) or not isinstance(strength, int | float):
+        add("strength", "The strength must be a number.")
+    elif not specs.MIN_STRENGTH <= strength <= specs.MAX_STRENGTH:
+        add(
+            "strength",
+            f"The strength must be between {specs.MIN_STRENGTH:g} and "
+            f"{specs.MAX_STRENGTH:g}.",
+        )
+    for field in ("image_path", "video_path"):
+        if not isinstance(getattr(spec, field), str):
+            add(field.removesuffix("_path"), f"The {field} must be text.")
     return errors
 
 
 _lock = threading.RLock()
 _registry: dict[str, _Entry] = {}
 _loaded: tuple[str, str, Adapter] | None = None
+_sources: list[Source] = []
 
 
 def register(
@@ -153,18 +187,104 @@ def register(
     family: str = "",
     description: str = "",
     validate: Validator | None = None,
+    defaults: dict[str, object] | None = None,
 ) -> None:
     """Register ``factory(device) -> adapter`` under a model name.
 
     ``validate`` checks a spec against the model's own rules without loading
-    it (see :func:`validate_spec`). Registering a name again replaces it and
-    drops the loaded adapter if it was that model.
+    it (see :func:`validate_spec`); ``defaults`` are the settings (spec field
+    names) the model works best with, for callers that leave them out.
+    Registering a name again replaces it and drops the loaded adapter if it
+    was that model.
     """
     global _loaded
     with _lock:
-        _registry[name] = _Entry(name, factory, family or name, description, validate)
+        _registry[name] = _Entry(
+            name, factory, family or name, description, validate, dict(defaults or {})
+        )
         if _loaded is not None and _loaded[0] == name:
             _loaded = None
+
+
+def family_module(family: str) -> object:
+    """The adapter module of a family; ``ValueError`` for an unknown one."""
+    if family not in FAMILIES:
+        raise ValueError(
+            f"Unknown model family {family!r}; use one of {', '.join(FAMILIES)}."
+        )
+    return importlib.import_module(FAMILIES[family])
+
+
+def register_folder(
+    name: str,
+    *,
+    family: str,
+    path: str | os.PathLike[str],
+    task: str = "t2v",
+    options: object = None,
+    description: str = "",
+) -> None:
+    """Register a diffusers folder (or hub id) of ``family`` for ``task``.
+
+    Nothing is loaded until the model is first used; ``options`` is a
+    :class:`~generation.adapters.options.ModelOptions`.
+    """
+    module: Any = family_module(family)
+    if task not in module.TASKS:
+        raise ValueError(f"{family} models do {', '.join(module.TASKS)}; not {task!r}.")
+    adapter_class = next(
+        value
+        for key, value in vars(module).items()
+        if key.endswith("Adapter") and getattr(value, "family", None) == family
+    )
+
+    def factory(device: str) -> Adapter:
+        if not os.path.exists(path) and os.path.isabs(path):
+            raise ModelUnavailableError(
+                f"The folder of the model {name!r} is missing: {path}."
+            )
+        try:
+            return adapter_class.load(
+                path, name=name, task=task, device=device, options=options
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            # Whatever the folder is missing, the creator sees one sentence.
+            logger.exception("loading the model %r from %s failed", name, path)
+            raise ModelUnavailableError(
+                f"The model {name!r} could not be loaded from its folder "
+                f"({type(error).__name__}: {str(error)[:200]})."
+            ) from error
+
+    register(
+        name,
+        factory,
+        family=family,
+        description=description,
+        validate=lambda spec: module.validate(spec, task),
+        defaults=module.DEFAULTS,
+    )
+
+
+def add_source(source: Source) -> None:
+    """Add a callable that (re)registers models whenever :func:`refresh` runs."""
+    with _lock:
+        if source not in _sources:
+            _sources.append(source)
+
+
+def refresh() -> None:
+    """Ask every source to bring its models up to date.
+
+    A failing source is logged and skipped: a broken registry entry must
+    never stop the models that work.
+    """
+    with _lock:
+        sources = list(_sources)
+    for source in sources:
+        try:
+            source()
+        except Exception:
+            logger.exception("refreshing models from %r failed", source)
 
 
 def unregister(name: str) -> None:
@@ -185,6 +305,7 @@ def available_models() -> list[dict[str, object]]:
                 "name": entry.name,
                 "family": entry.family,
                 "description": entry.description,
+                "defaults": dict(entry.defaults),
                 "loaded": entry.name == loaded,
             }
             for entry in sorted(_registry.values(), key=lambda e: e.name)
@@ -217,6 +338,13 @@ def get_adapter(name: str, device: str) -> Adapter:
     :class:`UnknownModelError` for an unregistered name.
     """
     global _loaded
+    with _lock:
+        if _loaded is not None and _loaded[:2] == (name, device):
+            return _loaded[2]
+        entry = _registry.get(name)
+    if entry is None:
+        # Registered elsewhere since (another process, the model page): look again.
+        refresh()
     with _lock:
         if _loaded is not None and _loaded[:2] == (name, device):
             return _loaded[2]
@@ -256,8 +384,9 @@ def _builtin_factory(device: str) -> Adapter:
 
 def _builtin_validate(spec: GenerationSpec) -> dict[str, list[str]]:
     from generation.adapters.builtin import validate
+    from generation.inputs import check_task_inputs
 
-    return validate(spec)
+    return {**validate(spec), **check_task_inputs(spec, "t2v", "the built-in model")}
 
 
 register(
