@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from studio.generations.forms import GenerationForm
 from studio.generations.models import Generation
-from studio.generations.services import QueueFull, generation_submit_variations
+from studio.generations.services import QueueFull
 from studio.projects.forms import ProjectForm
 from studio.projects.models import Project
 from studio.projects.services import (
@@ -19,6 +19,9 @@ from studio.projects.services import (
     project_delete,
     project_set_archived,
 )
+from studio.prompts.editor import editor_context, editor_initial, library_prompt
+from studio.prompts.expand import ExpansionError
+from studio.prompts.services import prompt_variations_submit
 
 GALLERY_PAGE_SIZE = 24
 ACTIVE = (Generation.Status.QUEUED, Generation.Status.RUNNING)
@@ -68,7 +71,8 @@ def _initial_settings(request: HttpRequest) -> dict | None:
 @login_required
 def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
-    form = GenerationForm(initial=_initial_settings(request))
+    initial = _initial_settings(request) or editor_initial(request, project)
+    form = GenerationForm(initial=initial)
 
     if request.htmx and request.GET.get("partial") == "gallery":
         ctx = {"project": project, "gallery": _gallery(request, project)}
@@ -79,6 +83,8 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "form": form,
         "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
         "gallery": _gallery(request, project),
+        "editor": editor_context(request.user, project),
+        "library_prompt": initial.get("library_prompt"),
     }
     return render(request, "projects/project_detail.html", ctx)
 
@@ -90,14 +96,20 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     form = GenerationForm(request.POST)
     # htmx swaps only 2xx answers; the form shows its own errors either way.
     status = 200
+    source = library_prompt(request.user, request.POST.get("library_prompt"))
     if form.is_valid() and form.spec is not None:
         try:
-            generation_submit_variations(
+            # Wildcards, lists and characters expand here: one clip per variation.
+            prompt_variations_submit(
                 user=request.user,
                 spec=form.spec,
                 project=project,
                 count=form.cleaned_data["variations"],
+                prompt=source,
             )
+        except ExpansionError as exc:
+            form.add_error("prompt", str(exc))
+            status = 200 if request.htmx else 400
         except QueueFull as exc:
             form.add_error(None, str(exc))
             status = 200 if request.htmx else 429
@@ -110,6 +122,8 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "form": form,
         "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
         "gallery": _gallery(request, project),
+        "editor": editor_context(request.user, project),
+        "library_prompt": source.pk if source else None,
     }
     if request.htmx:
         return render(

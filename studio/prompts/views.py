@@ -45,8 +45,8 @@ LIBRARY_PAGE_SIZE = 30
 
 def _user_tags(user) -> list[Tag]:
     return list(
-        Tag.objects.filter(taggedprompt__content_object__owner=user)
-        .annotate(uses=Count("taggedprompt"))
+        Tag.objects.filter(prompts_taggedprompt_items__content_object__owner=user)
+        .annotate(uses=Count("prompts_taggedprompt_items"))
         .order_by("-uses", "name")[:40]
     )
 
