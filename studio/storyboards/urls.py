@@ -1,5 +1,59 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from studio.storyboards import api, views
+
 app_name = "storyboards"
 
-urlpatterns: list = []
+BOARD = "projects/<uuid:project_id>/storyboards/<uuid:storyboard_id>/"
+SHOT = BOARD + "shots/<int:shot_id>/"
+
+urlpatterns = [
+    path("projects/<uuid:project_id>/storyboards/", views.storyboard_list, name="list"),
+    path(BOARD, views.storyboard_detail, name="detail"),
+    path(BOARD + "delete/", views.storyboard_delete, name="delete"),
+    path(BOARD + "script/", views.script_propose, name="script"),
+    path(BOARD + "script/accept/", views.script_accept, name="script_accept"),
+    path(BOARD + "shots/", views.shot_add, name="shot_add"),
+    path(BOARD + "shots/order/", views.shots_reorder, name="reorder"),
+    path(BOARD + "shots/missing/", views.generate_missing, name="generate_missing"),
+    path(SHOT, views.shot_edit, name="shot_edit"),
+    path(SHOT + "action/", views.shot_action, name="shot_action"),
+    path(SHOT + "takes/<int:take_id>/use/", views.take_choose, name="take_choose"),
+    path(SHOT + "choices/", views.choice_add, name="choice_add"),
+    path(
+        BOARD + "choices/<int:choice_id>/delete/",
+        views.choice_delete,
+        name="choice_delete",
+    ),
+    path(BOARD + "render/", views.render_sequence, name="render"),
+    path(BOARD + "soundtrack/", views.soundtrack, name="soundtrack"),
+    path(
+        BOARD + "sheet.<str:format>",
+        views.storyboard_sheet,
+        name="sheet",
+    ),
+    path(BOARD + "links/", views.link_create, name="link_create"),
+    path(BOARD + "links/<int:link_id>/revoke/", views.link_revoke, name="link_revoke"),
+    path("storyboards/shared/<str:token>/", views.shared_page, name="shared"),
+    path(
+        "storyboards/shared/<str:token>/shots/<int:shot_id>.mp4",
+        views.shared_shot,
+        name="shared_shot",
+    ),
+    path(
+        "storyboards/shared/<str:token>/<str:name>",
+        views.shared_media,
+        name="shared_media",
+    ),
+    path("api/storyboards", api.storyboards, name="api_list"),
+    path("api/storyboards/<str:storyboard_id>", api.storyboard, name="api_detail"),
+    path("api/storyboards/<str:storyboard_id>/shots", api.shots, name="api_shots"),
+    path(
+        "api/storyboards/<str:storyboard_id>/shots/<str:shot_id>",
+        api.shot,
+        name="api_shot",
+    ),
+    path("api/storyboards/<str:storyboard_id>/render", api.render, name="api_render"),
+]

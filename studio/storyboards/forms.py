@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from generation import specs
+from generation.sequence import shot_frames
+from studio.generations.validation import model_names
+from studio.storyboards.models import Shot, Storyboard
+from studio.storyboards.script import MAX_SCRIPT_CHARS
+
+MAX_SHOT_SECONDS = 30
+
+
+class StoryboardForm(forms.ModelForm):
+    class Meta:
+        model = Storyboard
+        fields = [
+            "title",
+            "style",
+            "style_preset",
+            "negative_prompt",
+            "model",
+            "fps",
+            "width",
+            "height",
+            "steps",
+            "guidance",
+            "transition",
+            "burn_captions",
+        ]
+        labels = {
+            "style": "Look for every shot",
+            "negative_prompt": "Avoid in every shot",
+            "burn_captions": "Burn captions into the video",
+            "steps": "Steps per take",
+        }
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from studio.prompts.services import styles_for
+
+        self.fields["style_preset"].queryset = styles_for(user)
+        self.fields["style_preset"].required = False
+        names = model_names() or ["builtin"]
+        self.fields["model"] = forms.ChoiceField(choices=[(n, n) for n in names])
+        self.fields["fps"].widget.attrs.update(min=specs.MIN_FPS, max=specs.MAX_FPS)
+        for name in ("width", "height"):
+            self.fields[name].widget.attrs.update(
+                min=specs.MIN_SIZE, max=specs.MAX_SIZE, step=8
+            )
+
+    def clean_fps(self) -> int:
+        fps = self.cleaned_data["fps"]
+        if not specs.MIN_FPS <= fps <= specs.MAX_FPS:
+            raise forms.ValidationError(
+                f"Pick between {specs.MIN_FPS} and {specs.MAX_FPS} fps."
+            )
+        return fps
+
+    def _size(self, name: str) -> int:
+        value = self.cleaned_data[name]
+        if not specs.MIN_SIZE <= value <= specs.MAX_SIZE or value % 8:
+            raise forms.ValidationError(
+                f"Use a multiple of 8 between {specs.MIN_SIZE} and {specs.MAX_SIZE}."
+            )
+        return value
+
+    def clean_width(self) -> int:
+        return self._size("width")
+
+    def clean_height(self) -> int:
+        return self._size("height")
+
+    def clean_steps(self) -> int:
+        steps = self.cleaned_data["steps"]
+        if not specs.MIN_STEPS <= steps <= specs.MAX_STEPS:
+            raise forms.ValidationError(
+                f"Use between {specs.MIN_STEPS} and {specs.MAX_STEPS} steps."
+            )
+        return steps
+
+    def clean_guidance(self) -> float:
+        guidance = self.cleaned_data["guidance"]
+        if not specs.MIN_GUIDANCE <= guidance <= specs.MAX_GUIDANCE:
+            raise forms.ValidationError(
+                f"Use a guidance between {specs.MIN_GUIDANCE:g} and "
+                f"{specs.MAX_GUIDANCE:g}."
+            )
+        return guidance
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        fps = data.get("fps")
+        if fps and self.instance.pk:
+            for shot in self.instance.shots.all():
+                try:
+                    shot_frames(shot.duration, fps)
+                except ValueError:
+                    self.add_error(
+                        "fps",
+                        f"Shot {shot.order} ({shot.duration:g} s) would not be a "
+                        f"whole number of frames at {fps} fps.",
+                    )
+                    break
+        return data
+
+
+def check_duration(duration: float, fps: int) -> None:
+    """Raise ValidationError unless the shot is whole frames within the bounds."""
+    if not 0 < duration <= MAX_SHOT_SECONDS:
+        raise forms.ValidationError(
+            f"A shot lasts more than 0 and at most {MAX_SHOT_SECONDS} seconds."
+        )
+    try:
+        frames = shot_frames(duration, fps)
+    except ValueError as exc:
+        step = 1 / fps
+        raise forms.ValidationError(
+            f"{exc} Use a multiple of {step:g} s at {fps} fps."
+        ) from exc
+    if not specs.MIN_FRAMES <= frames <= specs.MAX_FRAMES:
+        low, high = specs.MIN_FRAMES / fps, specs.MAX_FRAMES / fps
+        raise forms.ValidationError(
+            f"At {fps} fps a shot lasts {low:g} to {high:g} s "
+            f"({specs.MIN_FRAMES}–{specs.MAX_FRAMES} frames)."
+        )
+
+
+class ShotForm(forms.ModelForm):
+    class Meta:
+        model = Shot
+        fields = [
+            "kind",
+            "prompt",
+            "duration",
+            "caption",
+            "notes",
+            "continue_from_previous",
+        ]
+        labels = {
+            "kind": "Type",
+            "duration": "Seconds",
+            "caption": "Caption or dialogue",
+            "continue_from_previous": "Continue from the previous shot",
+        }
+        widgets = {
+            "prompt": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 1}),
+            "duration": forms.NumberInput(attrs={"step": "any", "min": 0}),
+        }
+
+    def __init__(self, *args: Any, storyboard: Storyboard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.storyboard = storyboard
+        from studio.storyboards.services import continue_support
+
+        supported, reason = continue_support(storyboard.model)
+        if not supported:
+            field = self.fields["continue_from_previous"]
+            field.disabled = True
+            field.help_text = reason
+
+    def clean_prompt(self) -> str:
+        prompt = " ".join(self.cleaned_data["prompt"].split())
+        if not prompt:
+            raise forms.ValidationError("Describe the shot.")
+        return prompt
+
+    def clean_duration(self) -> float:
+        duration = self.cleaned_data["duration"]
+        check_duration(duration, self.storyboard.fps)
+        return duration
+
+
+class ScriptForm(forms.Form):
+    script = forms.CharField(
+        max_length=MAX_SCRIPT_CHARS,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 5,
+                "placeholder": (
+                    "A hawk circles above a green valley at dawn. "
+                    "Mia looks up and smiles…"
+                ),
+            }
+        ),
+    )
+
+
+class ChoiceForm(forms.Form):
+    label = forms.CharField(max_length=80)
+    target = forms.ModelChoiceField(queryset=Shot.objects.none())
+
+    def __init__(self, *args: Any, storyboard: Storyboard, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = storyboard.shots.all()
+
+
+class SoundtrackForm(forms.Form):
+    soundtrack = forms.FileField()

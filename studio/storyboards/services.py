@@ -1,0 +1,500 @@
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max, Prefetch
+from django.utils import timezone
+
+from generation import sequence
+from generation.adapters import validate_spec
+from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
+from studio.generations.models import Generation
+from studio.generations.services import generation_submit_batch
+from studio.generations.store import owner_media_dir
+from studio.projects.models import Project
+from studio.storyboards import prompting
+from studio.storyboards.graph import PathMap, path_map
+from studio.storyboards.models import (
+    MAX_CHOICES,
+    MAX_SHOTS,
+    MAX_TAKES,
+    Choice,
+    Render,
+    Shot,
+    Storyboard,
+    StoryboardLink,
+    Take,
+)
+from studio.storyboards.script import ProposedShot
+
+ACTIVE = (Generation.Status.QUEUED, Generation.Status.RUNNING)
+TOKEN_BYTES = 24
+
+
+class StoryboardError(ValueError):
+    """A request the storyboard cannot honour; the message says why."""
+
+
+def storyboard_media_dir(storyboard: Storyboard) -> Path:
+    return (
+        settings.MEDIA_ROOT
+        / "storyboards"
+        / owner_media_dir(storyboard.owner_id)
+        / storyboard.pk.hex
+    )
+
+
+def _touch(storyboard: Storyboard) -> None:
+    Storyboard.objects.filter(pk=storyboard.pk).update(updated=timezone.now())
+
+
+def shots_with_takes(storyboard: Storyboard):
+    takes = Take.objects.select_related("generation").order_by("number")
+    return storyboard.shots.prefetch_related(
+        Prefetch("takes", queryset=takes), "choices"
+    )
+
+
+# -- storyboards ----------------------------------------------------------------
+
+
+def storyboard_create(
+    *, owner: AbstractBaseUser, project: Project, title: str, **fields: Any
+) -> Storyboard:
+    if project.owner_id != owner.pk:
+        raise PermissionError("Not your project.")
+    title = title.strip()[:200]
+    if not title:
+        raise StoryboardError("Give the storyboard a title.")
+    return Storyboard.objects.create(
+        owner=owner, project=project, title=title, **fields
+    )
+
+
+def storyboard_update(*, storyboard: Storyboard, **fields: Any) -> Storyboard:
+    for name, value in fields.items():
+        setattr(storyboard, name, value)
+    storyboard.updated = timezone.now()
+    storyboard.save()
+    return storyboard
+
+
+def storyboard_delete(*, storyboard: Storyboard) -> None:
+    folder = storyboard_media_dir(storyboard)
+    storyboard.delete()
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+# -- shots --------------------------------------------------------------------
+
+
+def _renumber(storyboard: Storyboard, ordered: Sequence[Shot]) -> None:
+    for n, shot in enumerate(ordered, 1):
+        if shot.order != n:
+            shot.order = n
+            Shot.objects.filter(pk=shot.pk).update(order=n)
+    _touch(storyboard)
+
+
+def shot_add(
+    *, storyboard: Storyboard, order: int | None = None, **fields: Any
+) -> Shot:
+    """Add a shot at ``order`` (1-based; the end when None or past it)."""
+    with transaction.atomic():
+        shots = list(storyboard.shots.select_for_update().order_by("order", "pk"))
+        if len(shots) >= MAX_SHOTS:
+            raise StoryboardError(f"A storyboard holds at most {MAX_SHOTS} shots.")
+        position = len(shots) + 1 if order is None else max(1, order)
+        position = min(position, len(shots) + 1)
+        shot = Shot.objects.create(storyboard=storyboard, order=position, **fields)
+        shots.insert(position - 1, shot)
+        _renumber(storyboard, shots)
+    return shot
+
+
+def shots_propose_accept(
+    *, storyboard: Storyboard, proposals: Sequence[ProposedShot]
+) -> list[Shot]:
+    """Append the proposed shots the creator accepted, in their order."""
+    with transaction.atomic():
+        return [
+            shot_add(
+                storyboard=storyboard,
+                kind=p.kind,
+                prompt=p.prompt[:MAX_PROMPT_CHARS],
+                caption=p.caption[:300],
+                duration=p.duration,
+                notes=("Characters: " + ", ".join(p.characters))
+                if p.characters
+                else "",
+            )
+            for p in proposals
+        ]
+
+
+def shot_update(*, shot: Shot, **fields: Any) -> Shot:
+    order = fields.pop("order", None)
+    for name, value in fields.items():
+        setattr(shot, name, value)
+    shot.save()
+    if order is not None and order != shot.order:
+        shot_move(shot=shot, position=order)
+    else:
+        _touch(shot.storyboard)
+    return shot
+
+
+def shot_duplicate(*, shot: Shot) -> Shot:
+    """A copy of the shot (without its takes) right after it."""
+    return shot_add(
+        storyboard=shot.storyboard,
+        order=shot.order + 1,
+        kind=shot.kind,
+        prompt=shot.prompt,
+        duration=shot.duration,
+        caption=shot.caption,
+        notes=shot.notes,
+        continue_from_previous=shot.continue_from_previous,
+    )
+
+
+def shot_move(*, shot: Shot, position: int) -> None:
+    """Move a shot to ``position`` (1-based, clamped to the list)."""
+    storyboard = shot.storyboard
+    with transaction.atomic():
+        shots = [s for s in storyboard.shots.order_by("order", "pk") if s.pk != shot.pk]
+        position = min(max(1, position), len(shots) + 1)
+        shots.insert(position - 1, shot)
+        _renumber(storyboard, shots)
+
+
+def shots_reorder(*, storyboard: Storyboard, shot_ids: Sequence[int]) -> None:
+    """Put the shots in the given order; every shot must be named once."""
+    with transaction.atomic():
+        shots = {s.pk: s for s in storyboard.shots.all()}
+        if sorted(shot_ids) != sorted(shots) or len(set(shot_ids)) != len(shot_ids):
+            raise StoryboardError("Name every shot of the storyboard exactly once.")
+        _renumber(storyboard, [shots[pk] for pk in shot_ids])
+
+
+def shot_delete(*, shot: Shot) -> None:
+    storyboard = shot.storyboard
+    with transaction.atomic():
+        shot.delete()
+        _renumber(storyboard, list(storyboard.shots.order_by("order", "pk")))
+
+
+# -- takes ----------------------------------------------------------------------
+
+
+def continue_support(model: str) -> tuple[bool, str]:
+    """Whether ``model`` can start a shot from an image, and if not, why."""
+    probe = GenerationSpec(prompt="probe", model=model, image_path="probe.png")
+    errors = validate_spec(probe)
+    reasons = errors.get("image") or errors.get("image_path") or errors.get("model")
+    if reasons:
+        return False, reasons[0]
+    return True, ""
+
+
+def _last_frame(previous: Shot | None, storyboard: Storyboard) -> str:
+    take = previous.used_take() if previous is not None else None
+    if take is None:
+        raise StoryboardError(
+            "The previous shot has no finished take to continue from yet."
+        )
+    frames = sequence.read_frames(settings.MEDIA_ROOT / take.generation.video)
+    folder = storyboard_media_dir(storyboard)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"last-{take.generation_id.hex}.png"
+    from PIL import Image
+
+    Image.fromarray(np.ascontiguousarray(frames[-1])).save(path)
+    return str(path)
+
+
+def shot_spec(*, shot: Shot, take_number: int) -> GenerationSpec:
+    """The spec of a new take: the shot's prompt with the storyboard's look."""
+    storyboard = shot.storyboard
+    try:
+        prompt, negative = prompting.compose(
+            user=storyboard.owner,
+            storyboard=storyboard,
+            shot=shot,
+            variation=take_number - 1,
+        )
+    except prompting.PromptError as exc:
+        raise StoryboardError(f"Shot {shot.order}: {exc}") from exc
+    spec = GenerationSpec(
+        prompt=prompt,
+        negative_prompt=negative,
+        model=storyboard.model,
+        num_frames=sequence.shot_frames(shot.duration, storyboard.fps),
+        fps=storyboard.fps,
+        width=storyboard.width,
+        height=storyboard.height,
+        num_inference_steps=storyboard.steps,
+        guidance_scale=storyboard.guidance,
+        seed=secrets.randbelow(MAX_SEED + 1),
+    )
+    if shot.continue_from_previous:
+        supported, reason = continue_support(storyboard.model)
+        if not supported:
+            raise StoryboardError(reason)
+        previous = storyboard.shots.filter(order__lt=shot.order).last()
+        spec = dataclasses.replace(spec, image_path=_last_frame(previous, storyboard))
+    errors = validate_spec(spec)
+    if errors:
+        field, messages = next(iter(errors.items()))
+        raise StoryboardError(f"Shot {shot.order}: {messages[0]}")
+    return spec
+
+
+def takes_generate(*, shots: Sequence[Shot]) -> list[Take]:
+    """Queue one new take of each shot, in order. Raises QueueFull, StoryboardError."""
+    if not shots:
+        return []
+    storyboard = shots[0].storyboard
+    with transaction.atomic():
+        numbers = []
+        for shot in shots:
+            last = shot.takes.aggregate(n=Max("number"))["n"] or 0
+            if shot.takes.count() >= MAX_TAKES:
+                raise StoryboardError(
+                    f"Shot {shot.order} already has {MAX_TAKES} takes; delete one."
+                )
+            numbers.append(last + 1)
+        specs = [
+            shot_spec(shot=shot, take_number=n)
+            for shot, n in zip(shots, numbers, strict=True)
+        ]
+        generations = generation_submit_batch(
+            user=storyboard.owner, specs=specs, project=storyboard.project
+        )
+        takes = [
+            Take.objects.create(shot=shot, generation=generation, number=n)
+            for shot, generation, n in zip(shots, generations, numbers, strict=True)
+        ]
+        _touch(storyboard)
+    return takes
+
+
+def shots_missing(storyboard: Storyboard) -> list[Shot]:
+    """Shots with no finished, queued or running take."""
+    busy = (*ACTIVE, Generation.Status.SUCCEEDED)
+    return [
+        shot
+        for shot in storyboard.shots.order_by("order")
+        if not shot.takes.filter(generation__status__in=busy).exists()
+    ]
+
+
+def take_choose(*, shot: Shot, take: Take) -> None:
+    if take.shot_id != shot.pk:
+        raise StoryboardError("That take belongs to another shot.")
+    if not take.is_usable:
+        raise StoryboardError("Only a finished take can be used in the cut.")
+    shot.chosen_take = take
+    shot.save(update_fields=["chosen_take"])
+    _touch(shot.storyboard)
+
+
+# -- choices and the path map -----------------------------------------------------
+
+
+def choice_add(*, shot: Shot, label: str, target: Shot) -> Choice:
+    label = " ".join(label.split())[:80]
+    if not label:
+        raise StoryboardError("Write what the viewer chooses, e.g. “follow the hawk”.")
+    if target.storyboard_id != shot.storyboard_id:
+        raise StoryboardError("A choice leads to a shot of the same storyboard.")
+    if shot.choices.count() >= MAX_CHOICES:
+        raise StoryboardError(f"A shot ends in at most {MAX_CHOICES} choices.")
+    choice = Choice.objects.create(shot=shot, label=label, target=target)
+    _touch(shot.storyboard)
+    return choice
+
+
+def choice_delete(*, choice: Choice) -> None:
+    choice.delete()
+
+
+def storyboard_paths(storyboard: Storyboard, shots: Sequence[Shot]) -> PathMap:
+    choices = {
+        shot.pk: [(c.label, c.target_id) for c in shot.choices.all()] for shot in shots
+    }
+    return path_map([shot.pk for shot in shots], choices)
+
+
+def is_interactive(shots: Sequence[Shot]) -> bool:
+    return any(shot.choices.all() for shot in shots)
+
+
+# -- soundtrack and render ------------------------------------------------------
+
+
+def soundtrack_set(*, storyboard: Storyboard, upload: UploadedFile) -> None:
+    """Check an uploaded soundtrack by decoding it, then keep it for renders.
+
+    Raises SoundtrackError with a message for the creator.
+    """
+    if upload.size > sequence.MAX_SOUNDTRACK_BYTES:
+        raise sequence.SoundtrackError(
+            f"The soundtrack is larger than "
+            f"{sequence.MAX_SOUNDTRACK_BYTES // (1024 * 1024)} MB."
+        )
+    suffix = Path(upload.name or "").suffix.lower()
+    if suffix not in sequence.AUDIO_SUFFIXES:
+        raise sequence.SoundtrackError(
+            "Upload an audio file: MP3, WAV, M4A, AAC, OGG, FLAC or Opus."
+        )
+    folder = storyboard_media_dir(storyboard)
+    folder.mkdir(parents=True, exist_ok=True)
+    incoming = folder / f".upload-{secrets.token_hex(8)}{suffix}"
+    try:
+        with incoming.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        seconds = sequence.soundtrack_check(incoming)
+        # Stored once, re-encoded into each render, never served as uploaded.
+        kept = folder / f"soundtrack-{secrets.token_hex(8)}{suffix}"
+        incoming.replace(kept)
+    finally:
+        incoming.unlink(missing_ok=True)
+    soundtrack_clear(storyboard=storyboard)
+    storyboard_update(
+        storyboard=storyboard,
+        soundtrack=kept.relative_to(settings.MEDIA_ROOT).as_posix(),
+        soundtrack_name=Path(upload.name or "soundtrack").name[:200],
+        soundtrack_seconds=round(seconds, 3),
+    )
+
+
+def soundtrack_clear(*, storyboard: Storyboard) -> None:
+    if storyboard.soundtrack:
+        (settings.MEDIA_ROOT / storyboard.soundtrack).unlink(missing_ok=True)
+        storyboard_update(
+            storyboard=storyboard,
+            soundtrack="",
+            soundtrack_name="",
+            soundtrack_seconds=None,
+        )
+
+
+def storyboard_render(*, storyboard: Storyboard) -> Render:
+    """Queue the cut: every shot's used take, in order, as one generation.
+
+    Raises StoryboardError when a shot has no finished take, QueueFull when
+    the owner's queue is full.
+    """
+    shots = list(shots_with_takes(storyboard))
+    if not shots:
+        raise StoryboardError("Add a shot before rendering.")
+    plan, missing = [], []
+    for shot in shots:
+        take = shot.used_take()
+        if take is None:
+            missing.append(str(shot.order))
+            continue
+        sequence.shot_frames(shot.duration, storyboard.fps)
+        plan.append(
+            {
+                "path": take.generation.video,
+                "duration": shot.duration,
+                "caption": shot.caption,
+                "take": take.number,
+            }
+        )
+    if missing:
+        raise StoryboardError(
+            f"Shot{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            "need a finished take first: generate the missing shots."
+        )
+    frames = sum(sequence.shot_frames(s.duration, storyboard.fps) for s in shots)
+    spec = GenerationSpec(
+        prompt=f"Storyboard: {storyboard.title}",
+        negative_prompt=storyboard.negative_prompt,
+        model=storyboard.model,
+        num_frames=frames,
+        fps=storyboard.fps,
+        width=storyboard.width,
+        height=storyboard.height,
+        num_inference_steps=len(shots),
+        seed=0,
+    )
+    with transaction.atomic():
+        (generation,) = generation_submit_batch(
+            user=storyboard.owner, specs=[spec], project=storyboard.project
+        )
+        generation.settings = {
+            **spec.to_dict(),
+            "job": "sequence",
+            "storyboard": str(storyboard.pk),
+            "sequence": {
+                "shots": plan,
+                "transition": storyboard.transition,
+                "burn_captions": storyboard.burn_captions,
+                "soundtrack": storyboard.soundtrack,
+            },
+        }
+        generation.save(update_fields=["settings"])
+        render = Render.objects.create(storyboard=storyboard, generation=generation)
+        _touch(storyboard)
+    return render
+
+
+# -- share links ------------------------------------------------------------------
+
+
+def link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def storyboard_link_create(
+    *, storyboard: Storyboard, label: str = ""
+) -> tuple[StoryboardLink, str]:
+    """A new read-only link; the plain token is returned once and never stored."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = StoryboardLink.objects.create(
+        storyboard=storyboard, label=label.strip()[:100], digest=link_digest(token)
+    )
+    return link, token
+
+
+def storyboard_link_revoke(*, link: StoryboardLink) -> None:
+    if link.revoked is None:
+        StoryboardLink.objects.filter(pk=link.pk).update(revoked=timezone.now())
+        link.revoked = timezone.now()
+
+
+def storyboard_link_resolve(token: str) -> StoryboardLink | None:
+    if not isinstance(token, str) or not 20 <= len(token) <= 64:
+        return None
+    link = (
+        StoryboardLink.objects.select_related("storyboard")
+        .filter(digest=link_digest(token), revoked__isnull=True)
+        .first()
+    )
+    if link is None or not secrets.compare_digest(link.digest, link_digest(token)):
+        return None
+    return link
+
+
+def generation_ids_in_cut(storyboard: Storyboard) -> dict[int, Take]:
+    """Each shot's used take, for the share page."""
+    return {
+        shot.pk: take
+        for shot in shots_with_takes(storyboard)
+        if (take := shot.used_take()) is not None
+    }

@@ -1,0 +1,606 @@
+from __future__ import annotations
+
+import io
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from generation import sequence, sheet
+from generation.sequence import SoundtrackError
+from studio.generations.models import Generation
+from studio.generations.services import QueueFull
+from studio.projects.models import Project
+from studio.storyboards import services
+from studio.storyboards.forms import (
+    ChoiceForm,
+    ScriptForm,
+    ShotForm,
+    SoundtrackForm,
+    StoryboardForm,
+)
+from studio.storyboards.models import Choice, Shot, Storyboard, StoryboardLink, Take
+from studio.storyboards.script import ProposedShot, propose_shots
+from studio.storyboards.services import StoryboardError
+
+MAX_PROPOSALS = 40
+
+
+def _storyboard(request: HttpRequest, project_id: UUID, storyboard_id: UUID):
+    return get_object_or_404(
+        Storyboard.objects.select_related("project", "style_preset"),
+        pk=storyboard_id,
+        project_id=project_id,
+        owner=request.user,
+    )
+
+
+def _shot(storyboard: Storyboard, shot_id: int) -> Shot:
+    return get_object_or_404(Shot, pk=shot_id, storyboard=storyboard)
+
+
+def _board_context(request: HttpRequest, storyboard: Storyboard) -> dict:
+    shots = list(services.shots_with_takes(storyboard))
+    paths = services.storyboard_paths(storyboard, shots)
+    renders = storyboard.renders.select_related("generation")[:5]
+    supported, reason = services.continue_support(storyboard.model)
+    return {
+        "project": storyboard.project,
+        "storyboard": storyboard,
+        "shots": shots,
+        "paths": paths,
+        "interactive": services.is_interactive(shots),
+        "renders": renders,
+        "total": sum(shot.duration for shot in shots),
+        "missing": sum(1 for s in shots if not s.takes.all()),
+        "continue_supported": supported,
+        "continue_reason": reason,
+        "kinds": Shot.Kind.choices,
+        "choice_form": ChoiceForm(storyboard=storyboard),
+        "path_rows": _path_rows(shots, paths),
+    }
+
+
+def _path_rows(shots: list[Shot], paths) -> list[dict]:
+    order = {shot.pk: shot.order for shot in shots}
+    broken: dict[int, list[str]] = {}
+    for pk, label in paths.broken:
+        broken.setdefault(pk, []).append(label)
+    rows = []
+    for shot in shots:
+        labels = {c.target_id: c.label for c in shot.choices.all()}
+        rows.append(
+            {
+                "shot": shot,
+                "exits": [(labels.get(t, ""), order[t]) for t in paths.edges[shot.pk]],
+                "broken": broken.get(shot.pk, []),
+                "unreachable": shot.pk in paths.unreachable,
+                "loop": shot.pk in paths.in_cycle,
+                "trapped": shot.pk in paths.trapped,
+            }
+        )
+    return rows
+
+
+def _board(request: HttpRequest, storyboard: Storyboard) -> HttpResponse:
+    """After a change: the board fragment for htmx, else back to the page."""
+    if request.htmx:
+        ctx = _board_context(request, storyboard)
+        return render(request, "storyboards/storyboard_detail.html#board", ctx)
+    return redirect(storyboard)
+
+
+@login_required
+def storyboard_list(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    if request.method == "POST":
+        title = request.POST.get("title", "")
+        try:
+            storyboard = services.storyboard_create(
+                owner=request.user, project=project, title=title
+            )
+        except StoryboardError as exc:
+            messages.error(request, str(exc))
+            return redirect("storyboards:list", project.pk)
+        return redirect(storyboard)
+
+    storyboards = project.storyboards.all()
+    ctx = {"project": project, "storyboards": storyboards}
+    return render(request, "storyboards/storyboard_list.html", ctx)
+
+
+@login_required
+def storyboard_detail(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    if request.method == "POST":
+        form = StoryboardForm(request.POST, instance=storyboard, user=request.user)
+        if form.is_valid():
+            services.storyboard_update(storyboard=storyboard, **form.cleaned_data)
+            messages.success(request, "Storyboard settings saved.")
+            return redirect(storyboard)
+    else:
+        form = StoryboardForm(instance=storyboard, user=request.user)
+
+    if request.htmx and request.GET.get("partial") == "board":
+        ctx = _board_context(request, storyboard)
+        return render(request, "storyboards/storyboard_detail.html#board", ctx)
+    status = 400 if request.method == "POST" else 200
+    return _page(request, storyboard, form=form, status=status)
+
+
+def _page(
+    request: HttpRequest, storyboard: Storyboard, *, status: int = 200, **extra
+) -> HttpResponse:
+    ctx = _board_context(request, storyboard)
+    ctx.update(
+        form=StoryboardForm(instance=storyboard, user=request.user),
+        shot_form=ShotForm(storyboard=storyboard),
+        script_form=ScriptForm(),
+        soundtrack_form=SoundtrackForm(),
+        links=storyboard.links.filter(revoked__isnull=True),
+    )
+    ctx.update(extra)
+    return render(request, "storyboards/storyboard_detail.html", ctx, status=status)
+
+
+@login_required
+@require_POST
+def storyboard_delete(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    services.storyboard_delete(storyboard=storyboard)
+    messages.success(request, "Storyboard deleted; its clips stay in the project.")
+    return redirect("storyboards:list", project_id)
+
+
+# -- script → shots --------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def script_propose(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    form = ScriptForm(request.POST)
+    proposals: list[ProposedShot] = []
+    if form.is_valid():
+        try:
+            proposals = propose_shots(form.cleaned_data["script"])
+        except ValueError as exc:
+            form.add_error("script", str(exc))
+    ctx = {
+        "project": storyboard.project,
+        "storyboard": storyboard,
+        "script_form": form,
+        "proposals": proposals,
+        "kinds": Shot.Kind.choices,
+    }
+    template = "storyboards/storyboard_detail.html#script"
+    return render(request, template, ctx, status=200 if form.is_valid() else 400)
+
+
+@login_required
+@require_POST
+def script_accept(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    post = request.POST
+    rows = zip(
+        post.getlist("kind")[:MAX_PROPOSALS],
+        post.getlist("prompt")[:MAX_PROPOSALS],
+        post.getlist("caption")[:MAX_PROPOSALS],
+        post.getlist("duration")[:MAX_PROPOSALS],
+        strict=False,
+    )
+    keep = set(post.getlist("keep"))
+    accepted, errors = [], []
+    for n, (kind, prompt, caption, duration) in enumerate(rows):
+        if str(n) not in keep:
+            continue
+        form = ShotForm(
+            {"kind": kind, "prompt": prompt, "caption": caption, "duration": duration},
+            storyboard=storyboard,
+        )
+        if not form.is_valid():
+            first = next(iter(form.errors.values()))[0]
+            errors.append(f"Shot {n + 1}: {first}")
+            continue
+        data = form.cleaned_data
+        accepted.append(
+            ProposedShot(
+                kind=data["kind"],
+                prompt=data["prompt"],
+                caption=data["caption"],
+                duration=data["duration"],
+            )
+        )
+    if errors:
+        for message in errors:
+            messages.error(request, message)
+    elif not accepted:
+        messages.error(request, "Keep at least one proposed shot.")
+    else:
+        try:
+            services.shots_propose_accept(storyboard=storyboard, proposals=accepted)
+        except StoryboardError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Added {len(accepted)} shots.")
+    return redirect(storyboard)
+
+
+# -- shots -------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def shot_add(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    form = ShotForm(request.POST, storyboard=storyboard)
+    if form.is_valid():
+        try:
+            services.shot_add(storyboard=storyboard, **form.cleaned_data)
+        except StoryboardError as exc:
+            messages.error(request, str(exc))
+    else:
+        for field, errors in form.errors.items():
+            messages.error(
+                request,
+                f"{form.fields.get(field, form).label or ''} {errors[0]}".strip(),
+            )
+    return redirect(storyboard)
+
+
+@login_required
+@require_POST
+def shot_edit(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, shot_id: int
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    shot = _shot(storyboard, shot_id)
+    form = ShotForm(request.POST, instance=shot, storyboard=storyboard)
+    if form.is_valid():
+        services.shot_update(shot=shot, **form.cleaned_data)
+    else:
+        shot.refresh_from_db()
+        first = next(iter(form.errors.values()))[0]
+        messages.error(request, f"Shot {shot.order}: {first}")
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def shot_action(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, shot_id: int
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    shot = _shot(storyboard, shot_id)
+    action = request.POST.get("action")
+    try:
+        if action == "duplicate":
+            services.shot_duplicate(shot=shot)
+        elif action == "up":
+            services.shot_move(shot=shot, position=shot.order - 1)
+        elif action == "down":
+            services.shot_move(shot=shot, position=shot.order + 1)
+        elif action == "delete":
+            services.shot_delete(shot=shot)
+        elif action == "generate":
+            services.takes_generate(shots=[shot])
+        else:
+            return HttpResponse("Unknown action.", status=400)
+    except (StoryboardError, QueueFull) as exc:
+        messages.error(request, str(exc))
+        if request.htmx:
+            ctx = _board_context(request, storyboard)
+            ctx["error"] = str(exc)
+            return render(request, "storyboards/storyboard_detail.html#board", ctx)
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def shots_reorder(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    try:
+        ids = [int(value) for value in request.POST.getlist("shot")]
+        services.shots_reorder(storyboard=storyboard, shot_ids=ids)
+    except (ValueError, StoryboardError):
+        return HttpResponse(
+            "Name every shot of the storyboard exactly once.", status=400
+        )
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def take_choose(
+    request: HttpRequest,
+    project_id: UUID,
+    storyboard_id: UUID,
+    shot_id: int,
+    take_id: int,
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    shot = _shot(storyboard, shot_id)
+    take = get_object_or_404(
+        Take.objects.select_related("generation"), pk=take_id, shot=shot
+    )
+    try:
+        services.take_choose(shot=shot, take=take)
+    except StoryboardError as exc:
+        messages.error(request, str(exc))
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def generate_missing(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    missing = services.shots_missing(storyboard)
+    try:
+        takes = services.takes_generate(shots=missing)
+    except (StoryboardError, QueueFull) as exc:
+        messages.error(request, str(exc))
+    else:
+        if not takes:
+            messages.info(request, "Every shot already has a take.")
+    return _board(request, storyboard)
+
+
+# -- choices ------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def choice_add(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, shot_id: int
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    shot = _shot(storyboard, shot_id)
+    form = ChoiceForm(request.POST, storyboard=storyboard)
+    if form.is_valid():
+        try:
+            services.choice_add(
+                shot=shot,
+                label=form.cleaned_data["label"],
+                target=form.cleaned_data["target"],
+            )
+        except StoryboardError as exc:
+            messages.error(request, str(exc))
+    else:
+        messages.error(request, "Name the choice and pick the shot it leads to.")
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def choice_delete(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, choice_id: int
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    choice = get_object_or_404(Choice, pk=choice_id, shot__storyboard=storyboard)
+    services.choice_delete(choice=choice)
+    return _board(request, storyboard)
+
+
+# -- render, soundtrack, sheet ----------------------------------------------------------
+
+
+@login_required
+@require_POST
+def render_sequence(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    try:
+        services.storyboard_render(storyboard=storyboard)
+    except (StoryboardError, QueueFull, ValueError) as exc:
+        messages.error(request, str(exc))
+    return _board(request, storyboard)
+
+
+@login_required
+@require_POST
+def soundtrack(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    if request.POST.get("action") == "remove":
+        services.soundtrack_clear(storyboard=storyboard)
+        messages.success(request, "Soundtrack removed.")
+        return redirect(storyboard)
+    form = SoundtrackForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.soundtrack_set(
+                storyboard=storyboard, upload=form.cleaned_data["soundtrack"]
+            )
+        except SoundtrackError as exc:
+            form.add_error("soundtrack", str(exc))
+        else:
+            messages.success(request, "Soundtrack added to the next render.")
+            return redirect(storyboard)
+    return _page(request, storyboard, status=400, soundtrack_form=form)
+
+
+def sheet_shots(storyboard: Storyboard) -> list[sheet.SheetShot]:
+    from django.conf import settings
+
+    rows = []
+    for shot in services.shots_with_takes(storyboard):
+        take = shot.used_take()
+        frames = None
+        if take is not None:
+            try:
+                frames = sequence.read_frames(
+                    settings.MEDIA_ROOT / take.generation.video
+                )
+            except (OSError, ValueError):
+                frames = None
+        rows.append(
+            sheet.SheetShot(
+                number=shot.order,
+                kind=shot.get_kind_display(),
+                duration=shot.duration,
+                prompt=shot.prompt,
+                caption=shot.caption,
+                notes=shot.notes,
+                frames=frames,
+            )
+        )
+    return rows
+
+
+@login_required
+def storyboard_sheet(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, format: str
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    rows = sheet_shots(storyboard)
+    buffer = io.BytesIO()
+    if format == "pdf":
+        sheet.write_sheet_pdf(storyboard.title, rows, buffer)
+        content_type = "application/pdf"
+    else:
+        sheet.write_sheet_png(storyboard.title, rows, buffer)
+        content_type = "image/png"
+    buffer.seek(0)
+    name = f"storyboard-{storyboard.pk.hex[:8]}.{format}"
+    return FileResponse(
+        buffer, as_attachment=True, filename=name, content_type=content_type
+    )
+
+
+# -- share links --------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def link_create(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    _, token = services.storyboard_link_create(
+        storyboard=storyboard, label=request.POST.get("label", "")
+    )
+    url = request.build_absolute_uri(reverse("storyboards:shared", args=[token]))
+    messages.success(request, f"Share link (shown once): {url}")
+    return redirect(storyboard)
+
+
+@login_required
+@require_POST
+def link_revoke(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID, link_id: int
+) -> HttpResponse:
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    link = get_object_or_404(StoryboardLink, pk=link_id, storyboard=storyboard)
+    services.storyboard_link_revoke(link=link)
+    messages.success(request, "Link revoked.")
+    return redirect(storyboard)
+
+
+def _shared(token: str) -> StoryboardLink:
+    link = services.storyboard_link_resolve(token)
+    if link is None:
+        raise Http404
+    return link
+
+
+def shared_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The cut for anyone with the link: one shot at a time, choices as links."""
+    link = _shared(token)
+    storyboard = link.storyboard
+    shots = list(services.shots_with_takes(storyboard))
+    if not shots:
+        raise Http404
+    by_id = {shot.pk: shot for shot in shots}
+    try:
+        current = by_id.get(int(request.GET.get("shot", shots[0].pk)))
+    except ValueError:
+        current = None
+    if current is None:
+        raise Http404
+    paths = services.storyboard_paths(storyboard, shots)
+    choices = [c for c in current.choices.all() if c.target_id in by_id]
+    following = (
+        by_id[paths.edges[current.pk][0]]
+        if not choices and paths.edges[current.pk]
+        else None
+    )
+    render_ = (
+        storyboard.renders.filter(generation__status=Generation.Status.SUCCEEDED)
+        .select_related("generation")
+        .first()
+    )
+    ctx = {
+        "storyboard": storyboard,
+        "token": token,
+        "shot": current,
+        "take": current.used_take(),
+        "choices": choices,
+        "following": following,
+        "interactive": services.is_interactive(shots),
+        "render": render_,
+        "position": shots.index(current) + 1,
+        "count": len(shots),
+    }
+    response = render(request, "storyboards/shared.html", ctx)
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _serve(request: HttpRequest, path: str) -> HttpResponse:
+    from django.conf import settings
+
+    from studio.generations.views import _ranged_file
+
+    file = (settings.MEDIA_ROOT / path).resolve() if path else None
+    if file is None or not file.is_relative_to(settings.MEDIA_ROOT):
+        raise Http404
+    if not file.is_file():
+        raise Http404
+    return _ranged_file(request, file)
+
+
+def shared_shot(request: HttpRequest, token: str, shot_id: int) -> HttpResponse:
+    """A shot of the shared cut: the take it uses, and nothing else."""
+    link = _shared(token)
+    shot = get_object_or_404(services.shots_with_takes(link.storyboard), pk=shot_id)
+    take = shot.used_take()
+    return _serve(request, take.generation.video if take else "")
+
+
+def shared_media(request: HttpRequest, token: str, name: str) -> HttpResponse:
+    """The latest rendered sequence of the shared cut, and its captions."""
+    link = _shared(token)
+    if name not in ("render.mp4", "render.vtt"):
+        raise Http404
+    latest = (
+        link.storyboard.renders.filter(generation__status=Generation.Status.SUCCEEDED)
+        .select_related("generation")
+        .first()
+    )
+    if latest is None:
+        raise Http404
+    path = latest.generation.video
+    if name.endswith(".vtt"):
+        path = path.removesuffix(".mp4") + ".vtt"
+    return _serve(request, path)
