@@ -55,6 +55,8 @@ class ClaimedJob:
     id: str
     spec: GenerationSpec
     output_dir: Path
+    # A job that is not a model call, e.g. {"job": "sequence", ...}: see run_task.
+    task: dict[str, Any] | None = None
 
 
 class JobStore(Protocol):
@@ -256,6 +258,34 @@ class GenerationService:
         with self._device_lock:
             return self._render(spec, Path(output_dir), on_step, should_stop, basename)
 
+    def run_task(
+        self,
+        task: dict[str, Any],
+        output_dir: str | os.PathLike[str],
+        *,
+        on_step: OnStep | None = None,
+        should_stop: ShouldStop | None = None,
+    ) -> Result:
+        """Run a job that needs no model, in the calling thread.
+
+        ``task["job"] == "sequence"``: render shots into one video (see
+        :func:`generation.sequence.run_sequence_task`); the signer signs it.
+        """
+        if task.get("job") != "sequence":
+            raise InvalidSpecError({"job": [f"Unknown job {task.get('job')!r}."]})
+        from generation.sequence import run_sequence_task
+
+        result = run_sequence_task(
+            task,
+            Path(output_dir),
+            on_step=on_step,
+            should_stop=should_stop,
+            preview_format=self.preview_format,
+        )
+        if self.signer is not None:
+            self.signer(result.video_path, GenerationSpec.from_dict(task["spec"]))
+        return result
+
     def _render(
         self,
         spec: GenerationSpec,
@@ -339,9 +369,10 @@ class GenerationService:
     def _run_job(self, job: ClaimedJob) -> None:
         self.current_job = job.id
         self._emit(job.id, {"type": "started", "steps": job.spec.num_inference_steps})
+        run = self.run_task if job.task is not None else self.run_spec
         try:
-            result = self.run_spec(
-                job.spec,
+            result = run(
+                job.task if job.task is not None else job.spec,
                 job.output_dir,
                 on_step=lambda event: self._publish_step(job.id, event),
                 should_stop=self._stop_check(job.id),
@@ -438,4 +469,7 @@ def succeeded_event(result: Result) -> dict[str, Any]:
         "height": result.height,
         "seed": result.seed,
         "seconds": round(result.seconds, 3),
+        **(
+            {"captions_path": str(result.captions_path)} if result.captions_path else {}
+        ),
     }

@@ -132,6 +132,8 @@ class LiveEvents:
                     event.get("poster_path") or event.get("poster")
                 ),
             }
+            if event.get("captions_path"):
+                out["captions_url"] = media_url(event["captions_path"])
         elif kind == "failed":
             self.forget(job_id)
             reason = event.get("error") or event.get("reason") or "Generation failed."

@@ -49,6 +49,19 @@ def queue_positions(limit: int = POSITION_UPDATES) -> dict[str, int]:
     }
 
 
+def job_task(settings_: dict) -> dict | None:
+    """A non-model job's task, its media paths made absolute; None for a clip."""
+    if settings_.get("job") != "sequence":
+        return None
+    task = dict(settings_["sequence"])
+    root = settings.MEDIA_ROOT
+    task["shots"] = [{**s, "path": str(root / s["path"])} for s in task["shots"]]
+    if task.get("soundtrack"):
+        task["soundtrack"] = str(root / task["soundtrack"])
+    spec = {k: v for k, v in settings_.items() if k not in ("job", "sequence")}
+    return {"job": "sequence", "spec": spec, **task}
+
+
 def recover_interrupted() -> tuple[int, int]:
     """Re-queue jobs a crash left running; fail those that crashed twice.
 
@@ -103,6 +116,7 @@ class OrmJobStore:
                     id=str(candidate.pk),
                     spec=GenerationSpec.from_dict(candidate.settings),
                     output_dir=output_dir(candidate),
+                    task=job_task(candidate.settings),
                 )
         return None
 

@@ -59,9 +59,11 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve a clip or poster to its owner only; anyone else gets a 404."""
     if not request.user.is_authenticated:
         raise Http404
-    owned = Generation.objects.filter(
-        Q(video=path) | Q(poster=path), owner=request.user
-    ).exists()
+    names = Q(video=path) | Q(poster=path)
+    if path.endswith(".vtt"):
+        # A rendered sequence's captions sit beside its video.
+        names |= Q(video=path.removesuffix(".vtt") + ".mp4", settings__job="sequence")
+    owned = Generation.objects.filter(names, owner=request.user).exists()
     file = (settings.MEDIA_ROOT / path).resolve()
     if not owned or not file.is_relative_to(settings.MEDIA_ROOT) or not file.is_file():
         raise Http404
