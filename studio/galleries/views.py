@@ -65,8 +65,24 @@ def _board(request: HttpRequest, gallery: Gallery):
     return Paginator(items, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _board_context(request: HttpRequest, gallery: Gallery) -> dict[str, object]:
+    board = _board(request, gallery)
+    # Cards build their links from these prefixes: reversing eight URLs for
+    # each of 48 cards was most of the page's render time.
+    return {
+        "gallery": gallery,
+        "board": board,
+        "last_position": board.paginator.count - 1,
+        "item_base": reverse("galleries:detail", args=[gallery.pk]) + "items/",
+        "clip_base": reverse("generations:detail", args=[UUID(int=0)]).removesuffix(
+            f"{UUID(int=0)}/"
+        ),
+        "media_url": settings.MEDIA_URL,
+    }
+
+
 def _board_response(request: HttpRequest, gallery: Gallery) -> HttpResponse:
-    ctx = {"gallery": gallery, "board": _board(request, gallery)}
+    ctx = _board_context(request, gallery)
     return render(request, "galleries/gallery_detail.html#board", ctx)
 
 
@@ -77,8 +93,7 @@ def gallery_detail(request: HttpRequest, gallery_id: UUID) -> HttpResponse:
         return _board_response(request, gallery)
 
     ctx = {
-        "gallery": gallery,
-        "board": _board(request, gallery),
+        **_board_context(request, gallery),
         "form": GalleryForm(instance=gallery),
         **share_panel_context(request, gallery=gallery),
     }
@@ -95,8 +110,7 @@ def gallery_edit(request: HttpRequest, gallery_id: UUID) -> HttpResponse:
         return redirect(gallery)
 
     ctx = {
-        "gallery": gallery,
-        "board": _board(request, gallery),
+        **_board_context(request, gallery),
         "form": form,
         **share_panel_context(request, gallery=gallery),
     }

@@ -18,6 +18,7 @@ from django.http import (
     HttpResponseBase,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import exports
@@ -168,9 +169,8 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
 
     if link.gallery is not None:
         gallery = link.gallery
-        items = gallery.items.filter(
-            generation__status=Generation.Status.SUCCEEDED
-        ).select_related("generation")
+        # Only finished clips enter a gallery, and they stay finished.
+        items = gallery.items.select_related("generation")
         page = Paginator(items, SHARE_PAGE_SIZE).get_page(request.GET.get("page"))
         clips = [item.generation for item in page]
         title, description = gallery.title, gallery.description
@@ -194,6 +194,8 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         "cover": cover,
         "formats": exports.FORMATS.values(),
         "page_url": request.build_absolute_uri(),
+        # Media links are built from this prefix rather than reversed per clip.
+        "clips_base": reverse("sharing:page", args=[token]) + "clips/",
     }
     return _public(request, "sharing/share_page.html", ctx)
 

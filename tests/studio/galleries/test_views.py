@@ -6,7 +6,6 @@ import zipfile
 
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from PIL import Image
 
 from generation import encode
@@ -82,11 +81,17 @@ def test_the_board_page_runs_a_constant_number_of_queries(alice, alice_client):
     for size in (3, 60):
         while gallery.items.count() < size:
             gallery_item_add(gallery=gallery, generation=make_clip(alice))
-        with CaptureQueriesContext(connection) as queries:
+        queries = []
+
+        def count(execute, sql, *args, queries=queries):
+            queries.append(sql)
+            return execute(sql, *args)
+
+        with connection.execute_wrapper(count):
             response = alice_client.get(gallery.get_absolute_url() + "?page=2")
         assert response.status_code == 200
         counts.append(len(queries))
-    assert counts[0] == counts[1]
+    assert counts[0] == counts[1] > 0
 
 
 def test_reordering_by_keyboard_and_by_drop_answers_the_board(alice_client, gallery):
