@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -114,20 +115,24 @@ def sheet_image(title: str, shots: Sequence[SheetShot], width: int = PAGE_WIDTH)
     return _stack([_heading(title, width), *(_row(s, width) for s in shots)], width)
 
 
+def _target(path: str | os.PathLike[str] | BinaryIO) -> Path | BinaryIO:
+    return path if hasattr(path, "write") else Path(path)
+
+
 def write_sheet_png(
-    title: str, shots: Sequence[SheetShot], path: str | os.PathLike[str]
-) -> Path:
-    """Write the sheet as one PNG; returns the path."""
-    path = Path(path)
-    sheet_image(title, shots).save(path, format="PNG", optimize=True)
-    return path
+    title: str, shots: Sequence[SheetShot], path: str | os.PathLike[str] | BinaryIO
+) -> Path | BinaryIO:
+    """Write the sheet as one PNG to a path or a binary file; returns it."""
+    target = _target(path)
+    sheet_image(title, shots).save(target, format="PNG", optimize=True)
+    return target
 
 
 def write_sheet_pdf(
-    title: str, shots: Sequence[SheetShot], path: str | os.PathLike[str]
-) -> Path:
-    """Write the sheet as a PDF, ``ROWS_PER_PAGE`` shots a page."""
-    path = Path(path)
+    title: str, shots: Sequence[SheetShot], path: str | os.PathLike[str] | BinaryIO
+) -> Path | BinaryIO:
+    """Write the sheet as a PDF, ``ROWS_PER_PAGE`` shots a page; returns it."""
+    path = _target(path)
     page_height = round(PAGE_WIDTH * 297 / 210)
     pages = []
     for start in range(0, max(len(shots), 1), ROWS_PER_PAGE):
