@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -223,11 +226,14 @@ def register_folder(
     task: str = "t2v",
     options: object = None,
     description: str = "",
+    on_load_error: Callable[[str], None] | None = None,
 ) -> None:
     """Register a diffusers folder (or hub id) of ``family`` for ``task``.
 
     Nothing is loaded until the model is first used; ``options`` is a
-    :class:`~generation.adapters.options.ModelOptions`.
+    :class:`~generation.adapters.options.ModelOptions`. When loading fails,
+    ``on_load_error(reason)`` hears why before :class:`ModelUnavailableError`
+    is raised.
     """
     module: Any = family_module(family)
     if task not in module.TASKS:
@@ -250,9 +256,11 @@ def register_folder(
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             # Whatever the folder is missing, the creator sees one sentence.
             logger.exception("loading the model %r from %s failed", name, path)
+            reason = f"{type(error).__name__}: {str(error)[:200]}"
+            if on_load_error is not None:
+                on_load_error(reason)
             raise ModelUnavailableError(
-                f"The model {name!r} could not be loaded from its folder "
-                f"({type(error).__name__}: {str(error)[:200]})."
+                f"The model {name!r} could not be loaded from its folder ({reason})."
             ) from error
 
     register(
@@ -263,6 +271,60 @@ def register_folder(
         validate=lambda spec: module.validate(spec, task),
         defaults=module.DEFAULTS,
     )
+
+
+# The pipeline class name a family's folders are saved under starts with this.
+CLASS_PREFIXES = {
+    "wan": "Wan",
+    "ltx": "LTX",
+    "cogvideox": "CogVideoX",
+    "hunyuan": "HunyuanVideo",
+    "animatediff": "AnimateDiff",
+}
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def check_folder(family: str, path: str | os.PathLike[str]) -> str:
+    """Why a model folder cannot be used, in one sentence; "" when it looks fine.
+
+    Reads ``model_index.json`` and checks the pipeline class and that every
+    component folder is there; loads no weights. A hub id ("org/name") is
+    accepted unless the machine is offline.
+    """
+    if family not in FAMILIES:
+        return f"Unknown family {family!r}."
+    folder = Path(path)
+    if not folder.exists():
+        if HUB_ID.match(str(path)) and not os.path.isabs(path):
+            if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+                return (
+                    "This machine is offline (HF_HUB_OFFLINE) and the hub id "
+                    "cannot be downloaded; save the model to a folder instead."
+                )
+            return ""
+        return f"The folder {path} does not exist."
+    index_file = folder / "model_index.json"
+    if not index_file.is_file():
+        return (
+            f"{path} has no model_index.json; point at a folder saved with "
+            "save_pretrained."
+        )
+    try:
+        index = json.loads(index_file.read_text())
+    except (OSError, ValueError) as error:
+        return f"model_index.json cannot be read ({error})."
+    class_name = str(index.get("_class_name", ""))
+    if not class_name.startswith(CLASS_PREFIXES[family]):
+        return (
+            f"The folder holds a {class_name or 'unknown'} pipeline, not a "
+            f"{family} one."
+        )
+    for component, value in index.items():
+        if component.startswith("_") or not isinstance(value, list):
+            continue
+        if value[0] is not None and not (folder / component).is_dir():
+            return f"The folder lacks its {component} component."
+    return ""
 
 
 def add_source(source: Source) -> None:

@@ -6,6 +6,7 @@ import functools
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,10 +22,19 @@ from studio.generations.services import (
     generation_state,
     generation_submit,
 )
+from studio.generations.uploads import (
+    MAX_IMAGE_BYTES,
+    MAX_VIDEO_BYTES,
+    UploadError,
+    store_image,
+    store_video,
+)
 from studio.generations.validation import validate_api_settings
 from studio.projects.models import Project
 
 MAX_BODY_BYTES = 1024 * 1024
+# A multipart request carries the settings as JSON plus an image or a video.
+MAX_MULTIPART_BYTES = MAX_BODY_BYTES + MAX_IMAGE_BYTES + MAX_VIDEO_BYTES
 
 View = Callable[..., HttpResponse]
 
@@ -83,28 +93,66 @@ def _own_generation(request: HttpRequest, generation_id: str) -> Generation | No
 
 @api_view(["POST"])
 def generations(request: HttpRequest) -> HttpResponse:
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+    multipart = request.content_type == "multipart/form-data"
+    limit = MAX_MULTIPART_BYTES if multipart else MAX_BODY_BYTES
+    if int(request.headers.get("Content-Length") or 0) > limit:
         message = "The request body is too large."
         return JsonResponse({"errors": {"__all__": [message]}}, status=413)
     try:
-        data = json.loads(request.body or b"null")
+        raw = request.POST.get("settings", "{}") if multipart else request.body
+        data = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         return JsonResponse({"errors": {"__all__": ["Send valid JSON."]}}, status=400)
 
-    spec, errors = validate_api_settings(data)
+    inputs, errors = _store_inputs(request) if multipart else ({}, {})
+    spec = None
+    if not errors:
+        spec, errors = validate_api_settings(data, **inputs)
     project = None
     if isinstance(data, dict) and data.get("project") is not None:
         project = _own_project(request, data["project"])
         if project is None:
             errors["project"] = ["No such project."]
     if errors or spec is None:
+        _discard(inputs)
         return JsonResponse({"errors": errors}, status=400)
 
     try:
         generation = generation_submit(user=request.user, spec=spec, project=project)
     except QueueFull as exc:
+        _discard(inputs)
         return error(429, str(exc))
     return JsonResponse(generation_state(generation), status=201)
+
+
+def _store_inputs(request: HttpRequest) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Check and re-encode an uploaded ``image`` or ``video``."""
+    inputs: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(request.FILES) - {"image", "video"})
+    if unknown:
+        return {}, {name[:40]: ["Unknown upload."] for name in unknown[:5]}
+    for field, store in (("image", store_image), ("video", store_video)):
+        if field not in request.FILES:
+            continue
+        try:
+            stored = store(request.FILES[field], owner_id=request.user.pk)
+        except UploadError as exc:
+            errors[field] = [str(exc)]
+            continue
+        inputs[f"{field}_path"] = str(stored.path)
+        if field == "video":
+            inputs["video_frames"] = stored.frames
+    if errors:
+        _discard(inputs)
+        return {}, errors
+    return inputs, errors
+
+
+def _discard(inputs: dict[str, Any]) -> None:
+    for key in ("image_path", "video_path"):
+        if inputs.get(key):
+            Path(inputs[key]).unlink(missing_ok=True)
 
 
 def _own_project(request: HttpRequest, value: Any) -> Project | None:

@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from generation import specs
-from generation.adapters import available_models, validate_spec
+from generation.adapters import available_models, refresh, validate_spec
 from generation.specs import GenerationSpec
 
 Errors = dict[str, list[str]]
@@ -27,12 +27,25 @@ API_NAMES = {
     "num_inference_steps": "steps",
     "guidance_scale": "guidance",
     "seed": "seed",
+    "strength": "strength",
 }
 API_FIELDS = set(API_NAMES.values()) | {"project"}
+# Uploaded inputs, and the spec fields that name their stored files.
+INPUT_FIELDS = {"image_path": "image", "video_path": "video"}
 
 
 def model_names() -> list[str]:
+    # Registered models may have changed since (the model page, the command).
+    refresh()
     return [str(model["name"]) for model in available_models()]
+
+
+def model_defaults(name: Any) -> dict[str, Any]:
+    """The settings a model works best with, for values a request leaves out."""
+    for model in available_models():
+        if model["name"] == name:
+            return dict(model.get("defaults") or {})  # type: ignore[call-overload]
+    return {}
 
 
 def random_seed() -> int:
@@ -79,17 +92,30 @@ def _number(value: Any, label: str, low: float, high: float) -> list[str]:
     return []
 
 
-def validate_settings(data: dict[str, Any]) -> tuple[GenerationSpec | None, Errors]:
+def validate_settings(
+    data: dict[str, Any],
+    *,
+    image_path: str = "",
+    video_path: str = "",
+    video_frames: int | None = None,
+) -> tuple[GenerationSpec | None, Errors]:
     """Check settings given in the spec's own names; fill in defaults.
 
-    A missing or null seed is drawn at random so that every clip records one.
+    Left-out values take the chosen model's defaults, then the spec's. A
+    missing or null seed is drawn at random so that every clip records one.
+    ``image_path`` and ``video_path`` name inputs already stored by
+    ``studio.generations.uploads`` (never a path from the request);
+    ``video_frames`` is how many frames the stored video holds.
     """
     defaults = GenerationSpec(prompt="")
     errors: Errors = {}
+    preferred = model_defaults(data.get("model") or defaults.model)
 
     def get(name: str) -> Any:
         value = data.get(name)
-        return getattr(defaults, name) if value is None else value
+        if value is None:
+            return preferred.get(name, getattr(defaults, name))
+        return value
 
     prompt, problems = _text(data.get("prompt"), "Prompt", required=True)
     if problems:
@@ -124,6 +150,15 @@ def validate_settings(data: dict[str, Any]) -> tuple[GenerationSpec | None, Erro
             get("guidance_scale"), "Guidance", specs.MIN_GUIDANCE, specs.MAX_GUIDANCE
         ),
     }
+    checks["strength"] = _number(
+        get("strength"), "Strength", specs.MIN_STRENGTH, specs.MAX_STRENGTH
+    )
+    if video_frames is not None and isinstance(get("num_frames"), int):
+        if video_frames < get("num_frames"):
+            checks["video"] = [
+                f"The video holds {video_frames} frames; the clip needs "
+                f"{get('num_frames')}. Send a longer video or ask for fewer frames."
+            ]
     seed = data.get("seed")
     if seed is None or seed == "":
         seed = random_seed()
@@ -143,19 +178,28 @@ def validate_settings(data: dict[str, Any]) -> tuple[GenerationSpec | None, Erro
         num_inference_steps=get("num_inference_steps"),
         guidance_scale=float(get("guidance_scale")),
         seed=seed,
+        image_path=image_path,
+        video_path=video_path,
+        strength=float(get("strength")),
     )
     model_errors = validate_spec(spec)
     errors = {name: list(msgs) for name, msgs in model_errors.items() if msgs}
     return (None, errors) if errors else (spec, {})
 
 
-def validate_api_settings(data: Any) -> tuple[GenerationSpec | None, Errors]:
-    """Check a JSON request body in the API's field names."""
+def validate_api_settings(
+    data: Any, **inputs: Any
+) -> tuple[GenerationSpec | None, Errors]:
+    """Check a JSON request body in the API's field names.
+
+    ``inputs`` are :func:`validate_settings`' stored-upload arguments.
+    """
     if not isinstance(data, dict):
         return None, {"__all__": ["Send a JSON object."]}
     unknown = sorted(str(key)[:40] for key in data if key not in API_FIELDS)
     if unknown:
         return None, {key: ["Unknown field."] for key in unknown[:20]}
     by_spec_name = {spec: data[api] for spec, api in API_NAMES.items() if api in data}
-    spec, errors = validate_settings(by_spec_name)
-    return spec, {API_NAMES.get(name, name): msgs for name, msgs in errors.items()}
+    spec, errors = validate_settings(by_spec_name, **inputs)
+    names = {**API_NAMES, **INPUT_FIELDS}
+    return spec, {names.get(name, name): msgs for name, msgs in errors.items()}

@@ -1,0 +1,225 @@
+"""Registering real models and keeping the generation registry in step.
+
+The table is the source of truth; :func:`registry_sync` checks every row's
+folder, records its status, and registers the available ones with
+``generation.adapters`` (unregistering the rest). It runs whenever the
+adapters ask for a refresh (see ``RegistryConfig.ready``), and never raises:
+a broken row is marked unavailable with its reason and the others carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from generation import adapters
+from generation.adapters.options import ModelOptions, estimate_memory, parse_options
+from studio.registry.models import RegisteredModel
+
+logger = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
+# Names this process registered from the table, with what they were built from.
+_registered: dict[str, tuple[Any, ...]] = {}
+_sync_lock = threading.Lock()
+
+
+class RegistryError(ValueError):
+    """A model cannot be registered; the message says why."""
+
+
+def model_add(
+    *,
+    name: str,
+    family: str,
+    path: str,
+    task: str = "t2v",
+    options: dict[str, Any] | None = None,
+) -> RegisteredModel:
+    """Register (or update) a model; its folder is checked, not loaded.
+
+    A folder that is missing or broken is still registered, as unavailable
+    with the reason, so it can be fixed in place. Raises RegistryError for a
+    bad name, family, task or options.
+    """
+    parsed = model_check_settings(name=name, family=family, task=task, options=options)
+    local = Path(path).expanduser()
+    if local.exists() or path.startswith((".", "/", "~")):
+        path = str(local.resolve())
+    reason = adapters.check_folder(family, path)
+    model, _ = RegisteredModel.objects.update_or_create(
+        name=name,
+        defaults={
+            "family": family,
+            "task": task,
+            "path": path,
+            "options": parsed.to_dict(),
+            "status": (
+                RegisteredModel.Status.UNAVAILABLE
+                if reason
+                else RegisteredModel.Status.AVAILABLE
+            ),
+            "reason": reason,
+        },
+    )
+    registry_sync()
+    return model
+
+
+def model_check_settings(
+    *, name: str, family: str, task: str, options: dict[str, Any] | None
+) -> ModelOptions:
+    """Check a registration's name, family, task and options; RegistryError if bad."""
+    if not NAME.match(name or ""):
+        raise RegistryError(
+            "Name models with lowercase letters, digits, dots, dashes or "
+            "underscores (up to 60)."
+        )
+    if name == "builtin":
+        raise RegistryError("'builtin' is the built-in model's name; pick another.")
+    if family not in adapters.FAMILIES:
+        raise RegistryError(
+            f"Unknown family {family!r}; use one of {', '.join(adapters.FAMILIES)}."
+        )
+    tasks = adapters.family_module(family).TASKS  # type: ignore[attr-defined]
+    if task not in tasks:
+        raise RegistryError(f"{family} models do {', '.join(tasks)}; not {task!r}.")
+    parsed, errors = parse_options(options or {})
+    if errors:
+        raise RegistryError(" ".join(m for msgs in errors.values() for m in msgs))
+    return parsed
+
+
+def model_remove(*, name: str) -> bool:
+    """Forget a model; True when there was one by that name."""
+    deleted, _ = RegisteredModel.objects.filter(name=name).delete()
+    registry_sync()
+    return bool(deleted)
+
+
+def model_mark_unavailable(*, name: str, reason: str) -> None:
+    """Record that a model failed to load, so the model page says why."""
+    RegisteredModel.objects.filter(name=name).update(
+        status=RegisteredModel.Status.UNAVAILABLE, reason=reason[:2000]
+    )
+
+
+def registry_sync() -> None:
+    """Check every registered folder and register the usable ones."""
+    with _sync_lock:
+        seen = set()
+        for model in RegisteredModel.objects.all():
+            seen.add(model.name)
+            try:
+                _sync_one(model)
+            except Exception as error:
+                logger.exception("checking the model %s failed", model.name)
+                _record(model, f"The model could not be checked ({error}).")
+                _unregister(model.name)
+        for name in set(_registered) - seen:
+            _unregister(name)
+
+
+def _sync_one(model: RegisteredModel) -> None:
+    options, errors = parse_options(model.options)
+    reason = adapters.check_folder(model.family, model.path)
+    if errors:
+        reason = " ".join(m for msgs in errors.values() for m in msgs)
+    if reason:
+        _record(model, reason)
+        _unregister(model.name)
+        return
+    if model.status != RegisteredModel.Status.AVAILABLE and model.reason.startswith(
+        "Loading failed"
+    ):
+        # A folder that failed to load stays unavailable until it is re-added.
+        _unregister(model.name)
+        return
+    _record(model, "")
+    signature = (model.family, model.path, model.task, options)
+    if _registered.get(model.name) == signature:
+        return
+    adapters.register_folder(
+        model.name,
+        family=model.family,
+        path=model.path,
+        task=model.task,
+        options=options,
+        description=f"{model.get_family_display()} ({model.get_task_display()})",
+        on_load_error=lambda reason, name=model.name: _load_failed(name, reason),
+    )
+    _registered[model.name] = signature
+
+
+def _load_failed(name: str, reason: str) -> None:
+    # Called from the worker thread; the row tells the model page why.
+    model_mark_unavailable(name=name, reason=f"Loading failed: {reason}")
+    _registered.pop(name, None)
+
+
+def _record(model: RegisteredModel, reason: str) -> None:
+    status = (
+        RegisteredModel.Status.UNAVAILABLE
+        if reason
+        else RegisteredModel.Status.AVAILABLE
+    )
+    if (model.status, model.reason) != (status, reason):
+        RegisteredModel.objects.filter(pk=model.pk).update(status=status, reason=reason)
+        model.status, model.reason = status, reason
+
+
+def _unregister(name: str) -> None:
+    if _registered.pop(name, None) is not None:
+        adapters.unregister(name)
+
+
+def model_rows() -> list[dict[str, Any]]:
+    """Every model for the page, the command and the API: the built-in first."""
+    registry_sync()
+    builtin = next(
+        (m for m in adapters.available_models() if m["name"] == "builtin"), None
+    )
+    rows: list[dict[str, Any]] = []
+    if builtin is not None:
+        rows.append(
+            {
+                "name": "builtin",
+                "family": "builtin",
+                "task": "t2v",
+                "path": "(built in)",
+                "status": "available",
+                "reason": "",
+                "options": {},
+                "defaults": builtin["defaults"],
+                "description": builtin["description"],
+                "memory": None,
+            }
+        )
+    for model in RegisteredModel.objects.all():
+        options, _ = parse_options(model.options)
+        memory = None
+        if model.is_available and Path(model.path).is_dir():
+            try:
+                memory = estimate_memory(model.path, options)
+            except (OSError, ValueError) as error:
+                logger.info("no memory estimate for %s: %s", model.name, error)
+        module: Any = adapters.family_module(model.family)
+        rows.append(
+            {
+                "name": model.name,
+                "family": model.family,
+                "task": model.task,
+                "path": model.path,
+                "status": model.status,
+                "reason": model.reason,
+                "options": options.to_dict(),
+                "defaults": dict(module.DEFAULTS),
+                "description": f"{model.get_family_display()} "
+                f"({model.get_task_display()})",
+                "memory": memory,
+            }
+        )
+    return rows
