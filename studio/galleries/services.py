@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 
 from generation import encode, exports
 from generation.credentials import sign_video
@@ -51,6 +52,19 @@ def gallery_update(*, gallery: Gallery, **fields: object) -> Gallery:
 
 def _in_gallery(gallery: Gallery, generation: object) -> bool:
     return GalleryItem.objects.filter(gallery=gallery, generation=generation).exists()
+
+
+def gallery_page(items: QuerySet[GalleryItem], number: object, size: int) -> Page:
+    """One page of a gallery's items, fetched by position range, not OFFSET.
+
+    Positions are dense (0..n-1), so page k is positions [(k-1)·size, k·size):
+    an index range scan that costs the same on the first and the last page.
+    """
+    page = Paginator(items, size).get_page(number)
+    if page.paginator.count:
+        first = page.start_index() - 1
+        page.object_list = items.filter(position__gte=first, position__lt=first + size)
+    return page
 
 
 def gallery_delete(*, gallery: Gallery) -> None:

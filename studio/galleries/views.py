@@ -5,7 +5,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,13 +23,14 @@ from studio.galleries.services import (
     gallery_item_add,
     gallery_item_move,
     gallery_item_remove,
+    gallery_page,
     gallery_update,
     generation_export,
 )
 from studio.generations.models import Generation
 from studio.sharing.views import share_panel_context
 
-BOARD_PAGE_SIZE = 48
+BOARD_PAGE_SIZE = 24
 COMPARE_CHOICES = 24
 
 
@@ -62,13 +62,13 @@ def _board(request: HttpRequest, gallery: Gallery):
         "generation__video",
         "generation__poster",
     )
-    return Paginator(items, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    return gallery_page(items, request.GET.get("page"), BOARD_PAGE_SIZE)
 
 
 def _board_context(request: HttpRequest, gallery: Gallery) -> dict[str, object]:
     board = _board(request, gallery)
     # Cards build their links from these prefixes: reversing eight URLs for
-    # each of 48 cards was most of the page's render time.
+    # each card was most of the page's render time.
     return {
         "gallery": gallery,
         "board": board,

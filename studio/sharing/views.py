@@ -9,7 +9,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import (
     FileResponse,
     Http404,
@@ -24,7 +23,11 @@ from django.views.decorators.http import require_GET, require_POST
 from generation import exports
 from studio.galleries.credentials import video_verdict
 from studio.galleries.models import Gallery
-from studio.galleries.services import download_name, generation_export
+from studio.galleries.services import (
+    download_name,
+    gallery_page,
+    generation_export,
+)
 from studio.generations.models import Generation
 from studio.generations.views import _ranged_file
 from studio.sharing.forms import ShareLinkForm
@@ -171,7 +174,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         gallery = link.gallery
         # Only finished clips enter a gallery, and they stay finished.
         items = gallery.items.select_related("generation")
-        page = Paginator(items, SHARE_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = gallery_page(items, request.GET.get("page"), SHARE_PAGE_SIZE)
         clips = [item.generation for item in page]
         title, description = gallery.title, gallery.description
         show_prompts = gallery.show_prompts

@@ -82,3 +82,13 @@ def test_a_move_is_a_constant_number_of_queries(board, django_assert_max_num_que
     item = board.items.get(position=4)
     with django_assert_max_num_queries(6):
         gallery_item_move(item=item, position=0)
+
+
+def test_a_page_holds_the_items_at_its_positions(board):
+    from studio.galleries.services import gallery_page
+
+    page = gallery_page(board.items.order_by("position"), 2, 2)
+    assert [item.generation.prompt for item in page] == ["c", "d"]
+    assert page.has_next() and page.paginator.num_pages == 3
+    last = gallery_page(board.items.order_by("position"), "junk", 2)
+    assert [item.generation.prompt for item in last] == ["a", "b"]
