@@ -409,3 +409,95 @@ def sequence_metadata(title: str, shots: int, extra: dict[str, Any]) -> dict[str
     tags = {"title": title, "shots": str(shots), "ai_generated": "true"}
     tags.update({key: str(value) for key, value in extra.items()})
     return {key: value.replace("\x00", "") for key, value in tags.items()}
+
+
+def _preview_frames(frames: np.ndarray, size: int = 64) -> np.ndarray:
+    """At most 16 frames, the longer side ``size`` px: cheap to send live."""
+    picks = np.linspace(0, len(frames) - 1, min(16, len(frames))).round().astype(int)
+    height, width = frames.shape[1:3]
+    scale = size / max(height, width)
+    w, h = max(2, round(width * scale)), max(2, round(height * scale))
+    return np.stack(
+        [np.asarray(Image.fromarray(frames[i]).resize((w, h))) for i in picks]
+    )
+
+
+def run_sequence_task(
+    task: dict[str, Any],
+    output_dir: Path,
+    *,
+    on_step: Callable[[Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    preview_format: str = "jpeg",
+) -> Any:
+    """The service's entry point for a ``{"job": "sequence"}`` task.
+
+    ``task`` holds ``spec`` (fps, width, height, prompt), ``shots`` (path,
+    duration, caption), ``transition``, ``burn_captions`` and ``soundtrack``.
+    Every prepared shot is reported to ``on_step`` as a step with a preview.
+    Returns a :class:`~generation.specs.Result` with ``captions_path`` set.
+    """
+    import time
+
+    from generation import previews
+    from generation.specs import Result, StepEvent
+
+    started = time.perf_counter()
+    spec = task["spec"]
+    shots = [
+        ShotClip(Path(s["path"]), float(s["duration"]), s.get("caption", ""))
+        for s in task["shots"]
+    ]
+
+    def on_shot(done: int, total: int, frames: np.ndarray) -> None:
+        if on_step is None:
+            return
+        small = _preview_frames(frames)
+        elapsed = time.perf_counter() - started
+        on_step(
+            StepEvent(
+                step=done,
+                steps=total,
+                elapsed=elapsed,
+                eta=elapsed / done * (total - done),
+                preview=previews.encode_strip(small, format=preview_format),
+                preview_format=preview_format,
+                frames=len(small),
+                width=small.shape[2],
+                height=small.shape[1],
+            )
+        )
+
+    metadata = sequence_metadata(
+        spec.get("prompt", "Storyboard"),
+        len(shots),
+        {
+            "fps": spec["fps"],
+            "frames": sum(shot_frames(s.duration, spec["fps"]) for s in shots),
+        },
+    )
+    result = render_sequence(
+        shots,
+        output_dir,
+        fps=int(spec["fps"]),
+        width=int(spec["width"]),
+        height=int(spec["height"]),
+        transition=task.get("transition", "cut"),
+        burn_captions=bool(task.get("burn_captions")),
+        soundtrack=task.get("soundtrack") or None,
+        metadata=metadata,
+        on_shot=on_shot,
+        should_stop=should_stop,
+    )
+    return Result(
+        video_path=result.video_path,
+        poster_path=result.poster_path,
+        num_frames=result.num_frames,
+        fps=result.fps,
+        width=result.width,
+        height=result.height,
+        seed=int(spec.get("seed", 0)),
+        seconds=time.perf_counter() - started,
+        metadata=metadata,
+        captions_path=result.captions_path,
+    )
