@@ -70,6 +70,8 @@ def _row(shot: SheetShot, width: int) -> Image.Image:
     chars = max(20, int(text_width / 8.5))
     lines = [(title, f"{shot.number}. {shot.kind} · {shot.duration:g} s", INK)]
     for label, text in (("", shot.prompt), ("Caption: ", shot.caption)):
+        if not text:
+            continue
         for line in textwrap.wrap(label + text, chars)[:4]:
             lines.append((body, line, INK if not label else MUTED))
     if shot.notes:
