@@ -1,0 +1,163 @@
+"""The share journey of PRODUCT.md in headless Chromium: results → a gallery →
+a share link opened logged out → revoked."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.browser.test_first_minute import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    wait_until_up,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium"),
+]
+PASSWORD = "a-long-enough-passphrase"
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("share")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(folder / "media"),
+        "STUDIO_DATA_DIR": str(folder / "data"),
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "1",
+        "STUDIO_SIGNUP_OPEN": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.browser.serve", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/accounts/login/", server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        print((folder / "server.log").read_text()[-4000:])
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def save_artifacts(page, name: str) -> None:
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    page.screenshot(path=artifacts / f"{name}.png", full_page=True)
+    (artifacts / f"{name}.html").write_text(page.content())
+
+
+def make_a_clip(page, url: str) -> None:
+    page.goto(f"{url}/accounts/signup/")
+    page.fill("#id_username", "noor")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    page.fill("#id_name", "Client film")
+    page.click("text=Create project")
+    page.wait_for_selector("#composer")
+    page.fill("#id_prompt", "a yellow star drifting left over a night sky")
+    page.select_option("#id_size", "64")
+    page.fill("#id_steps", "4")
+    page.press("#id_prompt", "Control+Enter")
+    page.wait_for_selector("#gallery .clip video", timeout=180_000)
+
+
+def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, browser):
+    owner = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = owner.new_page()
+    visitor = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    public = visitor.new_page()
+    try:
+        make_a_clip(page, studio_url)
+
+        # From the result's player: into a new gallery.
+        page.click("#gallery .clip-media")
+        page.wait_for_selector("#player[open] [data-testid=add-to-gallery]")
+        assert "Content Credentials: valid" in page.inner_text(
+            "#player [data-testid=credentials]"
+        )
+        page.fill("#player .clip-actions [name=title]", "For the client")
+        page.click("#player [data-testid=add-to-gallery]")
+        page.wait_for_selector("#player >> text=Added to")
+        page.click("#player >> text=For the client")
+        page.wait_for_selector("#board .board-item")
+
+        # A share link for one recipient, shown once.
+        page.fill(".share-panel [name=label]", "Mia")
+        page.click("[data-testid=create-share]")
+        share_url = page.inner_text("[data-testid=share-url]").strip()
+        assert "/s/" in share_url
+
+        # A fresh, logged-out browser on a phone plays it.
+        public.goto(share_url)
+        public.wait_for_selector("video")
+        public.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")
+        public.wait_for_function(
+            "document.querySelector('video').readyState >= 2", timeout=30_000
+        )
+        assert public.is_visible("[data-testid=ai-label]")
+        assert public.text_content("[data-testid=ai-label]") == "AI-generated"
+        assert "Content Credentials: valid" in public.inner_text(
+            "[data-testid=credentials]"
+        )
+        assert "For the client" in public.title()
+        assert "noor" not in public.content()
+        width = public.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390
+
+        # The owner revokes it; the visitor's reload finds nothing.
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("[data-testid=revoke-share]")
+        page.wait_for_selector(".share-link.inactive")
+        response = public.reload()
+        assert response.status == 404
+        public.wait_for_selector("[data-testid=share-missing]")
+    except Exception:
+        save_artifacts(page, "share-owner")
+        save_artifacts(public, "share-visitor")
+        raise
+    finally:
+        owner.close()
+        visitor.close()
