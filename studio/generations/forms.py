@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -8,6 +9,7 @@ from django.conf import settings
 
 from generation import specs
 from generation.specs import GenerationSpec
+from studio.generations.uploads import UploadError, store_image, store_video
 from studio.generations.validation import model_names, validate_settings
 
 FPS_CHOICES = [(8, "8 fps"), (12, "12 fps"), (16, "16 fps"), (24, "24 fps")]
@@ -97,6 +99,35 @@ class GenerationForm(forms.Form):
         widget=forms.NumberInput(attrs={"placeholder": "random"}),
         help_text="Leave empty for a random seed; every clip records its own.",
     )
+    image = forms.FileField(
+        required=False,
+        label="Start image",
+        help_text="For image→video models: the clip starts from it.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/png,image/jpeg,image/webp"}
+        ),
+    )
+    video = forms.FileField(
+        required=False,
+        label="Source video",
+        help_text="For video→video models: the clip restyles it.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "video/mp4,video/webm,video/quicktime"}
+        ),
+    )
+    strength = forms.FloatField(
+        required=False,
+        initial=0.7,
+        label="Strength",
+        help_text="Video→video: how much may change (1 = everything).",
+        widget=forms.NumberInput(
+            attrs={
+                "step": "0.05",
+                "min": specs.MIN_STRENGTH,
+                "max": specs.MAX_STRENGTH,
+            }
+        ),
+    )
     variations = forms.IntegerField(
         initial=1,
         min_value=1,
@@ -106,8 +137,10 @@ class GenerationForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, owner: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Uploads are stored under their owner's private media folder.
+        self.owner = owner
         names = model_names()
         self.fields["model"].choices = [(name, name) for name in names]
         self.fields["model"].initial = (
@@ -135,6 +168,7 @@ class GenerationForm(forms.Form):
             "steps": spec.num_inference_steps,
             "guidance": spec.guidance_scale,
             "seed": spec.seed if keep_seed else None,
+            "strength": spec.strength,
         }
 
     def clean(self) -> dict[str, Any]:
@@ -150,6 +184,9 @@ class GenerationForm(forms.Form):
             )
             return data
         width, height = frame_size(data["aspect"], int(data["size"]))
+        inputs = self._store_inputs(data)
+        if inputs is None:
+            return data
         spec, errors = validate_settings(
             {
                 "prompt": data["prompt"],
@@ -162,8 +199,14 @@ class GenerationForm(forms.Form):
                 "num_inference_steps": data["steps"],
                 "guidance_scale": data["guidance"],
                 "seed": data["seed"],
-            }
+                "strength": data["strength"],
+            },
+            **inputs,
         )
+        if errors:
+            for key in ("image_path", "video_path"):
+                if inputs.get(key):
+                    Path(inputs[key]).unlink(missing_ok=True)
         for name, messages in errors.items():
             field = FIELD_FOR.get(name, name)
             for message in messages:
@@ -175,3 +218,28 @@ class GenerationForm(forms.Form):
                 self.add_error(field if field in self.fields else None, message)
         self.spec = spec
         return data
+
+    def _store_inputs(self, data: dict[str, Any]) -> dict[str, Any] | None:
+        """Check and store the uploads; None (with form errors) when refused."""
+        inputs: dict[str, Any] = {}
+        for field, store in (("image", store_image), ("video", store_video)):
+            upload = data.get(field)
+            if not upload:
+                continue
+            if self.owner is None:
+                self.add_error(field, "Log in to upload files.")
+                continue
+            try:
+                stored = store(upload, owner_id=self.owner.pk)
+            except UploadError as error:
+                self.add_error(field, str(error))
+                continue
+            inputs[f"{field}_path"] = str(stored.path)
+            if field == "video":
+                inputs["video_frames"] = stored.frames
+        if self.errors:
+            for key in ("image_path", "video_path"):
+                if inputs.get(key):
+                    Path(inputs[key]).unlink(missing_ok=True)
+            return None
+        return inputs

@@ -87,7 +87,12 @@ def store_image(file: IO[bytes], *, owner_id: int) -> StoredInput:
             picture = ImageOps.exif_transpose(image).convert("RGB")
     except UploadError:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as error:
+    except Image.DecompressionBombError as error:
+        raise UploadError(
+            f"The image is too large; keep it under {MAX_IMAGE_PIXELS // 10**6} "
+            "megapixels."
+        ) from error
+    except (OSError, ValueError, SyntaxError) as error:
         raise UploadError(
             "The image could not be read; send a PNG, JPEG or WebP."
         ) from error

@@ -93,7 +93,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
 @require_POST
 def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
-    form = GenerationForm(request.POST)
+    form = GenerationForm(request.POST, request.FILES, owner=request.user)
     # htmx swaps only 2xx answers; the form shows its own errors either way.
     status = 200
     source = library_prompt(request.user, request.POST.get("library_prompt"))

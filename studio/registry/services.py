@@ -157,7 +157,7 @@ def _sync_one(model: RegisteredModel) -> None:
 def _load_failed(name: str, reason: str) -> None:
     # Called from the worker thread; the row tells the model page why.
     model_mark_unavailable(name=name, reason=f"Loading failed: {reason}")
-    _registered.pop(name, None)
+    _unregister(name)
 
 
 def _record(model: RegisteredModel, reason: str) -> None:

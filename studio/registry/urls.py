@@ -1,5 +1,12 @@
 from __future__ import annotations
 
+from django.urls import path
+
+from studio.registry import views
+
 app_name = "registry"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("models/", views.model_list, name="list"),
+    path("api/models", views.api_models, name="api_list"),
+]
