@@ -29,6 +29,19 @@ def test_generate_writes_the_clip_and_prints_its_path(tiny_model, tmp_path, caps
     assert video["frames"] == 8
 
 
+def test_generate_signs_the_clip_with_content_credentials(tiny_model, tmp_path):
+    from studio.galleries.credentials import video_verdict
+
+    out = tmp_path / "clip.mp4"
+    call_command(
+        "generate", "a blue box", "--out", str(out), "--model", tiny_model,
+        "--frames", "8", "--width", "64", "--height", "64", "--steps", "1",
+    )  # fmt: skip
+    verdict = video_verdict(out)
+    assert verdict.status == "valid"
+    assert verdict.ai_generated
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

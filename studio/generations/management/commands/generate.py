@@ -66,7 +66,12 @@ class Command(BaseCommand):
     def _render(self, spec: GenerationSpec, out: Path, device: str) -> Path:
         from generation.service import GenerationService, failure_reason
 
-        service = GenerationService(store=None, sink=None, device=device)
+        from studio.galleries.credentials import clip_signer
+
+        # Content Credentials on every MP4 the studio writes, the CLI's too.
+        service = GenerationService(
+            store=None, sink=None, device=device, signer=clip_signer()
+        )
         bar = tqdm(
             total=spec.num_inference_steps, unit="step", file=sys.stderr, leave=True
         )
