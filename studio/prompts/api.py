@@ -17,7 +17,7 @@ from studio.prompts.search import SORTS, prompt_search
 from studio.prompts.validation import clean_tags, validate_prompt
 
 MAX_BODY_BYTES = 256 * 1024
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
 
 

@@ -27,6 +27,13 @@ def text_digest(text: str) -> str:
 class TaggedPrompt(TaggedItemBase):
     content_object = models.ForeignKey("Prompt", on_delete=models.CASCADE)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_object", "tag"], name="tagged_prompt_unique_tag"
+            )
+        ]
+
 
 class Prompt(models.Model):
     """A prompt kept in the library; every edit leaves a PromptVersion."""

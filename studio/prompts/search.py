@@ -13,9 +13,8 @@ from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import F, QuerySet
-from django.db.models.expressions import RawSQL
 
-from studio.prompts.models import Prompt
+from studio.prompts.models import Prompt, TaggedPrompt
 
 FTS_TABLE = "prompts_prompt_fts"
 MAX_TERMS = 12
@@ -83,7 +82,9 @@ def prompt_search(
 ) -> QuerySet[Prompt]:
     """Filter an owner's prompts by words and tags; best matches first."""
     for tag in tags:
-        prompts = prompts.filter(tags__name=tag)
+        # IN (subquery) rather than a join: one list per tag, whatever the plan.
+        tagged = TaggedPrompt.objects.filter(tag__name=tag).values("content_object")
+        prompts = prompts.filter(pk__in=tagged)
     if favourites:
         prompts = prompts.filter(favourite=True)
     words = terms(query)
@@ -91,21 +92,17 @@ def prompt_search(
     if not words:
         return prompts.order_by(*(ordering or SORTS["updated"]))
     if is_sqlite():
-        match = _fts5_query(words)
-        rank = RawSQL(
-            f"SELECT rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "
-            f"AND rowid = prompts_prompt.id",
-            [match],
-        )
-        prompts = prompts.filter(
-            pk__in=RawSQL(
-                f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s", [match]
-            )
+        # A join, not a subquery per row: FTS5 finds the matches through its
+        # index once and computes each one's bm25 rank (lower is better).
+        prompts = prompts.extra(
+            tables=[FTS_TABLE],
+            where=[f"prompts_prompt.id = +{FTS_TABLE}.rowid", f"{FTS_TABLE} MATCH %s"],
+            params=[_fts5_query(words)],
+            select={"rank": f"{FTS_TABLE}.rank"},
         )
         if ordering:
             return prompts.order_by(*ordering)
-        # FTS5's rank is bm25: lower is better.
-        return prompts.annotate(rank=rank).order_by("rank", "-updated")
+        return prompts.order_by("rank", "-updated")
     return _postgres_search(prompts, words, ordering)
 
 
@@ -116,8 +113,6 @@ def _postgres_search(
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
     from django.db.models import OuterRef, Subquery, TextField, Value
     from django.db.models.functions import Coalesce
-
-    from studio.prompts.models import TaggedPrompt
 
     # Tags through a subquery, so the outer query needs no GROUP BY.
     tag_text = Subquery(

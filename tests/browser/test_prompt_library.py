@@ -1,0 +1,171 @@
+"""The craft and library journeys of PRODUCT.md, in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.browser.test_first_minute import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    free_port,
+    wait_until_up,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
+]
+
+PASSWORD = "a-long-enough-passphrase"
+
+
+@pytest.fixture(scope="module")
+def studio_url(tmp_path_factory):
+    """A Daphne server of its own, with its own SQLite file and media folder."""
+    folder = tmp_path_factory.mktemp("library")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(folder / "media"),
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "1",
+        "STUDIO_SIGNUP_OPEN": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    port = free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.browser.serve", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/accounts/login/", server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        print((folder / "server.log").read_text()[-4000:])
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def hint_codes(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "#coach [data-code]", "items => items.map(i => i.dataset.code)"
+    )
+
+
+def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
+    try:
+        page.goto(f"{studio_url}/accounts/signup/")
+        page.fill("#id_username", "lena")
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{studio_url}/")
+        page.fill("#id_name", "Street scenes")
+        page.click("text=Create project")
+        page.wait_for_selector("#composer")
+        project_url = page.url
+
+        # A character, so that @mia looks the same in every shot.
+        page.goto(f"{studio_url}/prompts/characters/")
+        page.fill("#id_name", "mia")
+        page.fill("#id_description", "a young woman in a red coat, short black hair")
+        page.click("[data-testid=character-save]")
+        page.wait_for_selector("text=@mia")
+
+        # The coach reads the prompt as it is typed.
+        page.goto(project_url)
+        page.wait_for_selector("#coach [data-code]")
+        page.click("#id_prompt")
+        page.keyboard.type("a cat")
+        page.wait_for_selector("#coach [data-code=bare_subject]")
+        page.fill("#id_prompt", "")
+        page.keyboard.type("@mia walking to the {left|right} in the rain")
+        page.wait_for_function(
+            "!document.querySelector('#coach [data-code=bare_subject]')"
+            " && document.querySelector('#coach [data-code=no_camera]')"
+        )
+        assert "bare_subject" not in hint_codes(page)
+        assert page.locator("#coach [data-role=variations]").get_attribute(
+            "data-count"
+        ) == "2"
+        page.click("#coach [data-code=no_camera] button")
+        page.wait_for_selector("#coach [data-code=ok]")
+        text = page.input_value("#id_prompt")
+        assert text == "@mia walking to the {left|right} in the rain, slow push-in"
+
+        # Save it to the library, then find it again by search.
+        page.click("[data-testid=save-prompt]")
+        page.wait_for_selector("#save-status >> text=Saved to your library")
+        page.goto(f"{studio_url}/prompts/")
+        page.click("[data-testid=library-search]")
+        page.keyboard.type("rain walk")
+        page.wait_for_function(
+            "document.querySelector('#results')?.dataset.count === '1'"
+            " && location.search.includes('rain')"
+        )
+        page.click("#results .prompt-card h2 a")
+        page.wait_for_selector("[data-testid=use-in-project]")
+        prompt_url = page.url
+
+        # Open it in the project and generate all its variations.
+        page.click("[data-testid=use-in-project]")
+        page.wait_for_selector("#composer")
+        assert page.input_value("#id_prompt") == text
+        page.select_option("#id_size", "64")
+        page.fill("#id_steps", "2")
+        page.fill("#id_duration", "1")
+        page.wait_for_selector("#generate-label >> text=Generate all 2")
+        page.press("#id_prompt", "Control+Enter")
+        page.wait_for_function(
+            "document.querySelectorAll('#gallery .clip video').length >= 2",
+            timeout=180_000,
+        )
+        captions = page.locator("#gallery .clip-prompt").all_inner_texts()
+        assert any("to the left" in c for c in captions)
+        assert any("to the right" in c for c in captions)
+        assert all("red coat" in c for c in captions)
+
+        page.goto(prompt_url)
+        assert page.locator(".clip").count() == 2
+    except Exception:
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        page.screenshot(path=artifacts / "prompt-library.png", full_page=True)
+        (artifacts / "prompt-library.html").write_text(page.content())
+        raise
