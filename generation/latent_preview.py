@@ -59,11 +59,22 @@ class LatentProjection:
                 f"expected ({self.channels}, T, h, w) latents, got "
                 f"{tuple(latents.shape)}"
             )
+        if latents.device.type == "cpu":
+            # numpy keeps a product this small on one thread; torch's thread
+            # pool can stall for tens of milliseconds when the cores are busy.
+            array = latents.detach().float().numpy()
+            pixels = np.tensordot(array, self.weight.numpy(), axes=([0], [0]))
+            pixels += self.bias.numpy()
+            np.clip(pixels, -1.0, 1.0, out=pixels)
+            pixels += 1.0
+            pixels *= 127.5
+            pixels += 0.5
+            return pixels.astype(np.uint8)
         weight = self.weight.to(latents.device)
         bias = self.bias.to(latents.device)
-        pixels = torch.einsum("cthw,ck->thwk", latents.detach().float(), weight)
-        pixels.add_(bias).clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).add_(0.5)
-        return pixels.to(torch.uint8).cpu().numpy()
+        result = torch.einsum("cthw,ck->thwk", latents.detach().float(), weight)
+        result.add_(bias).clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).add_(0.5)
+        return result.to(torch.uint8).cpu().numpy()
 
     def to_dict(self) -> dict[str, object]:
         return {
