@@ -217,7 +217,9 @@ def main() -> None:
         f" ms (target ≤ {TARGET_P95_MS:g} ms), CPU time p95 "
         f"{result['api_cpu_p95_ms']} ms · search alone p95 {result['search_p95_ms']} ms"
     )
-    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -121,9 +121,10 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
             " && document.querySelector('#coach [data-code=no_camera]')"
         )
         assert "bare_subject" not in hint_codes(page)
-        assert page.locator("#coach [data-role=variations]").get_attribute(
-            "data-count"
-        ) == "2"
+        assert (
+            page.locator("#coach [data-role=variations]").get_attribute("data-count")
+            == "2"
+        )
         page.click("#coach [data-code=no_camera] button")
         page.wait_for_selector("#coach [data-code=ok]")
         text = page.input_value("#id_prompt")

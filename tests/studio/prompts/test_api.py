@@ -213,7 +213,10 @@ def test_anonymous_requests_get_a_401(anonymous_client, method, url):
 
 def test_expand_returns_variations_and_count(alice_client, mia):
     response = send(
-        alice_client, "post", "/api/prompts/expand", {"text": "@mia in a {red|blue} car"}
+        alice_client,
+        "post",
+        "/api/prompts/expand",
+        {"text": "@mia in a {red|blue} car"},
     )
     assert response.status_code == 200
     body = response.json()

@@ -96,7 +96,9 @@ def test_a_character_used_as_saved_does_not_drift():
 
 
 def test_an_unsaved_character_that_changes_between_mentions_drifts():
-    text = "@zoe in a green dress walks left, then @zoe in a yellow dress runs, pan left"
+    text = (
+        "@zoe in a green dress walks left, then @zoe in a yellow dress runs, pan left"
+    )
     assert "character_drift" in codes(text, characters={"zoe": "a girl"})
     assert "character_drift" in codes(text)
 

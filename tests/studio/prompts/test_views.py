@@ -366,9 +366,7 @@ def owned(alice, noir, mia, project, generation) -> dict:
 
 
 @pytest.mark.parametrize(("name", "kind", "method"), OWNED_PAGES)
-def test_bob_gets_a_404_for_everything_of_alices(
-    bob_client, owned, name, kind, method
-):
+def test_bob_gets_a_404_for_everything_of_alices(bob_client, owned, name, kind, method):
     url = reverse(name, args=owned[kind])
     response = getattr(bob_client, method)(url, {"project": "", "prompt": "x"})
     assert response.status_code == 404
