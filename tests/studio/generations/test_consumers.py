@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -146,6 +147,7 @@ async def test_a_late_viewer_gets_the_state_and_the_latest_preview(
     assert state["status"] == "running"
     assert state["progress"]["step"] == 1
     header, image = unpack_preview(await ws.receive_from())
+    assert abs(header.pop("sent") - time.time()) < 60  # publish time, for latency
     assert header == {
         "generation": job,
         "step": 1,
