@@ -65,6 +65,8 @@ class LatentProjection:
             array = latents.detach().float().numpy()
             pixels = np.tensordot(array, self.weight.numpy(), axes=([0], [0]))
             pixels += self.bias.numpy()
+            # An untrained or diverging model can yield NaNs: show them as grey.
+            np.nan_to_num(pixels, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
             np.clip(pixels, -1.0, 1.0, out=pixels)
             pixels += 1.0
             pixels *= 127.5
@@ -73,7 +75,9 @@ class LatentProjection:
         weight = self.weight.to(latents.device)
         bias = self.bias.to(latents.device)
         result = torch.einsum("cthw,ck->thwk", latents.detach().float(), weight)
-        result.add_(bias).clamp_(-1.0, 1.0).add_(1.0).mul_(127.5).add_(0.5)
+        result.add_(bias).nan_to_num_(0.0, 1.0, -1.0).clamp_(-1.0, 1.0).add_(1.0).mul_(
+            127.5
+        ).add_(0.5)
         return result.to(torch.uint8).cpu().numpy()
 
     def to_dict(self) -> dict[str, object]:
