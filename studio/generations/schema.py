@@ -102,6 +102,12 @@ def openapi_schema() -> dict[str, Any]:
                 "description": "Random when left out; always recorded.",
             },
             "project": {"type": ["string", "null"], "format": "uuid"},
+            "strength": {
+                "type": "number",
+                "minimum": specs.MIN_STRENGTH,
+                "maximum": specs.MAX_STRENGTH,
+                "description": "video→video: the share of the steps that run",
+            },
         },
     }
     generation = {
@@ -179,7 +185,27 @@ def openapi_schema() -> dict[str, Any]:
                                 "schema": {
                                     "$ref": "#/components/schemas/GenerationRequest"
                                 }
-                            }
+                            },
+                            # Image→video and video→video: the settings plus files.
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["settings"],
+                                    "properties": {
+                                        "settings": {
+                                            "type": "string",
+                                            "description": "GenerationRequest as JSON",
+                                        },
+                                        "image": {"type": "string", "format": "binary"},
+                                        "video": {"type": "string", "format": "binary"},
+                                        "strength": {
+                                            "type": "number",
+                                            "minimum": 0,
+                                            "maximum": 1,
+                                        },
+                                    },
+                                }
+                            },
                         },
                     },
                     "responses": {
