@@ -131,6 +131,16 @@ def delete_folders(folders: Iterable[Path]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def public_settings(spec: dict[str, Any]) -> dict[str, Any]:
+    """The settings as a client sees them: uploaded inputs by file name only,
+    never as a path on the server."""
+    shown = dict(spec)
+    for key in ("image_path", "video_path"):
+        if shown.get(key):
+            shown[key] = Path(shown[key]).name
+    return shown
+
+
 def generation_state(generation: Generation) -> dict[str, Any]:
     """What the API and a newly connected websocket say about a job."""
     job_id = str(generation.pk)
@@ -146,7 +156,7 @@ def generation_state(generation: Generation) -> dict[str, Any]:
         "id": job_id,
         "status": generation.status,
         "progress": progress,
-        "settings": generation.settings,
+        "settings": public_settings(generation.settings),
         "seed": generation.seed,
         "project": str(generation.project_id) if generation.project_id else None,
         "ws_url": generation.ws_url,

@@ -155,6 +155,7 @@ def test_the_api_takes_a_source_video_and_a_strength(alice_client, models, tmp_p
     settings = response.json()["settings"]
     assert settings["strength"] == 0.4
     assert settings["video_path"].endswith(".mp4")
+    assert "/" not in settings["video_path"]  # no server path leaks to the client
 
 
 def test_an_image_to_video_model_without_an_image_is_a_400(alice_client, models):
