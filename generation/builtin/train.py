@@ -125,7 +125,7 @@ class Trainer:
         captions = ["" if self.rng.random() < a.cfg_dropout else c for c in captions]
         x0 = to_tensor(clips)
         noise = torch.randn_like(x0)
-        t = torch.sigmoid(torch.randn(a.batch) * 1.0)
+        t = torch.sigmoid(torch.randn(a.batch) + a.t_mean)
         lr = a.lr * min(1.0, (self.step + 1) / a.warmup)
         for g in self.opt.param_groups:
             g["lr"] = lr
@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> Trainer:
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--heldout-size", type=int, default=32)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
+    p.add_argument("--t-mean", type=float, default=0.0,
+                   help="mean of the logit-normal flow times; > 0 favours high noise, "
+                        "where layout and motion are decided")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
     args = p.parse_args(argv)
