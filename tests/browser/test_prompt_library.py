@@ -2,84 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-from tests.browser.test_first_minute import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    free_port,
-    wait_until_up,
-)
+from tests.browser.conftest import PASSWORD, save_artifacts
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs /usr/bin/chromium"),
-]
-
-PASSWORD = "a-long-enough-passphrase"
-
-
-@pytest.fixture(scope="module")
-def studio_url(tmp_path_factory):
-    """A Daphne server of its own, with its own SQLite file and media folder."""
-    folder = tmp_path_factory.mktemp("library")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "STUDIO_MEDIA_ROOT": str(folder / "media"),
-        "DJANGO_DEBUG": "1",
-        "STUDIO_SERVICE_AUTOSTART": "1",
-        "STUDIO_SIGNUP_OPEN": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("REDIS_URL", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    port = free_port()
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.browser.serve", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/accounts/login/", server)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        print((folder / "server.log").read_text()[-4000:])
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        yield context.new_page()
-        context.close()
-        browser.close()
+def studio_url(live_studio):
+    return live_studio
 
 
 def hint_codes(page) -> list[str]:
@@ -165,8 +97,5 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
         page.goto(prompt_url)
         assert page.locator(".clip").count() == 2
     except Exception:
-        artifacts = ROOT / "test-artifacts"
-        artifacts.mkdir(exist_ok=True)
-        page.screenshot(path=artifacts / "prompt-library.png", full_page=True)
-        (artifacts / "prompt-library.html").write_text(page.content())
+        save_artifacts(page, "prompt-library")
         raise

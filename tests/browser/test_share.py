@@ -3,86 +3,16 @@ a share link opened logged out → revoked."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.browser.test_first_minute import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    ROOT,
-    free_port,
-    wait_until_up,
-)
+from tests.browser.conftest import PASSWORD, save_artifacts
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs /usr/bin/chromium"),
-]
-PASSWORD = "a-long-enough-passphrase"
-
-
-@pytest.fixture(scope="module")
-def studio_url(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("share")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "STUDIO_MEDIA_ROOT": str(folder / "media"),
-        "STUDIO_DATA_DIR": str(folder / "data"),
-        "DJANGO_DEBUG": "1",
-        "STUDIO_SERVICE_AUTOSTART": "1",
-        "STUDIO_SIGNUP_OPEN": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    port = free_port()
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.browser.serve", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/accounts/login/", server)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        print((folder / "server.log").read_text()[-4000:])
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-def save_artifacts(page, name: str) -> None:
-    artifacts = ROOT / "test-artifacts"
-    artifacts.mkdir(exist_ok=True)
-    page.screenshot(path=artifacts / f"{name}.png", full_page=True)
-    (artifacts / f"{name}.html").write_text(page.content())
+def studio_url(live_studio):
+    return live_studio
 
 
 def make_a_clip(page, url: str) -> None:

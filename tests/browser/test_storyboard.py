@@ -6,7 +6,7 @@ from __future__ import annotations
 import av
 import pytest
 
-from tests.browser.test_first_minute import ROOT, live_studio, page  # noqa: F401
+from tests.browser.conftest import save_artifacts
 
 pytestmark = [pytest.mark.browser]
 
@@ -18,13 +18,13 @@ SCENE = (
 FPS = 8
 
 
-def shot_ids(page) -> list[str]:  # noqa: F811
+def shot_ids(page) -> list[str]:
     return page.eval_on_selector_all(
         ".shot[data-shot]", "els => els.map(e => e.dataset.shot)"
     )
 
 
-def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path):  # noqa: F811
+def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path):
     try:
         page.goto(f"{live_studio}/accounts/signup/")
         page.fill("#id_username", "ren")
@@ -117,8 +117,5 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         assert frames == 3 * FPS
         assert abs(seconds - 3.0) <= 1 / FPS
     except Exception:
-        artifacts = ROOT / "test-artifacts"
-        artifacts.mkdir(exist_ok=True)
-        page.screenshot(path=artifacts / "storyboard.png", full_page=True)
-        (artifacts / "storyboard.html").write_text(page.content())
+        save_artifacts(page, "storyboard")
         raise
