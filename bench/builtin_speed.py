@@ -29,7 +29,9 @@ def main() -> None:
     ap.add_argument("--guidance", type=float, default=5.0)
     ap.add_argument("--fps", type=int, default=8)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "builtin_speed.json"))
+    ap.add_argument(
+        "--out", default=str(ROOT / "bench" / "results" / "builtin_speed.json")
+    )
     args = ap.parse_args()
 
     import torch
@@ -41,20 +43,33 @@ def main() -> None:
     adapter = BuiltinAdapter.load(device="cpu")
     pipe = adapter.pipeline
     prompt = "slow push-in on a yellow star drifting left over a night sky"
-    spec = GenerationSpec(prompt=prompt, num_frames=args.frames, fps=args.fps,
-                          width=args.size, height=args.size,
-                          num_inference_steps=args.steps, guidance_scale=args.guidance,
-                          seed=3)
+    spec = GenerationSpec(
+        prompt=prompt,
+        num_frames=args.frames,
+        fps=args.fps,
+        width=args.size,
+        height=args.size,
+        num_inference_steps=args.steps,
+        guidance_scale=args.guidance,
+        seed=3,
+    )
 
     def pipeline_only() -> float:
         t0 = time.perf_counter()
-        pipe(prompt, num_frames=args.frames, num_inference_steps=args.steps,
-             guidance_scale=args.guidance, generator=torch.Generator().manual_seed(3))
+        pipe(
+            prompt,
+            num_frames=args.frames,
+            num_inference_steps=args.steps,
+            guidance_scale=args.guidance,
+            generator=torch.Generator().manual_seed(3),
+        )
         return time.perf_counter() - t0
 
     def with_previews() -> float:
         t0 = time.perf_counter()
-        adapter.generate(spec, on_preview=lambda step, steps, frames: encode_strip(frames))
+        adapter.generate(
+            spec, on_preview=lambda step, steps, frames: encode_strip(frames)
+        )
         return time.perf_counter() - t0
 
     pipeline_only(), with_previews()  # warm-up
@@ -64,17 +79,27 @@ def main() -> None:
         full.append(with_previews())
     clip_seconds = args.frames / args.fps
     result = {
-        "settings": vars(args) | {"threads": torch.get_num_threads(),
-                                  "params": sum(p.numel() for p in pipe.transformer.parameters())},
-        "pipeline_s": plain, "studio_path_s": full,
+        "settings": vars(args)
+        | {
+            "threads": torch.get_num_threads(),
+            "params": sum(p.numel() for p in pipe.transformer.parameters()),
+        },
+        "pipeline_s": plain,
+        "studio_path_s": full,
         "pipeline_median_s": statistics.median(plain),
         "studio_path_median_s": statistics.median(full),
         "realtime_factor": clip_seconds / statistics.median(full),
     }
-    print(f"{args.frames} frames, {args.steps} steps, guidance {args.guidance}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"pipeline call          {result['pipeline_median_s']:.3f} s (median of {args.runs})")
-    print(f"with previews+upscale  {result['studio_path_median_s']:.3f} s (target ≤ 1 s)")
+    print(
+        f"{args.frames} frames, {args.steps} steps, guidance {args.guidance}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(
+        f"pipeline call          {result['pipeline_median_s']:.3f} s (median of {args.runs})"
+    )
+    print(
+        f"with previews+upscale  {result['studio_path_median_s']:.3f} s (target ≤ 1 s)"
+    )
     print(f"real-time factor       {result['realtime_factor']:.2f}× at {args.fps} fps")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,20 +38,40 @@ def free_port() -> int:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return out.stdout
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "studio.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "studio.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=2)
+            urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/accounts/login/", timeout=2
+            )
             return server
         except OSError:
             time.sleep(0.3)
@@ -64,9 +84,14 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
 
     started = time.perf_counter()
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/generations", data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST")
+        f"http://127.0.0.1:{port}/api/generations",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
     created = json.loads(urllib.request.urlopen(req, timeout=30).read())
     submitted = time.perf_counter()
     first_preview = None
@@ -86,8 +111,12 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
             if event["type"] in ("failed", "cancelled"):
                 raise RuntimeError(f"generation {event}")
     done = time.perf_counter()
-    return {"total": done - started, "first_preview": (first_preview or done) - started,
-            "submit": submitted - started, "previews": previews}
+    return {
+        "total": done - started,
+        "first_preview": (first_preview or done) - started,
+        "submit": submitted - started,
+        "previews": previews,
+    }
 
 
 def preview_cost(pipe, frames: int, steps: int, guidance: float) -> dict[str, float]:
@@ -108,10 +137,19 @@ def preview_cost(pipe, frames: int, steps: int, guidance: float) -> dict[str, fl
         last[0] = time.perf_counter()
         return kwargs
 
-    pipe(PROMPT, num_frames=frames, num_inference_steps=steps, guidance_scale=guidance,
-         generator=torch.Generator().manual_seed(0), callback_on_step_end=on_step,
-         callback_on_step_end_tensor_inputs=["latents", "pred_x0"])
-    return {"preview_s": statistics.median(times), "step_s": statistics.median(step_times)}
+    pipe(
+        PROMPT,
+        num_frames=frames,
+        num_inference_steps=steps,
+        guidance_scale=guidance,
+        generator=torch.Generator().manual_seed(0),
+        callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"],
+    )
+    return {
+        "preview_s": statistics.median(times),
+        "step_s": statistics.median(step_times),
+    }
 
 
 def main() -> None:
@@ -129,38 +167,64 @@ def main() -> None:
     from generation.builtin.pipeline import WEIGHTS_DIR, BuiltinVideoPipeline
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings",
-           "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-           "STUDIO_MEDIA_ROOT": str(tmp / "media"), "DJANGO_DEBUG": "1",
-           "STUDIO_SERVICE_AUTOSTART": "1", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(tmp / "media"),
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("REDIS_URL", None)
     manage(env, "migrate", "-v", "0")
-    manage(env, "shell", "-c", "from django.contrib.auth.models import User;"
-           "User.objects.create_user('bench', password='bench-passphrase-123')")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "User.objects.create_user('bench', password='bench-passphrase-123')",
+    )
     token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
     port = free_port()
     server = start_server(env, port)
-    body = {"prompt": PROMPT, "num_frames": args.frames, "fps": 8, "width": args.size,
-            "height": args.size, "steps": args.steps, "guidance": args.guidance,
-            "seed": 1}
+    body = {
+        "prompt": PROMPT,
+        "num_frames": args.frames,
+        "fps": 8,
+        "width": args.size,
+        "height": args.size,
+        "steps": args.steps,
+        "guidance": args.guidance,
+        "seed": 1,
+    }
     try:
         pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
         pipe.set_progress_bar_config(disable=True)
 
         def raw() -> float:
             t0 = time.perf_counter()
-            pipe(PROMPT, num_frames=args.frames, num_inference_steps=args.steps,
-                 guidance_scale=args.guidance, generator=torch.Generator().manual_seed(1))
+            pipe(
+                PROMPT,
+                num_frames=args.frames,
+                num_inference_steps=args.steps,
+                guidance_scale=args.guidance,
+                generator=torch.Generator().manual_seed(1),
+            )
             return time.perf_counter() - t0
 
         raw()  # warm-up: weights, text encoder, allocator
-        asyncio.run(studio_run(port, token, body))  # warm-up: the server loads its model
+        asyncio.run(
+            studio_run(port, token, body)
+        )  # warm-up: the server loads its model
         raws, studios = [], []
         for r in range(args.rounds):
             raws.append(raw())
             studios.append(asyncio.run(studio_run(port, token, body)))
-            print(f"round {r + 1}: raw {raws[-1]:.3f}s  studio {studios[-1]['total']:.3f}s "
-                  f"first preview {studios[-1]['first_preview'] * 1000:.0f} ms")
+            print(
+                f"round {r + 1}: raw {raws[-1]:.3f}s  studio {studios[-1]['total']:.3f}s "
+                f"first preview {studios[-1]['first_preview'] * 1000:.0f} ms"
+            )
         cost = preview_cost(pipe, args.frames, args.steps, args.guidance)
     finally:
         server.terminate()
@@ -172,20 +236,28 @@ def main() -> None:
     step = raw_s / args.steps
     result = {
         "settings": {**body, "rounds": args.rounds, "threads": torch.get_num_threads()},
-        "raw_s": raws, "studio_s": [s["total"] for s in studios],
+        "raw_s": raws,
+        "studio_s": [s["total"] for s in studios],
         "ratio": studio_s / raw_s,
-        "first_preview_ms": first * 1000, "step_ms": step * 1000,
+        "first_preview_ms": first * 1000,
+        "step_ms": step * 1000,
         "first_preview_minus_step_ms": (first - step) * 1000,
         "previews_per_run": studios[-1]["previews"],
         "preview_ms": cost["preview_s"] * 1000,
         "preview_share_of_step": cost["preview_s"] / cost["step_s"],
     }
     print(f"\nraw pipeline   {raw_s:.3f} s (median of {args.rounds})")
-    print(f"through studio {studio_s:.3f} s  ratio {result['ratio']:.3f} (target ≤ 1.03)")
-    print(f"first preview  {first * 1000:.0f} ms after submit; one step {step * 1000:.0f} ms "
-          f"(target ≤ step + 50 ms: {(first - step) * 1000:+.0f} ms)")
-    print(f"preview work   {cost['preview_s'] * 1000:.2f} ms a step = "
-          f"{result['preview_share_of_step']:.1%} of a step (target ≤ 3 %)")
+    print(
+        f"through studio {studio_s:.3f} s  ratio {result['ratio']:.3f} (target ≤ 1.03)"
+    )
+    print(
+        f"first preview  {first * 1000:.0f} ms after submit; one step {step * 1000:.0f} ms "
+        f"(target ≤ step + 50 ms: {(first - step) * 1000:+.0f} ms)"
+    )
+    print(
+        f"preview work   {cost['preview_s'] * 1000:.2f} ms a step = "
+        f"{result['preview_share_of_step']:.1%} of a step (target ≤ 3 %)"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -30,14 +30,20 @@ from overhead import free_port, manage, start_server  # noqa: E402
 
 def submit(port: int, token: str, body: dict) -> dict:
     req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/generations", data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST")
+        f"http://127.0.0.1:{port}/api/generations",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
     return json.loads(urllib.request.urlopen(req, timeout=30).read())
 
 
-async def viewer(url: str, ready: asyncio.Event, latencies: list[float],
-                 counts: list[int]) -> None:
+async def viewer(
+    url: str, ready: asyncio.Event, latencies: list[float], counts: list[int]
+) -> None:
     import websockets
 
     async with websockets.connect(url, max_size=None, open_timeout=60) as ws:
@@ -48,7 +54,7 @@ async def viewer(url: str, ready: asyncio.Event, latencies: list[float],
             now = time.time()
             if isinstance(msg, bytes):
                 (length,) = struct.unpack(">I", msg[4:8])
-                header = json.loads(msg[8:8 + length])
+                header = json.loads(msg[8 : 8 + length])
                 latencies.append(now - header["sent"])
                 seen += 1
                 continue
@@ -58,7 +64,9 @@ async def viewer(url: str, ready: asyncio.Event, latencies: list[float],
 
 
 async def run(port: int, token: str, viewers: int, body: dict) -> dict:
-    submit(port, token, {**body, "steps": max(body["steps"], 10)})  # keeps the worker busy
+    submit(
+        port, token, {**body, "steps": max(body["steps"], 10)}
+    )  # keeps the worker busy
     target = submit(port, token, body)
     url = f"ws://127.0.0.1:{port}{target['ws_url']}?token={token}"
     latencies: list[float] = []
@@ -83,19 +91,34 @@ def main() -> None:
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="studio-viewers-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings",
-           "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-           "STUDIO_MEDIA_ROOT": str(tmp / "media"), "DJANGO_DEBUG": "1",
-           "STUDIO_SERVICE_AUTOSTART": "1"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(tmp / "media"),
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "1",
+    }
     env.pop("REDIS_URL", None)
     manage(env, "migrate", "-v", "0")
-    manage(env, "shell", "-c", "from django.contrib.auth.models import User;"
-           "User.objects.create_user('bench', password='bench-passphrase-123')")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "User.objects.create_user('bench', password='bench-passphrase-123')",
+    )
     token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
     port = free_port()
     server = start_server(env, port)
-    body = {"prompt": "a blue box drifting right over the sea", "num_frames": args.frames,
-            "steps": args.steps, "width": 256, "height": 256, "seed": 5}
+    body = {
+        "prompt": "a blue box drifting right over the sea",
+        "num_frames": args.frames,
+        "steps": args.steps,
+        "width": 256,
+        "height": 256,
+        "seed": 5,
+    }
     try:
         result = asyncio.run(run(port, token, args.viewers, body))
     finally:
@@ -106,15 +129,24 @@ def main() -> None:
     def pct(p: float) -> float:
         return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
 
-    summary = {"viewers": args.viewers, "steps": args.steps,
-               "previews_received": len(lat),
-               "previews_per_viewer_min": min(result["counts"]),
-               "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-               "max_ms": lat[-1] * 1000}
-    print(f"{args.viewers} viewers × {args.steps} steps: {len(lat)} previews received "
-          f"(fewest per viewer: {summary['previews_per_viewer_min']})")
-    print(f"latency p50 {summary['p50_ms']:.1f} ms  p95 {summary['p95_ms']:.1f} ms  "
-          f"p99 {summary['p99_ms']:.1f} ms (target ≤ 100 ms)  max {summary['max_ms']:.1f} ms")
+    summary = {
+        "viewers": args.viewers,
+        "steps": args.steps,
+        "previews_received": len(lat),
+        "previews_per_viewer_min": min(result["counts"]),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "max_ms": lat[-1] * 1000,
+    }
+    print(
+        f"{args.viewers} viewers × {args.steps} steps: {len(lat)} previews received "
+        f"(fewest per viewer: {summary['previews_per_viewer_min']})"
+    )
+    print(
+        f"latency p50 {summary['p50_ms']:.1f} ms  p95 {summary['p95_ms']:.1f} ms  "
+        f"p99 {summary['p99_ms']:.1f} ms (target ≤ 100 ms)  max {summary['max_ms']:.1f} ms"
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))

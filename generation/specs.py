@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 # Bounds every caller shares; adapters may narrow them further.
 MAX_PROMPT_CHARS = 2000

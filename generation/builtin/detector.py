@@ -70,8 +70,13 @@ def _camera(clip: np.ndarray, background: np.ndarray) -> tuple[float, float]:
     frames = torch.from_numpy(clip).float().permute(0, 3, 1, 2)  # (T, 3, H, W)
     frames = F.avg_pool2d(F.pad(frames, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     prev = frames[:-1].repeat_interleave(n, dim=0)
-    warped = F.grid_sample(prev, grid.repeat(t - 1, 1, 1, 1), mode="bilinear",
-                           padding_mode="zeros", align_corners=False)
+    warped = F.grid_sample(
+        prev,
+        grid.repeat(t - 1, 1, 1, 1),
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )
     warped = warped.view(t - 1, n, 3, h, w)
     bg = torch.from_numpy(background[1:] & background[:-1])  # (T-1, H, W)
     valid = inside[None] & bg[:, None]
@@ -119,25 +124,41 @@ def read_clip(clip: np.ndarray) -> Reading:
 
     # Compensate with the world's nominal camera speeds: the estimate above is
     # reliable in kind and direction, less so in magnitude.
-    shift, scale = {"pan-left": (0.3 * w, 1.0), "pan-right": (-0.3 * w, 1.0),
-                    "push-in": (0.0, 1.6), "pull-out": (0.0, 1 / 1.6)}.get(camera, (0.0, 1.0))
+    shift, scale = {
+        "pan-left": (0.3 * w, 1.0),
+        "pan-right": (-0.3 * w, 1.0),
+        "push-in": (0.0, 1.6),
+        "pull-out": (0.0, 1 / 1.6),
+    }.get(camera, (0.0, 1.0))
     tau = np.linspace(0, 1, t)
-    s_i = scale ** tau
+    s_i = scale**tau
     centre_x, centre_y = w / 2, h / 2
     wx = centre_x + (cx - centre_x) / s_i - shift * tau / s_i
     wy = centre_y + (cy - centre_y) / s_i
     wa = areas / s_i**2
     idx = np.flatnonzero(present)
     if len(idx) < 2:
-        return Reading(colour, None, camera, float(present.mean()), 1.0, 0.0,
-                       (0.0, 0.0), 1.0, shift, scale)
+        return Reading(
+            colour,
+            None,
+            camera,
+            float(present.mean()),
+            1.0,
+            0.0,
+            (0.0, 0.0),
+            1.0,
+            shift,
+            scale,
+        )
     i0, i1 = idx[0], idx[-1]
     k = max(1, len(idx) // 4)
     head, tail = idx[:k], idx[-k:]
     dx = float(wx[tail].mean() - wx[head].mean()) * (len(idx) / max(len(idx) - k, 1))
     dy = float(wy[tail].mean() - wy[head].mean()) * (len(idx) / max(len(idx) - k, 1))
     ratio = float(wa[tail].mean() / max(wa[head].mean(), 1e-6))
-    line = wy[i0] + (wy[i1] - wy[i0]) * (tau[idx] - tau[i0]) / max(tau[i1] - tau[i0], 1e-6)
+    line = wy[i0] + (wy[i1] - wy[i0]) * (tau[idx] - tau[i0]) / max(
+        tau[i1] - tau[i0], 1e-6
+    )
     bounce = float(np.max(np.abs(wy[idx] - line)))
     dist = math.hypot(dx, dy)
     unit = h / 32.0
@@ -147,8 +168,16 @@ def read_clip(clip: np.ndarray) -> Reading:
         motion = "shrink"
     elif dist >= 4.0 * unit:
         angle = math.degrees(math.atan2(-dy, dx)) % 360
-        sectors = ["right", "up-right", "up", "up-left", "left", "down-left", "down",
-                   "down-right"]
+        sectors = [
+            "right",
+            "up-right",
+            "up",
+            "up-left",
+            "left",
+            "down-left",
+            "down",
+            "down-right",
+        ]
         motion = sectors[int(((angle + 22.5) % 360) // 45)]
     elif bounce >= 3.5 * unit:
         motion = "bounce"
@@ -158,5 +187,15 @@ def read_clip(clip: np.ndarray) -> Reading:
     diffs = np.abs(np.diff(clip.astype(np.float32), axis=0)).mean(-1)
     bgpair = background[1:] & background[:-1]
     flicker = float((diffs * bgpair).sum() / max(bgpair.sum(), 1))
-    return Reading(colour, motion, camera, float(present.mean()), variation, flicker,
-                   (dx, dy), ratio, shift, scale)
+    return Reading(
+        colour,
+        motion,
+        camera,
+        float(present.mean()),
+        variation,
+        flicker,
+        (dx, dy),
+        ratio,
+        shift,
+        scale,
+    )

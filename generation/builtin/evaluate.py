@@ -39,7 +39,9 @@ def heldout_cases(count: int, seed: int = 2024) -> list[tuple[world.ClipParams, 
     return cases
 
 
-def score(readings: list, cases: list[tuple[world.ClipParams, str]]) -> dict[str, float]:
+def score(
+    readings: list, cases: list[tuple[world.ClipParams, str]]
+) -> dict[str, float]:
     """Accuracy of each property over the clips, in [0, 1]."""
     hits = {k: [] for k in METRICS}
     for r, (p, _) in zip(readings, cases, strict=True):
@@ -53,19 +55,35 @@ def score(readings: list, cases: list[tuple[world.ClipParams, str]]) -> dict[str
     return {k: float(np.mean(v)) if v else 0.0 for k, v in hits.items()}
 
 
-def generate_clips(pipe: BuiltinVideoPipeline, prompts: list[str], *, num_frames: int,
-                   steps: int, guidance: float, seed: int, batch: int = 8) -> np.ndarray:
+def generate_clips(
+    pipe: BuiltinVideoPipeline,
+    prompts: list[str],
+    *,
+    num_frames: int,
+    steps: int,
+    guidance: float,
+    seed: int,
+    batch: int = 8,
+) -> np.ndarray:
     clips = []
     for i in range(0, len(prompts), batch):
-        chunk = prompts[i:i + batch]
+        chunk = prompts[i : i + batch]
         gen = torch.Generator().manual_seed(seed + i)
-        out = pipe(chunk, num_frames=num_frames, num_inference_steps=steps,
-                   guidance_scale=guidance, generator=gen, output_type="np").frames
+        out = pipe(
+            chunk,
+            num_frames=num_frames,
+            num_inference_steps=steps,
+            guidance_scale=guidance,
+            generator=gen,
+            output_type="np",
+        ).frames
         clips.append((out * 255).round().astype(np.uint8))
     return np.concatenate(clips)
 
 
-def sample_grid(clips: np.ndarray, prompts: list[str], path: Path, rows: int = 8) -> None:
+def sample_grid(
+    clips: np.ndarray, prompts: list[str], path: Path, rows: int = 8
+) -> None:
     """A PNG: per row, six frames of a clip upscaled, with its prompt underneath."""
     from PIL import Image, ImageDraw
 
@@ -78,30 +96,46 @@ def sample_grid(clips: np.ndarray, prompts: list[str], path: Path, rows: int = 8
         for c, f in enumerate(idx):
             tile = Image.fromarray(clips[r, f]).resize((cell, cell), Image.BICUBIC)
             img.paste(tile, (c * cell, r * (cell + 16)))
-        draw.text((4, r * (cell + 16) + cell + 2), prompts[r][:95], fill=(230, 230, 230))
+        draw.text(
+            (4, r * (cell + 16) + cell + 2), prompts[r][:95], fill=(230, 230, 230)
+        )
     img.save(path)
 
 
-def evaluate(weights: Path, *, count: int, num_frames: int, steps: int, guidance: float,
-             seed: int = 0) -> dict:
+def evaluate(
+    weights: Path,
+    *,
+    count: int,
+    num_frames: int,
+    steps: int,
+    guidance: float,
+    seed: int = 0,
+) -> dict:
     cases = heldout_cases(count)
     prompts = [c for _, c in cases]
     world_readings = [read_clip(world.render(p, num_frames, 32)) for p, _ in cases]
     pipe = BuiltinVideoPipeline.from_pretrained(weights)
     pipe.set_progress_bar_config(disable=True)
     started = time.perf_counter()
-    clips = generate_clips(pipe, prompts, num_frames=num_frames, steps=steps,
-                           guidance=guidance, seed=seed)
+    clips = generate_clips(
+        pipe, prompts, num_frames=num_frames, steps=steps, guidance=guidance, seed=seed
+    )
     seconds = time.perf_counter() - started
     model_readings = [read_clip(c) for c in tqdm(clips, desc="detect", leave=False)]
     return {
-        "cases": count, "num_frames": num_frames, "steps": steps, "guidance": guidance,
+        "cases": count,
+        "num_frames": num_frames,
+        "steps": steps,
+        "guidance": guidance,
         "world": score(world_readings, cases),
         "model": score(model_readings, cases),
         "seconds_per_clip": seconds / count,
-        "samples": [{"prompt": c, "reading": r.as_dict()}
-                    for (_, c), r in zip(cases[:16], model_readings[:16], strict=True)],
-        "_clips": clips, "_prompts": prompts,
+        "samples": [
+            {"prompt": c, "reading": r.as_dict()}
+            for (_, c), r in zip(cases[:16], model_readings[:16], strict=True)
+        ],
+        "_clips": clips,
+        "_prompts": prompts,
     }
 
 
@@ -122,8 +156,13 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = evaluate(Path(args.weights), count=args.count, num_frames=args.frames,
-                      steps=args.steps, guidance=args.guidance)
+    result = evaluate(
+        Path(args.weights),
+        count=args.count,
+        num_frames=args.frames,
+        steps=args.steps,
+        guidance=args.guidance,
+    )
     sample_grid(result.pop("_clips"), result.pop("_prompts"), out / "samples.png")
     (out / "eval.json").write_text(json.dumps(result, indent=2))
     print_table(result)

@@ -48,8 +48,11 @@ class BuiltinVideoPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "transformer"
     _callback_tensor_inputs = ["latents", "pred_x0"]
 
-    def __init__(self, transformer: BuiltinVideoDenoiser,
-                 scheduler: FlowMatchEulerDiscreteScheduler):
+    def __init__(
+        self,
+        transformer: BuiltinVideoDenoiser,
+        scheduler: FlowMatchEulerDiscreteScheduler,
+    ):
         super().__init__()
         self.register_modules(transformer=transformer, scheduler=scheduler)
         self._interrupt = False
@@ -69,12 +72,21 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         encoder = text_encoder_for(self.transformer.device)
         return encoder.encode(prompts)
 
-    def check_inputs(self, prompt, num_frames: int, height: int, width: int,
-                     num_inference_steps: int, guidance_scale: float) -> None:
+    def check_inputs(
+        self,
+        prompt,
+        num_frames: int,
+        height: int,
+        width: int,
+        num_inference_steps: int,
+        guidance_scale: float,
+    ) -> None:
         if not isinstance(prompt, str | list) or not prompt:
             raise ValueError("prompt must be a non-empty string or list of strings")
         if not MIN_FRAMES <= num_frames <= MAX_FRAMES:
-            raise ValueError(f"num_frames must be {MIN_FRAMES}–{MAX_FRAMES}, got {num_frames}")
+            raise ValueError(
+                f"num_frames must be {MIN_FRAMES}–{MAX_FRAMES}, got {num_frames}"
+            )
         for name, side in (("height", height), ("width", width)):
             if side % 8 or not MIN_SIDE <= side <= MAX_SIDE:
                 raise ValueError(
@@ -102,8 +114,9 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         callback_on_step_end=None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
     ):
-        self.check_inputs(prompt, num_frames, height, width, num_inference_steps,
-                          guidance_scale)
+        self.check_inputs(
+            prompt, num_frames, height, width, num_inference_steps, guidance_scale
+        )
         tensor_inputs = callback_on_step_end_tensor_inputs or ["latents"]
         for name in tensor_inputs:
             if name not in self._callback_tensor_inputs:
@@ -126,8 +139,12 @@ class BuiltinVideoPipeline(DiffusionPipeline):
 
         shape = (batch, 3, num_frames, height, width)
         if latents is None:
-            latents = torch.randn(shape, generator=generator, dtype=torch.float32,
-                                  device="cpu" if generator is None else generator.device)
+            latents = torch.randn(
+                shape,
+                generator=generator,
+                dtype=torch.float32,
+                device="cpu" if generator is None else generator.device,
+            )
         latents = latents.to(device, dtype)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         self._interrupt = False
@@ -137,8 +154,9 @@ class BuiltinVideoPipeline(DiffusionPipeline):
                 continue
             model_in = torch.cat([latents, latents]) if do_cfg else latents
             # Padding positions are attended too, as in training (faster attention).
-            velocity = self.transformer(model_in, t.expand(model_in.shape[0]), states,
-                                        pooled)
+            velocity = self.transformer(
+                model_in, t.expand(model_in.shape[0]), states, pooled
+            )
             if do_cfg:
                 v_uncond, v_cond = velocity.chunk(2)
                 velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
@@ -173,16 +191,21 @@ REQUIRED_FILES = (
 def check_weights(path: Path) -> None:
     """Raise a clear error naming what is missing from a saved pipeline folder."""
     if not path.is_dir():
-        raise FileNotFoundError(f"built-in model folder {path} does not exist; "
-                                "train it with `python -m generation.builtin.train`")
+        raise FileNotFoundError(
+            f"built-in model folder {path} does not exist; "
+            "train it with `python -m generation.builtin.train`"
+        )
     missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
     if missing:
-        raise FileNotFoundError(f"built-in model folder {path} is incomplete: missing "
-                                + ", ".join(missing))
+        raise FileNotFoundError(
+            f"built-in model folder {path} is incomplete: missing " + ", ".join(missing)
+        )
     try:
         json.loads((path / "model_index.json").read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path / 'model_index.json'} is not valid JSON: {exc}") from exc
+        raise ValueError(
+            f"{path / 'model_index.json'} is not valid JSON: {exc}"
+        ) from exc
 
 
 def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
@@ -192,8 +215,9 @@ def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
 def tiny_random_pipeline(seed: int = 0) -> BuiltinVideoPipeline:
     """A tiny random-weight instance with the real classes, for tests."""
     torch.manual_seed(seed)
-    denoiser = BuiltinVideoDenoiser(conv_channels=16, dim=32, depth=1, heads=2,
-                                    cond_dim=32)
+    denoiser = BuiltinVideoDenoiser(
+        conv_channels=16, dim=32, depth=1, heads=2, cond_dim=32
+    )
     # Random, non-zero outputs so previews and videos actually change.
     with torch.no_grad():
         for p in denoiser.parameters():

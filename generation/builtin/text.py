@@ -44,8 +44,13 @@ class MiniLMTextEncoder:
 
     @torch.no_grad()
     def _encode(self, prompts: list[str]) -> list[tuple[torch.Tensor, ...]]:
-        tok = self.tokenizer(prompts, padding="max_length", truncation=True,
-                             max_length=MAX_TOKENS, return_tensors="pt").to(self.device)
+        tok = self.tokenizer(
+            prompts,
+            padding="max_length",
+            truncation=True,
+            max_length=MAX_TOKENS,
+            return_tensors="pt",
+        ).to(self.device)
         states = self.model(**tok).last_hidden_state
         mask = tok["attention_mask"]
         m = mask[..., None].to(states.dtype)
@@ -53,11 +58,13 @@ class MiniLMTextEncoder:
         pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return [(states[i], mask[i], pooled[i]) for i in range(len(prompts))]
 
-    def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def encode(
+        self, prompts: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(states (B, L, 384), mask (B, L), pooled (B, 384)) for ``prompts``."""
         missing = list(dict.fromkeys(p for p in prompts if p not in self._cache))
         for i in range(0, len(missing), 64):
-            chunk = missing[i:i + 64]
+            chunk = missing[i : i + 64]
             for p, enc in zip(chunk, self._encode(chunk), strict=True):
                 self._cache[p] = enc
         items = []

@@ -33,12 +33,27 @@ from .text import MiniLMTextEncoder
 DEFAULT_MODEL = dict(conv_channels=64, dim=192, depth=4, heads=4, cond_dim=256)
 SWAPS = {
     "colour": None,
-    "direction": {"left": "right", "right": "left", "up": "down", "down": "up",
-                  "grow": "shrink", "shrink": "grow", "still": "left",
-                  "up-left": "down-right", "down-right": "up-left",
-                  "up-right": "down-left", "down-left": "up-right", "bounce": "left"},
-    "camera": {"static": "pan-left", "pan-left": "pan-right", "pan-right": "pan-left",
-               "push-in": "pull-out", "pull-out": "push-in"},
+    "direction": {
+        "left": "right",
+        "right": "left",
+        "up": "down",
+        "down": "up",
+        "grow": "shrink",
+        "shrink": "grow",
+        "still": "left",
+        "up-left": "down-right",
+        "down-right": "up-left",
+        "up-right": "down-left",
+        "down-left": "up-right",
+        "bounce": "left",
+    },
+    "camera": {
+        "static": "pan-left",
+        "pan-left": "pan-right",
+        "pan-right": "pan-left",
+        "push-in": "pull-out",
+        "pull-out": "push-in",
+    },
 }
 
 
@@ -52,7 +67,9 @@ def swapped(params: world.ClipParams, kind: str) -> world.ClipParams:
     main = params.objects[0]
     if kind == "colour":
         colours = list(world.COLOURS)
-        new = replace(main, colour=colours[(colours.index(main.colour) + 3) % len(colours)])
+        new = replace(
+            main, colour=colours[(colours.index(main.colour) + 3) % len(colours)]
+        )
         return replace(params, objects=(new, *params.objects[1:]))
     if kind == "direction":
         new = replace(main, motion=SWAPS["direction"][main.motion])
@@ -70,8 +87,9 @@ class Trainer:
         self.model_config = {**DEFAULT_MODEL, **json.loads(args.model or "{}")}
         self.model = BuiltinVideoDenoiser(**self.model_config)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=args.lr,
-                                     weight_decay=0.01, betas=(0.9, 0.99))
+        self.opt = torch.optim.AdamW(
+            self.model.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99)
+        )
         self.text = MiniLMTextEncoder("cpu", cache_size=200_000)
         self.empty = self.text.encode([""])
         self.step = 0
@@ -120,8 +138,9 @@ class Trainer:
         frames = self.rng.choice(a.frames)
         progress = min(1.0, self.step / max(a.camera_ramp, 1))
         camera_prob = 0.15 + (0.5 - 0.15) * progress
-        clips, captions, _ = world.batch(self.rng, a.batch, frames, 32,
-                                         camera_prob=camera_prob)
+        clips, captions, _ = world.batch(
+            self.rng, a.batch, frames, 32, camera_prob=camera_prob
+        )
         captions = ["" if self.rng.random() < a.cfg_dropout else c for c in captions]
         x0 = to_tensor(clips)
         noise = torch.randn_like(x0)
@@ -136,7 +155,9 @@ class Trainer:
         self.opt.step()
         decay = min(a.ema, (1 + self.step) / (10 + self.step))
         with torch.no_grad():
-            for pe, pm in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+            for pe, pm in zip(
+                self.ema.parameters(), self.model.parameters(), strict=True
+            ):
                 pe.lerp_(pm, 1 - decay)
         self.step += 1
         return loss.item()
@@ -144,12 +165,14 @@ class Trainer:
     @torch.no_grad()
     def heldout_metrics(self) -> dict[str, float]:
         items, x0, noise, t = self.heldout
+
         def caps(kind=None):
             out = []
             for p, seed in items:
                 q = p if kind is None else swapped(p, kind)
                 out.append(world.caption(q, random.Random(seed), held_out=True))
             return out
+
         self.ema.eval()
         base = self.flow_loss(self.ema, x0, noise, t, caps(), reduce=False)
         metrics = {"heldout_loss": base.mean().item()}
@@ -159,10 +182,17 @@ class Trainer:
         return metrics
 
     def save(self) -> None:
-        state = {"model": self.model.state_dict(), "ema": self.ema.state_dict(),
-                 "opt": self.opt.state_dict(), "step": self.step, "rng": self.rng.getstate(),
-                 "torch_rng": torch.get_rng_state(), "wall": self.wall(),
-                 "config": self.model_config, "args": vars(self.args)}
+        state = {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt": self.opt.state_dict(),
+            "step": self.step,
+            "rng": self.rng.getstate(),
+            "torch_rng": torch.get_rng_state(),
+            "wall": self.wall(),
+            "config": self.model_config,
+            "args": vars(self.args),
+        }
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(state, tmp)
         tmp.replace(self.out / "checkpoint.pt")
@@ -170,9 +200,17 @@ class Trainer:
     def export(self, path: Path) -> None:
         pipe = BuiltinVideoPipeline(transformer=self.ema, scheduler=make_scheduler())
         pipe.save_pretrained(path)
-        (path / "training.json").write_text(json.dumps(
-            {"step": self.step, "wall_seconds": round(self.wall()), "model": self.model_config,
-             "args": vars(self.args)}, indent=2))
+        (path / "training.json").write_text(
+            json.dumps(
+                {
+                    "step": self.step,
+                    "wall_seconds": round(self.wall()),
+                    "model": self.model_config,
+                    "args": vars(self.args),
+                },
+                indent=2,
+            )
+        )
 
     def wall(self) -> float:
         return self.wall_before + time.time() - self.started
@@ -183,21 +221,42 @@ class Trainer:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        rows = [json.loads(line) for line in (self.out / "log.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line)
+            for line in (self.out / "log.jsonl").read_text().splitlines()
+        ]
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
         tr = [r for r in rows if "loss" in r]
         ho = [r for r in rows if "heldout_loss" in r]
-        ax1.plot([r["step"] for r in tr], [r["loss"] for r in tr], lw=0.6, label="train")
-        ax1.plot([r["step"] for r in ho], [r["heldout_loss"] for r in ho], "o-", label="held-out")
-        ax1.set_yscale("log"); ax1.set_xlabel("step"); ax1.legend(); ax1.set_title("flow loss")
+        ax1.plot(
+            [r["step"] for r in tr], [r["loss"] for r in tr], lw=0.6, label="train"
+        )
+        ax1.plot(
+            [r["step"] for r in ho],
+            [r["heldout_loss"] for r in ho],
+            "o-",
+            label="held-out",
+        )
+        ax1.set_yscale("log")
+        ax1.set_xlabel("step")
+        ax1.legend()
+        ax1.set_title("flow loss")
         for k in SWAPS:
-            ax2.plot([r["step"] for r in ho], [r[f"gap_{k}"] for r in ho], "o-", label=k)
+            ax2.plot(
+                [r["step"] for r in ho], [r[f"gap_{k}"] for r in ho], "o-", label=k
+            )
         for k in ("colour", "motion", "camera"):
             ev = [r for r in rows if f"eval_{k}" in r]
             if ev:
-                ax2.plot([r["step"] for r in ev], [r[f"eval_{k}"] for r in ev], "s--",
-                         label=f"detector {k}")
-        ax2.set_xlabel("step"); ax2.legend(); ax2.set_title("held-out: swap gap / accuracy")
+                ax2.plot(
+                    [r["step"] for r in ev],
+                    [r[f"eval_{k}"] for r in ev],
+                    "s--",
+                    label=f"detector {k}",
+                )
+        ax2.set_xlabel("step")
+        ax2.legend()
+        ax2.set_title("held-out: swap gap / accuracy")
         fig.tight_layout()
         fig.savefig(self.out / "training.png", dpi=90)
         plt.close(fig)
@@ -215,13 +274,17 @@ class Trainer:
             losses.append(self.train_step())
             bar.update(1)
             if self.step % a.log_every == 0:
-                loss = float(np.mean(losses)); losses = []
+                loss = float(np.mean(losses))
+                losses = []
                 bar.set_postfix(loss=f"{loss:.4f}")
                 self.log({"step": self.step, "loss": loss, "wall": round(self.wall())})
             if self.step % a.eval_every == 0:
                 m = self.heldout_metrics()
                 self.log({"step": self.step, **m})
-                bar.write(f"step {self.step}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+                bar.write(
+                    f"step {self.step}: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in m.items())
+                )
                 self.plot()
             if self.step % a.save_every == 0 or self.step == a.steps:
                 self.save()
@@ -239,21 +302,32 @@ def main(argv: list[str] | None = None) -> Trainer:
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--cfg-dropout", type=float, default=0.1)
-    p.add_argument("--camera-ramp", type=int, default=3000,
-                   help="steps over which camera moves grow from 15%% to 50%% of clips")
+    p.add_argument(
+        "--camera-ramp",
+        type=int,
+        default=3000,
+        help="steps over which camera moves grow from 15%% to 50%% of clips",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="runs/builtin")
     p.add_argument("--resume", action="store_true")
-    p.add_argument("--export", default=str(WEIGHTS_DIR),
-                   help="folder to save_pretrained the EMA weights into ('' to skip)")
+    p.add_argument(
+        "--export",
+        default=str(WEIGHTS_DIR),
+        help="folder to save_pretrained the EMA weights into ('' to skip)",
+    )
     p.add_argument("--log-every", type=int, default=25)
     p.add_argument("--eval-every", type=int, default=250)
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--heldout-size", type=int, default=32)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CPU")
-    p.add_argument("--t-mean", type=float, default=0.0,
-                   help="mean of the logit-normal flow times; > 0 favours high noise, "
-                        "where layout and motion are decided")
+    p.add_argument(
+        "--t-mean",
+        type=float,
+        default=0.0,
+        help="mean of the logit-normal flow times; > 0 favours high noise, "
+        "where layout and motion are decided",
+    )
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
     args = p.parse_args(argv)

@@ -10,8 +10,8 @@ built-in model and the ground truth its evaluation compares against.
 from __future__ import annotations
 
 import hashlib
-import re
 import random
+import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -348,10 +348,15 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     if scene == "night":
         g = np.clip(y, 0, 1)[..., None]
         out[:] = (1 - g) * np.array([8, 10, 35]) + g * np.array([25, 30, 70])
-        haze = 0.5 + 0.5 * np.sin(x * 7.0 + seed) * np.sin(y * 5.0 + 0.7 * np.sin(x * 3.0))
+        haze = 0.5 + 0.5 * np.sin(x * 7.0 + seed) * np.sin(
+            y * 5.0 + 0.7 * np.sin(x * 3.0)
+        )
         out += haze[..., None] * np.array([25, 20, 45])
         cell = 0.08
-        ix, iy = np.floor(x / cell).astype(np.int64), np.floor(y / cell).astype(np.int64)
+        ix, iy = (
+            np.floor(x / cell).astype(np.int64),
+            np.floor(y / cell).astype(np.int64),
+        )
         r = _hash2(ix, iy, seed)
         sx = (ix + 0.25 + 0.5 * _hash2(ix, iy, seed + 1)) * cell
         sy = (iy + 0.25 + 0.5 * _hash2(ix, iy, seed + 2)) * cell

@@ -36,8 +36,12 @@ def test_it_calls_back_at_every_step_with_the_clean_prediction():
         seen.append((i, tuple(kwargs["pred_x0"].shape)))
         return kwargs
 
-    run(pipe, num_inference_steps=3, callback_on_step_end=on_step,
-        callback_on_step_end_tensor_inputs=["latents", "pred_x0"])
+    run(
+        pipe,
+        num_inference_steps=3,
+        callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"],
+    )
     assert seen == [(i, (1, 3, 8, 32, 32)) for i in range(3)]
 
 
@@ -61,8 +65,11 @@ def test_it_rejects_bad_settings_with_a_clear_error():
     with pytest.raises(ValueError, match="height"):
         run(pipe, height=30)
     with pytest.raises(ValueError, match="callback tensor input"):
-        run(pipe, callback_on_step_end=lambda *a: a[-1],
-            callback_on_step_end_tensor_inputs=["nope"])
+        run(
+            pipe,
+            callback_on_step_end=lambda *a: a[-1],
+            callback_on_step_end_tensor_inputs=["nope"],
+        )
 
 
 def test_a_saved_pipeline_loads_back_and_renders_the_same_clip(tmp_path):

@@ -30,8 +30,13 @@ def test_it_scores_random_weight_output_near_chance():
     pipe = tiny_random_pipeline(seed=1)
     cases = heldout_cases(12)
     gen = torch.Generator().manual_seed(0)
-    out = pipe([c for _, c in cases], num_frames=8, num_inference_steps=2,
-               guidance_scale=1.0, generator=gen).frames
+    out = pipe(
+        [c for _, c in cases],
+        num_frames=8,
+        num_inference_steps=2,
+        guidance_scale=1.0,
+        generator=gen,
+    ).frames
     clips = (out * 255).round().astype(np.uint8)
     result = score([read_clip(c) for c in clips], cases)
     assert result["colour"] <= 0.35

@@ -8,14 +8,39 @@ from generation.builtin import train
 
 
 def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tmp_path):
-    tiny = json.dumps({"conv_channels": 16, "dim": 32, "depth": 1, "heads": 2,
-                       "cond_dim": 32})
-    args = ["--steps", "40", "--batch", "8", "--frames", "8", "--lr", "2e-3",
-            "--warmup", "5", "--out", str(tmp_path / "run"), "--export",
-            str(tmp_path / "weights"), "--log-every", "5", "--eval-every", "40",
-            "--save-every", "20", "--heldout-size", "4", "--model", tiny]
+    tiny = json.dumps(
+        {"conv_channels": 16, "dim": 32, "depth": 1, "heads": 2, "cond_dim": 32}
+    )
+    args = [
+        "--steps",
+        "40",
+        "--batch",
+        "8",
+        "--frames",
+        "8",
+        "--lr",
+        "2e-3",
+        "--warmup",
+        "5",
+        "--out",
+        str(tmp_path / "run"),
+        "--export",
+        str(tmp_path / "weights"),
+        "--log-every",
+        "5",
+        "--eval-every",
+        "40",
+        "--save-every",
+        "20",
+        "--heldout-size",
+        "4",
+        "--model",
+        tiny,
+    ]
     trainer = train.main(args)
-    rows = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    ]
     losses = [r["loss"] for r in rows if "loss" in r]
     assert np.mean(losses[-2:]) < 0.9 * losses[0]
     assert any("gap_direction" in r for r in rows)

@@ -21,7 +21,9 @@ def test_the_same_parameters_render_the_same_clip():
 
 
 def test_a_moving_object_changes_the_frames_and_a_still_one_on_a_static_camera_does_not():
-    base = world.ClipParams("night", (world.ObjectParams("ball", "red", motion="left"),))
+    base = world.ClipParams(
+        "night", (world.ObjectParams("ball", "red", motion="left"),)
+    )
     moving = world.render(base, 8, 32)
     still = world.render(
         world.ClipParams("night", (world.ObjectParams("ball", "red"),)), 8, 32
@@ -57,10 +59,15 @@ def test_held_out_words_and_combinations_never_appear_in_training_samples():
     for _ in range(400):
         p = world.sample_params(rng)
         main = p.objects[0]
-        assert not world.combo_is_held_out(main.colour, main.shape, main.motion, p.scene)
+        assert not world.combo_is_held_out(
+            main.colour, main.shape, main.motion, p.scene
+        )
         text = world.caption(p, rng)
-        assert not any(f" {w} " in f" {text.lower()} " for w in world.HELD_OUT_WORDS
-                       if " " not in w and ":" not in w)
+        assert not any(
+            f" {w} " in f" {text.lower()} "
+            for w in world.HELD_OUT_WORDS
+            if " " not in w and ":" not in w
+        )
 
 
 def test_held_out_samples_use_held_out_combinations():

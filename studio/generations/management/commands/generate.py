@@ -65,7 +65,6 @@ class Command(BaseCommand):
 
     def _render(self, spec: GenerationSpec, out: Path, device: str) -> Path:
         from generation.service import GenerationService, failure_reason
-
         from studio.galleries.credentials import clip_signer
 
         # Content Credentials on every MP4 the studio writes, the CLI's too.
