@@ -106,6 +106,17 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"])
             self.wall_before = state.get("wall", 0.0)
             print(f"resumed from step {self.step}")
+        elif args.init_from:
+            # Continue from shipped weights (the EMA) when no checkpoint is at hand.
+            weights = BuiltinVideoDenoiser.from_pretrained(
+                Path(args.init_from) / "transformer"
+            )
+            self.model.load_state_dict(weights.state_dict())
+            self.ema.load_state_dict(weights.state_dict())
+            info = Path(args.init_from) / "training.json"
+            if info.is_file():
+                self.step = json.loads(info.read_text())["step"]
+            print(f"initialised from {args.init_from} at step {self.step}")
         self.heldout = self._heldout_batch()
 
     def _heldout_batch(self):
@@ -330,6 +341,11 @@ def main(argv: list[str] | None = None) -> Trainer:
     )
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
+    p.add_argument(
+        "--init-from",
+        default="",
+        help="a saved pipeline folder to start from when there is no checkpoint",
+    )
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
