@@ -60,3 +60,23 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_manage("check", DJANGO_DEBUG="0")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_the_redis_layer_reads_longer_than_its_blocking_receive():
+    import json
+
+    from channels_redis.core import RedisChannelLayer
+
+    result = run_manage(
+        "shell",
+        "-c",
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.CHANNEL_LAYERS['default']))",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    layer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    (host,) = layer["CONFIG"]["hosts"]
+    assert host["address"] == "redis://127.0.0.1:6379/0"
+    # An idle websocket blocks in the layer's receive; the socket must outwait it.
+    assert host["socket_timeout"] > RedisChannelLayer(**layer["CONFIG"]).brpop_timeout
