@@ -117,15 +117,27 @@ TEMPLATES = [
     },
 ]
 
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+_SQLITE = DATABASE_URL.startswith("sqlite")
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        DATABASE_URL,
+        # Opening a SQLite file is cheap but not free: keep it open (the
+        # worker thread asks the database several times per clip).
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600 if _SQLITE else 0),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The worker thread and the request threads write to the same file.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The worker thread and the request threads write to the same file:
+    # write-ahead logging lets readers and the writer proceed together and
+    # commits skip most disk syncs; IMMEDIATE transactions take the write
+    # lock up front instead of failing to upgrade a read lock later.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        transaction_mode="IMMEDIATE",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -80,3 +80,22 @@ def test_the_redis_layer_reads_longer_than_its_blocking_receive():
     assert host["address"] == "redis://127.0.0.1:6379/0"
     # An idle websocket blocks in the layer's receive; the socket must outwait it.
     assert host["socket_timeout"] > RedisChannelLayer(**layer["CONFIG"]).brpop_timeout
+
+
+def test_a_sqlite_database_runs_in_write_ahead_mode_with_a_kept_connection(
+    tmp_path,
+):
+    # The worker thread and the request threads share the file: readers must
+    # not block the writer, and commits should not wait for a full disk sync.
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.db import connection\n"
+        "c = connection.cursor()\n"
+        "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])\n"
+        "c.execute('PRAGMA synchronous'); print(c.fetchone()[0])\n"
+        "print(connection.settings_dict['CONN_MAX_AGE'])",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'studio.sqlite3'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["wal", "1", "600"]
