@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,85 @@ def clip_metadata(spec: GenerationSpec, **extra: Any) -> dict[str, str]:
     return {key: value.replace("\x00", "") for key, value in tags.items()}
 
 
+def _cover_box(w: int, h: int, width: int, height: int) -> tuple[float, ...]:
+    """The centred part of a w×h frame with the aspect ratio of width×height."""
+    if width * h > height * w:  # wider than the source: crop top and bottom
+        crop_w, crop_h = w, w * height / width
+    else:
+        crop_w, crop_h = h * width / height, h
+    return ((w - crop_w) / 2, (h - crop_h) / 2, (w + crop_w) / 2, (h + crop_h) / 2)
+
+
+def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize uint8 frames (T, h, w, 3) to (T, height, width, 3).
+
+    Bicubic, scaled to cover the target with the overflow cropped evenly, so
+    shapes keep their proportions.
+    """
+    _check_frames(frames)
+    _, h, w, _ = frames.shape
+    if (w, h) == (width, height):
+        return frames
+    box = _cover_box(w, h, width, height)
+    out = np.empty((len(frames), height, width, 3), dtype=np.uint8)
+    for index, frame in enumerate(frames):
+        image = Image.fromarray(frame).resize(
+            (width, height), Image.Resampling.BICUBIC, box=box
+        )
+        out[index] = np.asarray(image)
+    return out
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def helper_pool() -> ThreadPoolExecutor:
+    """Two helper threads for scaling frames and writing posters.
+
+    Pillow and swscale release the GIL, so their work overlaps the encoder's.
+    """
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
+    return _pool
+
+
+def _scaled_yuv_frames(
+    frames: np.ndarray, width: int, height: int
+) -> Iterator[av.VideoFrame]:
+    """yuv420p frames of ``width``×``height`` from smaller RGB frames, in order.
+
+    One swscale pass scales (bicubic, to cover) and converts the colours,
+    which costs a fraction of scaling RGB first and converting the large
+    frames after; the overflow is then cropped evenly from the planes. The
+    helper threads scale ahead while the caller encodes.
+    """
+    _, h, w, _ = frames.shape
+    scale = max(width / w, height / h)
+    # Even sizes, so the half-resolution chroma planes crop cleanly.
+    cover_w = max(width, 2 * round(w * scale / 2))
+    cover_h = max(height, 2 * round(h * scale / 2))
+    x0 = (cover_w - width) // 4 * 2
+    y0 = (cover_h - height) // 4 * 2
+
+    def scaled(pixels: np.ndarray) -> av.VideoFrame:
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
+            width=cover_w, height=cover_h, format="yuv420p", interpolation="BICUBIC"
+        )
+        if (cover_w, cover_h) == (width, height):
+            return frame
+        planes = frame.to_ndarray()  # Y rows, then U and V rows at half size
+        luma = planes[:cover_h, x0 : x0 + width][y0 : y0 + height]
+        chroma = planes[cover_h:].reshape(2, cover_h // 2, cover_w // 2)
+        chroma = chroma[:, y0 // 2 : (y0 + height) // 2, x0 // 2 : (x0 + width) // 2]
+        packed = np.concatenate([luma.reshape(-1), chroma.reshape(-1)])
+        return av.VideoFrame.from_ndarray(
+            packed.reshape(height * 3 // 2, width), format="yuv420p"
+        )
+
+    return helper_pool().map(scaled, frames)
+
+
 def write_video(
     frames: np.ndarray,
     path: str | os.PathLike[str],
@@ -72,17 +153,23 @@ def write_video(
     metadata: dict[str, str] | None = None,
     crf: int = DEFAULT_CRF,
     preset: str = DEFAULT_PRESET,
+    size: tuple[int, int] | None = None,
 ) -> Path:
     """Encode uint8 frames (T, H, W, 3) as an H.264 MP4 at exactly ``fps``.
 
     Every frame is written once (frame i at time i/fps), in yuv420p so every
     browser plays it; width and height must therefore be even. ``metadata``
-    goes into the container's tags. Returns the written path.
+    goes into the container's tags. ``size`` (width, height) scales the
+    frames to cover that size while encoding, cropping the overflow evenly
+    (see :func:`fit_frames`). Returns the written path.
     """
     _check_frames(frames)
     if int(fps) != fps or fps < 1:
         raise ValueError(f"fps must be a positive whole number, got {fps}")
     _, height, width, _ = frames.shape
+    scaled = size is not None and tuple(size) != (width, height)
+    if scaled:
+        width, height = size
     if width % 2 or height % 2:
         raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
     path = Path(path)
@@ -102,8 +189,14 @@ def write_video(
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = time_base
             stream.options = {"crf": str(crf), "preset": preset}
-            for index, pixels in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            if scaled:
+                source = _scaled_yuv_frames(frames, width, height)
+            else:
+                source = (
+                    av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                    for pixels in frames
+                )
+            for index, frame in enumerate(source):
                 frame.pts, frame.time_base = index, time_base
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
@@ -119,10 +212,12 @@ def write_poster(
     *,
     frame: int | None = None,
     quality: int = 85,
+    size: tuple[int, int] | None = None,
 ) -> Path:
     """Save one frame (the middle one unless ``frame`` says) as the poster.
 
-    The format follows the suffix: .jpg/.jpeg, .webp or .png.
+    The format follows the suffix: .jpg/.jpeg, .webp or .png. ``size``
+    (width, height) scales the frame as :func:`write_video` does.
     Returns the written path.
     """
     _check_frames(frames)
@@ -131,10 +226,13 @@ def write_poster(
     if image_format is None:
         raise ValueError(f"a poster must be one of {sorted(POSTER_FORMATS)}")
     index = len(frames) // 2 if frame is None else frame
+    picture = frames[index][None]
+    if size is not None:
+        picture = fit_frames(picture, *size)
     temporary = _temporary_sibling(path)
     options = {} if image_format == "PNG" else {"quality": quality}
     try:
-        Image.fromarray(frames[index]).save(temporary, format=image_format, **options)
+        Image.fromarray(picture[0]).save(temporary, format=image_format, **options)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

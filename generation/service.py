@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -134,6 +135,53 @@ class _Timer:
         elapsed = time.perf_counter() - self.started
         eta = elapsed / step * (steps - step) if step > 0 else 0.0
         return StepEvent(step=step, steps=steps, elapsed=elapsed, eta=eta, **preview)
+
+
+class _PreviewRelay:
+    """Encodes step previews and hands them on, in a thread beside the worker.
+
+    The worker only queues each step's small frames, so encoding the strip
+    and publishing it (which may wait for the server loop's GIL) never delays
+    the next denoising step. Events leave in step order; :meth:`close` waits
+    until every queued preview has been delivered.
+    """
+
+    def __init__(self, on_step: OnStep, preview_format: str) -> None:
+        self.on_step = on_step
+        self.preview_format = preview_format
+        self.timer = _Timer()
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=self._relay, name="generation-previews", daemon=True
+        )
+        self._thread.start()
+
+    def __call__(self, step: int, steps: int, frames: Any) -> None:
+        event = self.timer.event(step, steps)
+        self._queue.put((event, frames))
+
+    def _relay(self) -> None:
+        while (item := self._queue.get()) is not None:
+            event, frames = item
+            try:
+                data = previews.encode_strip(frames, format=self.preview_format)
+                t, h, w, _ = frames.shape
+                self.on_step(
+                    replace(
+                        event,
+                        preview=data,
+                        preview_format=self.preview_format,
+                        frames=t,
+                        width=w,
+                        height=h,
+                    )
+                )
+            except Exception:
+                logger.exception("sending the preview of step %s failed", event.step)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
 
 
 class GenerationService:
@@ -299,39 +347,36 @@ class GenerationService:
         if errors:
             raise InvalidSpecError(errors)
         timer = _Timer()
-        on_preview = None
-        if on_step is not None:
-
-            def on_preview(step: int, steps: int, frames: Any) -> None:
-                data = previews.encode_strip(frames, format=self.preview_format)
-                t, h, w, _ = frames.shape
-                on_step(
-                    timer.event(
-                        step,
-                        steps,
-                        preview=data,
-                        preview_format=self.preview_format,
-                        frames=t,
-                        width=w,
-                        height=h,
-                    )  # fmt: skip
+        relay = None if on_step is None else _PreviewRelay(on_step, self.preview_format)
+        try:
+            frames = adapter.generate(spec, on_preview=relay, should_stop=should_stop)
+            if frames.shape[0] != spec.num_frames:
+                raise RuntimeError(
+                    f"the model returned {frames.shape[0]} frames, not {spec.num_frames}"
                 )
-
-        frames = adapter.generate(spec, on_preview=on_preview, should_stop=should_stop)
-        if frames.shape[0] != spec.num_frames:
-            raise RuntimeError(
-                f"the model returned {frames.shape[0]} frames, not {spec.num_frames}"
+            output_dir.mkdir(parents=True, exist_ok=True)
+            name = basename or secrets.token_urlsafe(16)
+            size = (spec.width, spec.height)
+            # The poster is written beside the video, the last preview is sent
+            # while both are encoded; all is done before the job succeeds.
+            poster_job = encode.helper_pool().submit(
+                encode.write_poster, frames, output_dir / f"{name}.jpg", size=size
             )
-        output_dir.mkdir(parents=True, exist_ok=True)
-        name = basename or secrets.token_urlsafe(16)
-        metadata = encode.clip_metadata(spec)
-        video = encode.write_video(
-            frames, output_dir / f"{name}.mp4", fps=spec.fps, metadata=metadata
-        )
-        if self.signer is not None:
-            self.signer(video, spec)
-        poster = encode.write_poster(frames, output_dir / f"{name}.jpg")
-        _, height, width, _ = frames.shape
+            metadata = encode.clip_metadata(spec)
+            video = encode.write_video(
+                frames,
+                output_dir / f"{name}.mp4",
+                fps=spec.fps,
+                metadata=metadata,
+                size=size,
+            )
+            if self.signer is not None:
+                self.signer(video, spec)
+            poster = poster_job.result()
+        finally:
+            if relay is not None:
+                relay.close()
+        width, height = size
         return Result(
             video_path=video,
             poster_path=poster,

@@ -60,7 +60,12 @@ FAMILIES = {
 
 @runtime_checkable
 class Adapter(Protocol):
-    """What the service needs from a loaded model."""
+    """What the service needs from a loaded model.
+
+    ``generate`` returns uint8 frames (T, H, W, 3) at the spec's size, or at
+    a smaller native size that the service scales to cover the spec's size
+    while encoding.
+    """
 
     name: str
     family: str

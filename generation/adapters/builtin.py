@@ -1,8 +1,9 @@
 """Adapter for the built-in model (``generation.builtin.pipeline``).
 
-The model renders 32×32 clips; the adapter renders at that native size and
-upscales smoothly to the requested width and height, scaling to cover the
-frame and cropping the overflow so shapes keep their proportions.
+The model renders 32×32 clips; the adapter returns them at that native size
+and the service scales them smoothly to the requested width and height while
+encoding, covering the frame and cropping the overflow so shapes keep their
+proportions.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from generation import previews
 from generation.adapters import (
@@ -35,30 +35,6 @@ def validate(spec: GenerationSpec) -> dict[str, list[str]]:
     shared bounds works, as does any even output size (it is upscaled).
     """
     return check_spec(spec)
-
-
-def upscale(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize uint8 frames (T, h, w, 3) to (T, height, width, 3).
-
-    Bicubic, scaled to cover the target with the overflow cropped evenly, so
-    shapes keep their proportions. Pillow's resampler is several times faster
-    than torch's on a CPU, which matters when this runs after every clip.
-    """
-    _, h, w, _ = frames.shape
-    if (w, h) == (width, height):
-        return frames
-    if width * h > height * w:  # wider than the source: crop top and bottom
-        crop_w, crop_h = w, w * height / width
-    else:
-        crop_w, crop_h = h * width / height, h
-    box = ((w - crop_w) / 2, (h - crop_h) / 2, (w + crop_w) / 2, (h + crop_h) / 2)
-    out = np.empty((len(frames), height, width, 3), dtype=np.uint8)
-    for index, frame in enumerate(frames):
-        image = Image.fromarray(frame).resize(
-            (width, height), Image.Resampling.BICUBIC, box=box
-        )
-        out[index] = np.asarray(image)
-    return out
 
 
 class BuiltinAdapter:
@@ -104,7 +80,7 @@ class BuiltinAdapter:
         on_preview: OnPreview | None = None,
         should_stop: ShouldStop | None = None,
     ) -> np.ndarray:
-        """Render ``spec`` into uint8 frames (T, height, width, 3).
+        """Render ``spec`` into uint8 frames (T, 32, 32, 3), the native size.
 
         ``on_preview(step, steps, frames)`` gets the current clean estimate
         of every frame at native size after each step. When ``should_stop()``
@@ -152,5 +128,6 @@ class BuiltinAdapter:
             callback_on_step_end_tensor_inputs=inputs,
         )
         # "pt" frames are (B, T, 3, H, W) in [-1, 1].
-        clip = previews.tensor_to_frames(output.frames[0].transpose(0, 1))
-        return upscale(clip, spec.width, spec.height)
+        # Native-size frames: the service scales them to the requested size
+        # while encoding, in one pass with the colour conversion.
+        return previews.tensor_to_frames(output.frames[0].transpose(0, 1))

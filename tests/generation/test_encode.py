@@ -2,11 +2,18 @@ from __future__ import annotations
 
 import json
 
+import av
 import numpy as np
 import pytest
 from PIL import Image
 
-from generation.encode import clip_metadata, probe_video, write_poster, write_video
+from generation.encode import (
+    clip_metadata,
+    fit_frames,
+    probe_video,
+    write_poster,
+    write_video,
+)
 from generation.specs import GenerationSpec
 
 
@@ -75,3 +82,60 @@ def test_it_saves_the_middle_frame_as_the_poster(tmp_path):
 def test_it_saves_a_webp_poster_when_asked(tmp_path):
     path = write_poster(moving_square(), tmp_path / "poster.webp")
     assert Image.open(path).format == "WEBP"
+
+
+def left_half_red(t: int = 2) -> np.ndarray:
+    clip = np.zeros((t, 32, 32, 3), dtype=np.uint8)
+    clip[:, :, :16, 0] = 255
+    return clip
+
+
+def test_fitting_frames_upscales_smoothly_and_crops_to_cover():
+    frames = fit_frames(left_half_red(), 96, 64)
+    assert frames.shape == (2, 64, 96, 3)
+    assert (frames[:, :, :40, 0] == 255).all()
+    assert (frames[:, :, 56:, 0] == 0).all()
+    # A smooth filter leaves intermediate values along the edge.
+    edge = frames[0, 0, 40:56, 0]
+    assert ((edge > 0) & (edge < 255)).any()
+
+
+def test_fitting_a_tall_frame_crops_the_sides_evenly():
+    clip = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    clip[:, :, 12:20] = 255  # a centred band a quarter of the frame wide
+    frames = fit_frames(clip, 64, 128)
+    assert frames.shape == (1, 128, 64, 3)
+    # Only the middle half of the source is kept, so the band fills half of it.
+    assert (frames[0, :, 20:44] == 255).all()
+    assert frames[0, :, :8].max() < 64 and frames[0, :, 56:].max() < 64
+
+
+def decoded(path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.stack(
+            [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        )
+
+
+@pytest.mark.parametrize(("width", "height"), [(96, 64), (64, 128), (128, 128)])
+def test_it_scales_small_frames_to_cover_the_asked_size_while_encoding(
+    tmp_path, width, height
+):
+    clip = left_half_red(t=3)
+    path = write_video(clip, tmp_path / "clip.mp4", fps=8, size=(width, height))
+    info = probe_video(path)
+    assert (info["frames"], info["width"], info["height"]) == (3, width, height)
+    # The same picture as scaling the RGB frames first, within codec error.
+    video = decoded(path).astype(int)
+    expected = fit_frames(clip, width, height).astype(int)
+    assert np.abs(video - expected).mean() < 6
+    red = video[..., 0] > 128
+    # The red half stays the left half of what is kept: no stretching.
+    assert red[:, :, : width // 2 - 8].all()
+    assert not red[:, :, width // 2 + 8 :].any()
+
+
+def test_it_scales_the_poster_like_the_video(tmp_path):
+    path = write_poster(left_half_red(), tmp_path / "poster.png", size=(96, 64))
+    image = np.asarray(Image.open(path))
+    np.testing.assert_array_equal(image, fit_frames(left_half_red(), 96, 64)[1])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from generation.adapters import get_adapter, register, unregister
 from generation.encode import probe_video
@@ -152,6 +153,21 @@ def test_it_runs_a_queued_job_end_to_end(service, store, sink, spec, tmp_path):
     succeeded = sink.events[-1][1]
     assert succeeded["video_path"] == str(result.video_path)
     assert succeeded["poster_path"] == str(result.poster_path)
+
+
+def test_it_writes_a_wide_clip_at_the_asked_size_from_native_frames(
+    service, store, sink, spec, tmp_path
+):
+    store.add("job-1", replace(spec, width=128, height=64), tmp_path)
+    service.start()
+    service.wake()
+    [(outcome, result)] = finish(store, sink, "job-1")
+
+    assert outcome == "succeeded"
+    info = probe_video(result.video_path)
+    assert (info["width"], info["height"]) == (128, 64)
+    assert (result.width, result.height) == (128, 64)
+    assert Image.open(result.poster_path).size == (128, 64)
 
 
 def test_it_sends_a_preview_of_every_frame_at_every_step(
