@@ -6,6 +6,14 @@ tokens per frame with spatial attention, temporal attention across frames,
 cross-attention to the prompt's MiniLM token states and adaptive layer norm
 driven by the timestep and the pooled prompt vector.
 
+A prompt reader turns the MiniLM states into structured attributes of the
+world (colour, object, motion, scene, camera, a second object): per-attribute
+attention pooling over the tokens and a small classifier, trained beside the
+denoiser on the world's own labels. Its probabilities condition the denoiser
+twice — added to the adaptive-norm vector and appended as one context token
+per attribute — so a word the reader understands reaches every block as a
+clean signal, and free phrasing still works because the reader reads MiniLM.
+
 Both levels carry learned absolute spatial position embeddings: "moving left"
 from pure noise means "start on the right", which a translation-equivariant
 stack cannot express. Frame position enters as clip time in [0, 1], so one
@@ -94,6 +102,42 @@ class Attention(nn.Module):
         return self.out(o.transpose(1, 2).reshape(n, length, dim))
 
 
+class PromptReader(nn.Module):
+    """Reads the world's attributes from MiniLM token states: logits per group.
+
+    Index 0 of every group means "not stated" (the empty prompt, or no second
+    object).
+    """
+
+    def __init__(self, text_dim: int, groups: tuple[int, ...], hidden: int = 128):
+        super().__init__()
+        self.norm = nn.LayerNorm(text_dim)
+        self.query = nn.Parameter(torch.randn(len(groups), text_dim) * 0.02)
+        self.heads = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(2 * text_dim, hidden), nn.GELU(), nn.Linear(hidden, n)
+            )
+            for n in groups
+        )
+
+    def forward(
+        self,
+        states: torch.Tensor,
+        pooled: torch.Tensor,
+        mask: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        s = self.norm(states)
+        scores = torch.einsum("bld,gd->bgl", s, self.query) / math.sqrt(s.shape[-1])
+        if mask is not None:
+            scores = scores.masked_fill(~mask[:, None, :].bool(), float("-inf"))
+        att = torch.einsum("bgl,bld->bgd", scores.softmax(-1), s)
+        pooled = pooled.to(att.dtype)
+        return [
+            head(torch.cat([att[:, i], pooled], dim=-1))
+            for i, head in enumerate(self.heads)
+        ]
+
+
 class Block(nn.Module):
     """Spatial attention, temporal attention, cross-attention and an MLP."""
 
@@ -148,7 +192,9 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
     Input ``sample`` is (B, 3, T, H, W) with H and W multiples of 8; ``timestep``
     is the flow time × 1000 (B,); ``encoder_hidden_states`` are the prompt's
     token states (B, L, 384) with ``encoder_attention_mask`` (B, L) and
-    ``pooled_projections`` the pooled sentence vectors (B, 384).
+    ``pooled_projections`` the pooled sentence vectors (B, 384). The mask
+    selects the tokens the prompt reader pools; cross-attention sees every
+    position, as in training.
     """
 
     @register_to_config
@@ -163,8 +209,21 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         text_dim: int = 384,
         cond_dim: int = 256,
         base_size: int = 32,
+        attribute_groups: tuple[int, ...] | list[int] = (),
     ):
         super().__init__()
+        self.reader = None
+        if attribute_groups:
+            groups = tuple(attribute_groups)
+            self.reader = PromptReader(text_dim, groups)
+            self.attr_cond = nn.Linear(sum(groups), cond_dim)
+            nn.init.zeros_(self.attr_cond.weight)
+            nn.init.zeros_(self.attr_cond.bias)
+            self.attr_tokens = nn.ModuleList(
+                nn.Linear(n, text_dim, bias=False) for n in groups
+            )
+            for emb in self.attr_tokens:
+                nn.init.normal_(emb.weight, std=1.0)  # like the normed MiniLM states
         packed = in_channels * patch * patch
         grid = base_size // patch
         self.conv_in = nn.Conv2d(packed, conv_channels, 3, padding=1)
@@ -223,6 +282,23 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         cond = self.time_mlp(sinusoid(timestep, 128)) + self.text_pool(
             pooled_projections
         )
+        attr = None
+        if self.reader is not None:
+            probs = [
+                logits.float().softmax(-1).detach()
+                for logits in self.reader(
+                    encoder_hidden_states, pooled_projections, encoder_attention_mask
+                )
+            ]
+            wdtype = self.attr_cond.weight.dtype
+            cond = cond + self.attr_cond(torch.cat(probs, dim=-1).to(wdtype))
+            attr = torch.stack(
+                [
+                    emb(p.to(wdtype))
+                    for emb, p in zip(self.attr_tokens, probs, strict=True)
+                ],
+                dim=1,
+            )
         tau = torch.linspace(0, 1, t, device=sample.device) * 100.0
         fpe = sinusoid(tau, 64)  # (T, 64)
         cond_bt = cond.repeat_interleave(t, dim=0)
@@ -236,11 +312,10 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         tokens = y.view(b, t, d, -1).transpose(2, 3)  # (B, T, S, D)
 
         context = self.context_norm(encoder_hidden_states)
-        mask = None
-        if encoder_attention_mask is not None:
-            mask = encoder_attention_mask[:, None, None, :].bool()
+        if attr is not None:
+            context = torch.cat([context, attr.to(context.dtype)], dim=1)
         for block in self.blocks:
-            tokens = block(tokens, cond, context, mask, t)
+            tokens = block(tokens, cond, context, None, t)
         tokens = self.norm_mid(tokens)
         y = tokens.transpose(2, 3).reshape(b * t, d, gh // 2, gw // 2)
         y = F.pixel_shuffle(self.up(y), 2)

@@ -153,9 +153,10 @@ class BuiltinVideoPipeline(DiffusionPipeline):
             if self.interrupt:
                 continue
             model_in = torch.cat([latents, latents]) if do_cfg else latents
-            # Padding positions are attended too, as in training (faster attention).
+            # Cross-attention sees padding positions too, as in training (faster
+            # attention); the mask tells the prompt reader which tokens are words.
             velocity = self.transformer(
-                model_in, t.expand(model_in.shape[0]), states, pooled
+                model_in, t.expand(model_in.shape[0]), states, pooled, mask
             )
             if do_cfg:
                 v_uncond, v_cond = velocity.chunk(2)
@@ -215,8 +216,15 @@ def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
 def tiny_random_pipeline(seed: int = 0) -> BuiltinVideoPipeline:
     """A tiny random-weight instance with the real classes, for tests."""
     torch.manual_seed(seed)
+    from .world import ATTRIBUTE_GROUPS
+
     denoiser = BuiltinVideoDenoiser(
-        conv_channels=16, dim=32, depth=1, heads=2, cond_dim=32
+        conv_channels=16,
+        dim=32,
+        depth=1,
+        heads=2,
+        cond_dim=32,
+        attribute_groups=ATTRIBUTE_GROUPS,
     )
     # Random, non-zero outputs so previews and videos actually change.
     with torch.no_grad():

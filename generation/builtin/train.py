@@ -30,7 +30,14 @@ from .model import BuiltinVideoDenoiser
 from .pipeline import WEIGHTS_DIR, BuiltinVideoPipeline, make_scheduler
 from .text import MiniLMTextEncoder
 
-DEFAULT_MODEL = dict(conv_channels=64, dim=192, depth=4, heads=4, cond_dim=256)
+DEFAULT_MODEL = dict(
+    conv_channels=64,
+    dim=192,
+    depth=4,
+    heads=4,
+    cond_dim=256,
+    attribute_groups=list(world.ATTRIBUTE_GROUPS),
+)
 SWAPS = {
     "colour": None,
     "direction": {
@@ -111,13 +118,20 @@ class Trainer:
             weights = BuiltinVideoDenoiser.from_pretrained(
                 Path(args.init_from) / "transformer"
             )
-            self.model.load_state_dict(weights.state_dict())
-            self.ema.load_state_dict(weights.state_dict())
+            missing, _ = self.model.load_state_dict(weights.state_dict(), strict=False)
+            self.ema.load_state_dict(weights.state_dict(), strict=False)
+            if missing:
+                print(f"new parameters, trained from scratch: {len(missing)} tensors")
             info = Path(args.init_from) / "training.json"
             if info.is_file():
                 self.step = json.loads(info.read_text())["step"]
             print(f"initialised from {args.init_from} at step {self.step}")
         self.heldout = self._heldout_batch()
+        self.reader_heldout = self._caption_bank(
+            16 * args.heldout_size, held_out=True, seed=54321
+        )
+        if args.reader_steps and self.model.reader is not None:
+            self.pretrain_reader(args.reader_steps)
 
     def _heldout_batch(self):
         rng = random.Random(12345)
@@ -135,12 +149,68 @@ class Trainer:
     def encode(self, captions: list[str]):
         return self.text.encode(captions)
 
-    def flow_loss(self, model, x0, noise, t, captions, reduce=True):
+    def _caption_bank(self, size: int, *, held_out: bool, seed: int):
+        """Captions (10 % empty) with their attribute labels, encoded once."""
+        rng = random.Random(seed)
+        captions, labels = [], []
+        for _ in range(size):
+            if rng.random() < 0.1:
+                captions.append("")
+                labels.append(world.attribute_labels(None))
+                continue
+            p = world.sample_params(rng, held_out=held_out, camera_prob=0.5)
+            captions.append(world.caption(p, rng, held_out=held_out))
+            labels.append(world.attribute_labels(p))
+        states, mask, pooled = self.encode(captions)
+        return states, mask, pooled, torch.tensor(labels)
+
+    def reader_loss(self, model, states, mask, pooled, labels) -> torch.Tensor:
+        logits = model.reader(states, pooled, mask)
+        return sum(
+            torch.nn.functional.cross_entropy(lg.float(), labels[:, i])
+            for i, lg in enumerate(logits)
+        ) / len(logits)
+
+    @torch.no_grad()
+    def reader_accuracy(self, model) -> dict[str, float]:
+        states, mask, pooled, labels = self.reader_heldout
+        logits = model.reader(states, pooled, mask)
+        return {
+            f"reader_{name}": (lg.argmax(-1) == labels[:, i]).float().mean().item()
+            for i, (name, lg) in enumerate(zip(world.ATTRIBUTES, logits, strict=True))
+        }
+
+    def pretrain_reader(self, steps: int) -> None:
+        """Fit the prompt reader alone on a bank of captions before the denoiser."""
+        bank = self._caption_bank(
+            self.args.reader_bank, held_out=False, seed=self.args.seed + 99
+        )
+        params = list(self.model.reader.parameters())
+        opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+        gen = torch.Generator().manual_seed(self.args.seed)
+        n = len(bank[3])
+        for _ in tqdm(range(steps), desc="reader", dynamic_ncols=True):
+            idx = torch.randint(0, n, (256,), generator=gen)
+            loss = self.reader_loss(self.model, *(x[idx] for x in bank))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        self.ema.reader.load_state_dict(self.model.reader.state_dict())
+        acc = self.reader_accuracy(self.model)
+        print(
+            "reader on held-out phrasings: "
+            + ", ".join(f"{k[7:]} {v:.1%}" for k, v in acc.items())
+        )
+
+    def flow_loss(self, model, x0, noise, t, captions, reduce=True, labels=None):
         states, mask, pooled = self.encode(captions)
         tt = t.view(-1, 1, 1, 1, 1)
         xt = (1 - tt) * x0 + tt * noise
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.args.bf16):
-            pred = model(xt, t * 1000, states, pooled)
+            pred = model(xt, t * 1000, states, pooled, mask)
+        if labels is not None and model.reader is not None:
+            # The reader learns from the world's labels beside the flow loss.
+            self._reader_loss = self.reader_loss(model, states, mask, pooled, labels)
         err = (pred.float() - (noise - x0)).pow(2).mean(dim=(1, 2, 3, 4))
         return err.mean() if reduce else err
 
@@ -149,19 +219,28 @@ class Trainer:
         frames = self.rng.choice(a.frames)
         progress = min(1.0, self.step / max(a.camera_ramp, 1))
         camera_prob = 0.15 + (0.5 - 0.15) * progress
-        clips, captions, _ = world.batch(
+        clips, captions, params = world.batch(
             self.rng, a.batch, frames, 32, camera_prob=camera_prob
         )
-        captions = ["" if self.rng.random() < a.cfg_dropout else c for c in captions]
+        drop = [self.rng.random() < a.cfg_dropout for _ in captions]
+        captions = ["" if d else c for d, c in zip(drop, captions, strict=True)]
+        labels = torch.tensor(
+            [
+                world.attribute_labels(None if d else p)
+                for d, p in zip(drop, params, strict=True)
+            ]
+        )
         x0 = to_tensor(clips)
         noise = torch.randn_like(x0)
         t = torch.sigmoid(torch.randn(a.batch) + a.t_mean)
         lr = a.lr * min(1.0, (self.step + 1) / a.warmup)
         for g in self.opt.param_groups:
             g["lr"] = lr
-        loss = self.flow_loss(self.model, x0, noise, t, captions)
+        self._reader_loss = None
+        loss = self.flow_loss(self.model, x0, noise, t, captions, labels=labels)
+        total = loss if self._reader_loss is None else loss + self._reader_loss
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
         decay = min(a.ema, (1 + self.step) / (10 + self.step))
@@ -190,6 +269,8 @@ class Trainer:
         for kind in SWAPS:
             sw = self.flow_loss(self.ema, x0, noise, t, caps(kind), reduce=False)
             metrics[f"gap_{kind}"] = ((sw - base) / base).mean().item()
+        if self.ema.reader is not None:
+            metrics.update(self.reader_accuracy(self.ema))
         return metrics
 
     def save(self) -> None:
@@ -339,6 +420,14 @@ def main(argv: list[str] | None = None) -> Trainer:
         help="mean of the logit-normal flow times; > 0 favours high noise, "
         "where layout and motion are decided",
     )
+    p.add_argument(
+        "--reader-steps",
+        type=int,
+        default=0,
+        help="fit the prompt reader alone for this many steps first "
+        "(when starting from weights without one)",
+    )
+    p.add_argument("--reader-bank", type=int, default=20000)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
     p.add_argument(

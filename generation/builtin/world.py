@@ -494,6 +494,44 @@ def render(
     return frames
 
 
+# ------------------------------------------------------------ attributes
+
+# What a caption states, group by group; label 0 in every group is "not stated".
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "colour": tuple(COLOURS),
+    "object": OBJECTS,
+    "motion": MOTIONS,
+    "scene": SCENES,
+    "camera": CAMERAS,
+    "colour2": tuple(COLOURS),
+    "object2": OBJECTS,
+    "side2": ("left", "right"),
+}
+ATTRIBUTE_GROUPS = tuple(len(v) + 1 for v in ATTRIBUTES.values())
+
+
+def attribute_labels(params: ClipParams | None) -> list[int]:
+    """The caption's attributes as class indices (``None``: the empty prompt)."""
+    if params is None:
+        return [0] * len(ATTRIBUTES)
+    main = params.objects[0]
+    values = {
+        "colour": main.colour,
+        "object": main.shape,
+        "motion": main.motion,
+        "scene": params.scene,
+        "camera": params.camera,
+    }
+    if len(params.objects) > 1:
+        other = params.objects[1]
+        values["colour2"] = other.colour
+        values["object2"] = other.shape
+        values["side2"] = "left" if other.x < 0.5 else "right"
+    return [
+        ATTRIBUTES[k].index(values[k]) + 1 if k in values else 0 for k in ATTRIBUTES
+    ]
+
+
 # ---------------------------------------------------------------- sampling
 
 

@@ -36,6 +36,10 @@ def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tm
         "4",
         "--model",
         tiny,
+        "--reader-steps",
+        "30",
+        "--reader-bank",
+        "64",
     ]
     trainer = train.main(args)
     rows = [
@@ -44,6 +48,11 @@ def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tm
     losses = [r["loss"] for r in rows if "loss" in r]
     assert np.mean(losses[-2:]) < 0.9 * losses[0]
     assert any("gap_direction" in r for r in rows)
+    # The prompt reader learnt from the world's labels: better than chance on
+    # held-out phrasings (every group has at least three classes).
+    [metrics] = [r for r in rows if "reader_motion" in r]
+    assert metrics["reader_camera"] > 0.4
+    assert metrics["reader_colour"] > 0.2
     assert (tmp_path / "run" / "training.png").is_file()
     assert (tmp_path / "weights" / "model_index.json").is_file()
     resumed = train.main([*args[:1], "45", *args[2:], "--resume"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 
@@ -76,3 +77,30 @@ def test_held_out_samples_use_held_out_combinations():
         p = world.sample_params(rng, held_out=True)
         main = p.objects[0]
         assert world.combo_is_held_out(main.colour, main.shape, main.motion, p.scene)
+
+
+def test_attribute_labels_name_what_the_caption_states():
+    params = world.ClipParams(
+        scene="sea",
+        objects=(
+            world.ObjectParams("ball", "red", motion="left"),
+            world.ObjectParams("box", "blue", x=0.8),
+        ),
+        camera="push-in",
+    )
+    labels = dict(zip(world.ATTRIBUTES, world.attribute_labels(params), strict=True))
+    names = {k: world.ATTRIBUTES[k][v - 1] for k, v in labels.items()}
+    assert names == {
+        "colour": "red",
+        "object": "ball",
+        "motion": "left",
+        "scene": "sea",
+        "camera": "push-in",
+        "colour2": "blue",
+        "object2": "box",
+        "side2": "right",
+    }
+    alone = world.attribute_labels(replace(params, objects=params.objects[:1]))
+    assert alone[-3:] == [0, 0, 0]
+    assert world.attribute_labels(None) == [0] * len(world.ATTRIBUTES)
+    assert len(world.ATTRIBUTE_GROUPS) == len(world.ATTRIBUTES)
