@@ -18,6 +18,7 @@ from studio.galleries.models import Gallery
 from studio.generations.models import Generation
 from studio.generations.services import generation_cancel
 from studio.generations.store import owner_media_dir
+from studio.generations.uploads import input_dir
 from studio.projects.models import Project
 from studio.sharing.models import ShareLink
 
@@ -155,6 +156,11 @@ def account_delete(*, user: AbstractBaseUser) -> None:
         )
         for generation in active:
             generation_cancel(generation=generation)
-        folder = settings.MEDIA_ROOT / "clips" / owner_media_dir(user.pk)
+        folders = [
+            settings.MEDIA_ROOT / "clips" / owner_media_dir(user.pk),
+            input_dir(user.pk),
+        ]
         user.delete()
-        transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+        transaction.on_commit(
+            lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders]
+        )

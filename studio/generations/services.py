@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generation.specs import MAX_SEED, GenerationSpec
@@ -117,18 +118,50 @@ def generation_cancel(*, generation: Generation) -> None:
 
 def generation_delete(*, generation: Generation) -> None:
     generation_cancel(generation=generation)
-    folders = [output_dir(generation)]
+    folders = generation_folders([generation])
     generation.delete()
     transaction.on_commit(lambda: delete_folders(folders))
 
 
-def generation_folders(generations: Iterable[Generation]) -> list[Path]:
-    return [output_dir(generation) for generation in generations]
+# The spec fields that name an uploaded input stored under the owner's folder.
+INPUT_KEYS = ("image_path", "video_path")
 
 
-def delete_folders(folders: Iterable[Path]) -> None:
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+def generation_folders(
+    generations: Iterable[Generation],
+) -> list[Path | tuple[int, str]]:
+    """What deleting these generations frees: their output folders, and their
+    uploaded inputs as (owner id, stored path) — an input shared by variations
+    goes only when no remaining generation uses it."""
+    found: list[Path | tuple[int, str]] = []
+    for generation in generations:
+        found.append(output_dir(generation))
+        found += [
+            (generation.owner_id, generation.settings[key])
+            for key in INPUT_KEYS
+            if generation.settings.get(key)
+        ]
+    return found
+
+
+def delete_folders(folders: Iterable[Path | tuple[int, str]]) -> None:
+    """Delete output folders and uploaded inputs nothing refers to any more."""
+    from studio.generations.uploads import input_dir
+
+    for item in folders:
+        if isinstance(item, Path):
+            shutil.rmtree(item, ignore_errors=True)
+            continue
+        owner_id, stored = item
+        path = Path(stored)
+        # Only ever a file in the owner's own input folder.
+        if path.parent.resolve() != input_dir(owner_id).resolve():
+            continue
+        in_use = Generation.objects.filter(owner_id=owner_id).filter(
+            Q(settings__image_path=stored) | Q(settings__video_path=stored)
+        )
+        if not in_use.exists():
+            path.unlink(missing_ok=True)
 
 
 def public_settings(spec: dict[str, Any]) -> dict[str, Any]:

@@ -52,7 +52,16 @@ def test_an_anonymous_visitor_cannot_export_or_delete(anonymous_client):
 def test_deleting_the_account_removes_its_rows_and_files(
     alice, alice_client, gallery, clip, bobs_clip, django_capture_on_commit_callbacks
 ):
-    files = [settings.MEDIA_ROOT / clip.video, settings.MEDIA_ROOT / clip.poster]
+    from studio.generations.uploads import input_dir
+
+    upload = input_dir(alice.pk) / "start.png"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"png")
+    files = [
+        settings.MEDIA_ROOT / clip.video,
+        settings.MEDIA_ROOT / clip.poster,
+        upload,
+    ]
     assert all(path.is_file() for path in files)
     with django_capture_on_commit_callbacks(execute=True):
         response = alice_client.post(

@@ -72,6 +72,50 @@ def test_alice_deletes_a_clip_and_its_files(
     assert not folder.exists()
 
 
+def test_an_uploaded_image_goes_with_the_last_clip_that_used_it(
+    alice, alice_client, tiny_spec, django_capture_on_commit_callbacks
+):
+    from studio.generations.uploads import input_dir
+
+    folder = input_dir(alice.pk)
+    folder.mkdir(parents=True)
+    image = folder / "start.png"
+    image.write_bytes(b"png")
+    settings = {**tiny_spec.to_dict(), "image_path": str(image)}
+    first, second = (
+        Generation.objects.create(
+            owner=alice, prompt="p", seed=seed, settings={**settings, "seed": seed}
+        )
+        for seed in (1, 2)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(reverse("generations:delete", args=[first.pk]))
+    assert image.is_file()  # the other variation still starts from it
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(reverse("generations:delete", args=[second.pk]))
+    assert not image.exists()
+
+
+def test_deleting_a_clip_never_touches_files_outside_its_owners_inputs(
+    alice, bob, alice_client, tiny_spec, django_capture_on_commit_callbacks
+):
+    from studio.generations.uploads import input_dir
+
+    folder = input_dir(bob.pk)
+    folder.mkdir(parents=True)
+    bobs = folder / "bobs.png"
+    bobs.write_bytes(b"png")
+    clip = Generation.objects.create(
+        owner=alice,
+        prompt="p",
+        seed=1,
+        settings={**tiny_spec.to_dict(), "image_path": str(bobs)},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(reverse("generations:delete", args=[clip.pk]))
+    assert bobs.is_file()
+
+
 def test_media_is_served_to_its_owner_only(
     alice_client, bob_client, anonymous_client, finished
 ):
