@@ -130,7 +130,8 @@ class Trainer:
         self.reader_heldout = self._caption_bank(
             16 * args.heldout_size, held_out=True, seed=54321
         )
-        if args.reader_steps and self.model.reader is not None:
+        resumed = args.resume and ckpt.exists()
+        if args.reader_steps and self.model.reader is not None and not resumed:
             self.pretrain_reader(args.reader_steps)
 
     def _heldout_batch(self):
