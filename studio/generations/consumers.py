@@ -48,11 +48,10 @@ class GenerationConsumer(AsyncWebsocketConsumer):
         generation_id = self.scope["url_route"]["kwargs"]["generation_id"]
         # Subscribe before reading the state, so no event falls in between.
         self.group = group_name(generation_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self._subscribe()
         state = await _state_for(user, generation_id)
         if state is None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+            await self._unsubscribe()
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.send(text_data=json.dumps({"type": "state", **state}))
@@ -61,9 +60,22 @@ class GenerationConsumer(AsyncWebsocketConsumer):
             await self.send(bytes_data=preview)
 
     async def disconnect(self, code: int) -> None:
-        if self.group is not None:
+        await self._unsubscribe()
+
+    async def _subscribe(self) -> None:
+        # One process (in-memory layer): the live events come straight here.
+        if runtime.events.delivers_locally():
+            runtime.events.watch(self.group, self)
+        else:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+
+    async def _unsubscribe(self) -> None:
+        if self.group is None:
+            return
+        runtime.events.unwatch(self.group, self)
+        if not runtime.events.delivers_locally():
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+        self.group = None
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -78,6 +90,17 @@ class GenerationConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=json.dumps({"type": "pong"}))
             return
         await self.close(code=CLOSE_BAD_MESSAGE)
+
+    async def deliver(self, message: dict[str, Any]) -> None:
+        """A live event handed over in this process (see ``LiveEvents``).
+
+        Unlike ``dispatch`` it skips closing old database connections, which
+        costs a thread hop per message and these handlers never use.
+        """
+        if message["type"] == "generation.preview":
+            await self.generation_preview(message)
+        else:
+            await self.generation_event(message)
 
     async def generation_event(self, message: dict[str, Any]) -> None:
         await self.send(text_data=message["text"])

@@ -5,6 +5,11 @@ loop. Calling ``async_to_sync(group_send)`` from the worker was measured to
 deliver late (62–545 ms) and to drop frames with the in-memory layer, so each
 event is handed to the loop with ``call_soon_threadsafe`` and one pump task on
 that loop sends them with ``group_send`` in the order they were emitted.
+
+With the in-memory layer every viewer is in this process, so the pump hands
+each event straight to the viewers watching it: one send per viewer, instead
+of a task, a deep copy, a queue hop and a database clean-up in a worker
+thread (a consumer's ``dispatch``) per viewer and event.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from generation.specs import StepEvent
@@ -71,6 +76,26 @@ class LiveEvents:
         self._pump_task: asyncio.Task[None] | None = None
         self.latest_preview: dict[str, bytes] = {}
         self.progress: dict[str, dict[str, Any]] = {}
+        self._viewers: dict[str, set[Any]] = {}
+
+    @staticmethod
+    def delivers_locally() -> bool:
+        """Whether viewers watch here rather than join a channel-layer group."""
+        return isinstance(get_channel_layer(), InMemoryChannelLayer)
+
+    def watch(self, group: str, viewer: Any) -> None:
+        """Deliver ``group``'s events to ``await viewer.deliver(message)``."""
+        self._viewers.setdefault(group, set()).add(viewer)
+
+    def unwatch(self, group: str, viewer: Any) -> None:
+        viewers = self._viewers.get(group)
+        if viewers is not None:
+            viewers.discard(viewer)
+            if not viewers:
+                del self._viewers[group]
+
+    def watching(self, group: str) -> int:
+        return len(self._viewers.get(group, ()))
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Send from now on through ``loop``; call this on that loop."""
@@ -88,6 +113,15 @@ class LiveEvents:
     async def _pump(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
         while True:
             group, message = await queue.get()
+            if self.delivers_locally():
+                for viewer in list(self._viewers.get(group, ())):
+                    try:
+                        await viewer.deliver(message)
+                    except Exception:
+                        # A viewer that went away must not stop the others.
+                        logger.debug("Dropped a viewer of %s", group, exc_info=True)
+                        self.unwatch(group, viewer)
+                continue
             try:
                 await get_channel_layer().group_send(group, message)
             except Exception:

@@ -29,6 +29,7 @@ def communicator(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunica
 
 def assert_no_listeners(generation_id) -> None:
     layer = get_channel_layer()
+    assert runtime.events.watching(group_name(generation_id)) == 0
     if isinstance(layer, InMemoryChannelLayer):
         assert not layer.groups.get(group_name(generation_id))
 

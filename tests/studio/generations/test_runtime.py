@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -9,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from generation.specs import StepEvent
 from studio.asgi import application
 from studio.generations import runtime
-from studio.generations.events import unpack_preview
+from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,3 +88,37 @@ async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
     await ws.disconnect()
     assert received == list(range(1, steps + 1))
     assert sorted(delays)[int(0.99 * steps)] < 0.1
+
+
+class Viewer:
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.messages: list[dict] = []
+
+    async def deliver(self, message: dict) -> None:
+        if self.fail:
+            raise ConnectionError("gone")
+        self.messages.append(message)
+
+
+async def test_a_viewer_that_went_away_does_not_stop_the_others(settings):
+    # One process, the embedded layer: events go straight to the viewers.
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
+    events = LiveEvents()
+    events.bind(asyncio.get_running_loop())
+    assert events.delivers_locally()
+    gone, watching = Viewer(fail=True), Viewer()
+    group = group_name("job-1")
+    events.watch(group, gone)
+    events.watch(group, watching)
+    for step in (1, 2):
+        events.publish_event("job-1", {"type": "progress", "step": step})
+    for _ in range(50):
+        if len(watching.messages) == 2:
+            break
+        await asyncio.sleep(0.01)
+    texts = [m["text"] for m in watching.messages]
+    assert texts == ['{"type":"progress","step":1}', '{"type":"progress","step":2}']
+    assert events.watching(group) == 1  # the failing viewer was dropped
