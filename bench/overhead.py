@@ -79,10 +79,8 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start: " + server.stderr.read().decode()[-2000:])
 
 
-async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
-    import websockets
-
-    started = time.perf_counter()
+def submit(port: int, token: str, body: dict) -> dict:
+    """POST /api/generations with an API token; the created job's state."""
     req = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/generations",
         data=json.dumps(body).encode(),
@@ -92,7 +90,14 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
         },
         method="POST",
     )
-    created = json.loads(urllib.request.urlopen(req, timeout=30).read())
+    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+
+
+async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
+    import websockets
+
+    started = time.perf_counter()
+    created = submit(port, token, body)
     submitted = time.perf_counter()
     first_preview = None
     previews = 0

@@ -19,26 +19,12 @@ import struct
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from overhead import free_port, manage, start_server  # noqa: E402
-
-
-def submit(port: int, token: str, body: dict) -> dict:
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/generations",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    return json.loads(urllib.request.urlopen(req, timeout=30).read())
+from overhead import free_port, manage, start_server, submit  # noqa: E402
 
 
 async def viewer(
