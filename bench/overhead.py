@@ -79,6 +79,35 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start: " + server.stderr.read().decode()[-2000:])
 
 
+def fresh_studio(prefix: str) -> tuple[subprocess.Popen, int, str]:
+    """A studio on the embedded defaults in a temporary folder, with one user.
+
+    Returns the Daphne server, its port and the user's API token.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "studio.settings",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(tmp / "media"),
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("REDIS_URL", None)
+    manage(env, "migrate", "-v", "0")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "User.objects.create_user('bench', password='bench-passphrase-123')",
+    )
+    token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
+    port = free_port()
+    return start_server(env, port), port, token
+
+
 def submit(port: int, token: str, body: dict) -> dict:
     """POST /api/generations with an API token; the created job's state."""
     req = urllib.request.Request(
@@ -171,28 +200,7 @@ def main() -> None:
 
     from generation.builtin.pipeline import WEIGHTS_DIR, BuiltinVideoPipeline
 
-    tmp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "STUDIO_MEDIA_ROOT": str(tmp / "media"),
-        "DJANGO_DEBUG": "1",
-        "STUDIO_SERVICE_AUTOSTART": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("REDIS_URL", None)
-    manage(env, "migrate", "-v", "0")
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User;"
-        "User.objects.create_user('bench', password='bench-passphrase-123')",
-    )
-    token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
-    port = free_port()
-    server = start_server(env, port)
+    server, port, token = fresh_studio("studio-bench-")
     body = {
         "prompt": PROMPT,
         "num_frames": args.frames,

@@ -14,17 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import struct
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from overhead import free_port, manage, start_server, submit  # noqa: E402
+from overhead import fresh_studio, submit  # noqa: E402
 
 
 async def viewer(
@@ -76,27 +74,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "results" / "viewers.json"))
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="studio-viewers-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "studio.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "STUDIO_MEDIA_ROOT": str(tmp / "media"),
-        "DJANGO_DEBUG": "1",
-        "STUDIO_SERVICE_AUTOSTART": "1",
-    }
-    env.pop("REDIS_URL", None)
-    manage(env, "migrate", "-v", "0")
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User;"
-        "User.objects.create_user('bench', password='bench-passphrase-123')",
-    )
-    token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
-    port = free_port()
-    server = start_server(env, port)
+    server, port, token = fresh_studio("studio-viewers-")
     body = {
         "prompt": "a blue box drifting right over the sea",
         "num_frames": args.frames,
