@@ -39,6 +39,14 @@ class GenerationConsumer(AsyncWebsocketConsumer):
 
     group: str | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Live events that arrive while ``connect`` still reads the state wait
+        # here, so ``state`` always comes first (as it does through a group).
+        self._held: list[dict[str, Any]] | None = []
+        # The preview sent on connect, which may also come through the group.
+        self._caught_up_with: bytes | None = None
+
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
@@ -55,9 +63,17 @@ class GenerationConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         await self.send(text_data=json.dumps({"type": "state", **state}))
+        held = self._held if self._held is not None else []
         preview = runtime.events.latest_preview.get(state["id"])
+        caught_up = any(m["type"] == "generation.preview" for m in held)
         if preview is not None and state["status"] == Generation.Status.RUNNING:
-            await self.send(bytes_data=preview)
+            # A held preview is older than the latest one, which is on its way.
+            if not caught_up:
+                self._caught_up_with = preview
+                await self.send(bytes_data=preview)
+        while held:
+            await self._send_event(held.pop(0))
+        self._held = None
 
     async def disconnect(self, code: int) -> None:
         await self._unsubscribe()
@@ -97,6 +113,12 @@ class GenerationConsumer(AsyncWebsocketConsumer):
         Unlike ``dispatch`` it skips closing old database connections, which
         costs a thread hop per message and these handlers never use.
         """
+        if self._held is not None:
+            self._held.append(message)
+            return
+        await self._send_event(message)
+
+    async def _send_event(self, message: dict[str, Any]) -> None:
         if message["type"] == "generation.preview":
             await self.generation_preview(message)
         else:
@@ -106,4 +128,9 @@ class GenerationConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=message["text"])
 
     async def generation_preview(self, message: dict[str, Any]) -> None:
-        await self.send(bytes_data=message["frame"])
+        frame = message["frame"]
+        if self._caught_up_with is not None:
+            seen, self._caught_up_with = self._caught_up_with, None
+            if frame == seen:
+                return
+        await self.send(bytes_data=frame)

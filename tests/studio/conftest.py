@@ -53,6 +53,20 @@ def live_service(tiny_adapter):
 
 
 @pytest.fixture
+def start_live_service(tiny_adapter):
+    """Starts the studio's service on the tiny model when called, so a test
+    can connect to a job it queued before any step of it runs."""
+
+    def start():
+        return runtime.ensure_started(
+            adapter_loader=lambda name, device: tiny_adapter, poll_interval=0.05
+        )
+
+    yield start
+    runtime.stop()
+
+
+@pytest.fixture
 def alice_cookie(alice) -> tuple[bytes, bytes]:
     return session_cookie(alice)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
@@ -163,6 +164,85 @@ async def test_a_late_viewer_gets_the_state_and_the_latest_preview(
     await ws.disconnect()
 
 
+@contextlib.asynccontextmanager
+async def during_the_state_query(publish):
+    """Calls ``publish()`` once, on the consumer's database thread, while its
+    ``connect`` waits for the generation's state; yields the calls made."""
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    published = []
+
+    def hook(execute, sql, params, many, context):
+        if "generations_generation" in sql and not published:
+            published.append(sql)
+            publish()
+        return execute(sql, params, many, context)
+
+    def wrap(sender=None, connection=connection, **kwargs):
+        connection.execute_wrappers.append(hook)
+
+    def unwrap():
+        if hook in connection.execute_wrappers:
+            connection.execute_wrappers.remove(hook)
+
+    # The consumer reads on the shared database thread, or on a thread of its
+    # own whose connection opens later: hook both.
+    await database_sync_to_async(wrap)()
+    connection_created.connect(wrap)
+    try:
+        yield published
+    finally:
+        connection_created.disconnect(wrap)
+        await database_sync_to_async(unwrap)()
+
+
+async def test_events_published_while_a_viewer_connects_follow_its_state(
+    alice, alice_cookie, generation
+):
+    job = str(generation.pk)
+    started = {"type": "started", "steps": 2}
+    async with during_the_state_query(
+        lambda: runtime.events.emit(job, started)
+    ) as calls:
+        ws = communicator(f"/ws/generations/{job}", ORIGIN, alice_cookie)
+        connected, _ = await ws.connect()
+        assert connected
+        first = await ws.receive_json_from()
+        second = await ws.receive_json_from()
+    assert calls
+    assert first["type"] == "state"
+    assert second == {"type": "started"}
+    await ws.disconnect()
+    assert_no_listeners(generation.pk)
+
+
+async def test_a_preview_published_while_a_viewer_connects_arrives_once(
+    alice, alice_cookie, generation
+):
+    await database_sync_to_async(Generation.objects.filter(pk=generation.pk).update)(
+        status="running"
+    )
+    job = str(generation.pk)
+    step = StepEvent(
+        step=1, steps=2, elapsed=0.1, eta=0.1, preview=b"JPEG", frames=8, width=32,
+        height=32,
+    )  # fmt: skip
+    async with during_the_state_query(
+        lambda: runtime.events.emit_preview(job, step)
+    ) as calls:
+        ws = communicator(f"/ws/generations/{job}", ORIGIN, alice_cookie)
+        await ws.connect()
+        state = await ws.receive_json_from()
+        header, image = unpack_preview(await ws.receive_from())
+    assert calls
+    assert state["type"] == "state"
+    assert (header["step"], image) == (1, b"JPEG")
+    assert await ws.receive_nothing(timeout=0.3)
+    await ws.disconnect()
+    runtime.events.forget(job)
+
+
 async def receive_until_finished(ws: WebsocketCommunicator) -> list:
     messages = []
     while True:
@@ -180,7 +260,7 @@ async def receive_until_finished(ws: WebsocketCommunicator) -> list:
 
 
 async def test_every_step_arrives_in_order_until_the_video_is_ready(
-    alice, alice_cookie, alice_client, bob_client, tiny_spec, live_service
+    alice, alice_cookie, alice_client, bob_client, tiny_spec, start_live_service
 ):
     from dataclasses import replace
 
@@ -189,6 +269,7 @@ async def test_every_step_arrives_in_order_until_the_video_is_ready(
     ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
     connected, _ = await ws.connect()
     assert connected
+    await database_sync_to_async(start_live_service)()
     messages = await receive_until_finished(ws)
     await ws.disconnect()
     assert_no_listeners(generation.pk)

@@ -76,6 +76,14 @@ def service():
     runtime.stop()
 
 
+@pytest.fixture
+def start_service():
+    """Starts the service when called: a viewer can connect to a queued job
+    before any step of it runs."""
+    yield lambda: runtime.ensure_started(poll_interval=0.05)
+    runtime.stop()
+
+
 def submit(client, name: str, family: str, steps: int) -> dict:
     body = {
         "prompt": "a red ball bouncing to the right, slow push-in",
@@ -120,12 +128,13 @@ def connect(generation_id: str, cookie) -> WebsocketCommunicator:
 
 @pytest.mark.parametrize("family", FAMILIES)
 async def test_a_registered_model_renders_with_a_preview_of_every_latent_frame(
-    family, alice, alice_client, alice_cookie, registered, service
+    family, alice, alice_client, alice_cookie, registered, start_service
 ):
     name, decodes = await database_sync_to_async(registered)(family)
     state = await database_sync_to_async(submit)(alice_client, name, family, 2)
     ws = connect(state["id"], alice_cookie)
     assert (await ws.connect())[0]
+    await database_sync_to_async(start_service)()
     messages = await receive_until_finished(ws)
     await ws.disconnect()
 

@@ -32,7 +32,13 @@ async def until_finished(ws: WebsocketCommunicator) -> list[dict]:
 
 
 async def test_the_rendered_sequence_is_exact_and_ends_with_its_captions(
-    storyboard, shots, make_take, alice_client, bob_client, alice_cookie, live_service
+    storyboard,
+    shots,
+    make_take,
+    alice_client,
+    bob_client,
+    alice_cookie,
+    start_live_service,
 ):
     await database_sync_to_async(lambda: [make_take(s) for s in shots])()
     render = await database_sync_to_async(services.storyboard_render)(
@@ -43,6 +49,7 @@ async def test_the_rendered_sequence_is_exact_and_ends_with_its_captions(
     )
     connected, _ = await ws.connect()
     assert connected
+    await database_sync_to_async(start_live_service)()
     messages = await until_finished(ws)
     await ws.disconnect()
     done = messages[-1]
