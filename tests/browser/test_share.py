@@ -53,6 +53,8 @@ def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, br
         page.wait_for_selector("#player >> text=Added to")
         page.click("#player >> text=For the client")
         page.wait_for_selector("#board .board-item")
+        # Scripts run before a click may post the form through htmx.
+        page.wait_for_load_state("load")
 
         # A share link for one recipient, shown once.
         page.fill(".share-panel [name=label]", "Mia")
