@@ -354,6 +354,11 @@ def refresh() -> None:
             logger.exception("refreshing models from %r failed", source)
 
 
+def is_registered(name: str) -> bool:
+    with _lock:
+        return name in _registry
+
+
 def unregister(name: str) -> None:
     """Forget a model name (and its loaded adapter, if loaded)."""
     global _loaded

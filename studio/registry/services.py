@@ -140,7 +140,7 @@ def _sync_one(model: RegisteredModel) -> None:
         return
     _record(model, "")
     signature = (model.family, model.path, model.task, options)
-    if _registered.get(model.name) == signature:
+    if _registered.get(model.name) == signature and adapters.is_registered(model.name):
         return
     adapters.register_folder(
         model.name,
