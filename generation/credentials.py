@@ -12,12 +12,14 @@ the answer to one sentence a viewer understands.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
 import os
 import secrets
 import shutil
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,39 +250,55 @@ def sign_video(
     *,
     spec: GenerationSpec,
     credentials: SigningCredentials,
+    signer: c2pa.Signer | None = None,
 ) -> Path:
     """Embed a signed manifest in the MP4 at ``path``, in place.
 
     The signed copy is written beside the original and renamed over it, so a
-    reader never sees a half-signed file. Returns the path.
+    reader never sees a half-signed file. ``signer`` reuses a prepared
+    ``c2pa.Signer`` for these credentials. Returns the path.
     """
     path = Path(path)
     signed = path.with_name(f".{path.name}.{secrets.token_hex(4)}.signed")
-    info = c2pa.C2paSignerInfo(
-        c2pa.C2paSigningAlg.ES256, credentials.chain, credentials.private_key, None
-    )
     try:
         with (
-            c2pa.Signer.from_info(info) as signer,
+            contextlib.nullcontext(signer) if signer else _signer(credentials) as use,
             c2pa.Builder(clip_manifest(spec, title=path.name)) as builder,
             path.open("rb") as source,
             signed.open("w+b") as dest,
         ):
-            builder.sign(signer, "video/mp4", source, dest)
+            builder.sign(use, "video/mp4", source, dest)
         os.replace(signed, path)
     finally:
         signed.unlink(missing_ok=True)
     return path
 
 
+def _signer(credentials: SigningCredentials) -> c2pa.Signer:
+    info = c2pa.C2paSignerInfo(
+        c2pa.C2paSigningAlg.ES256, credentials.chain, credentials.private_key, None
+    )
+    return c2pa.Signer.from_info(info)
+
+
 class ClipSigner:
-    """A callable for :class:`GenerationService`: signs each MP4 it writes."""
+    """A callable for :class:`GenerationService`: signs each MP4 it writes.
+
+    The key is read once, on the first clip, and kept for the next ones.
+    """
 
     def __init__(self, credentials: SigningCredentials) -> None:
         self.credentials = credentials
+        self._signer: c2pa.Signer | None = None
+        self._lock = threading.Lock()
 
     def __call__(self, path: Path, spec: GenerationSpec) -> None:
-        sign_video(path, spec=spec, credentials=self.credentials)
+        with self._lock:
+            if self._signer is None:
+                self._signer = _signer(self.credentials)
+            sign_video(
+                path, spec=spec, credentials=self.credentials, signer=self._signer
+            )
 
 
 # -- verification -------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
@@ -17,6 +18,7 @@ from typing import Any
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 from generation.specs import GenerationSpec
@@ -99,14 +101,31 @@ _pool: ThreadPoolExecutor | None = None
 
 
 def helper_pool() -> ThreadPoolExecutor:
-    """Two helper threads for scaling frames and writing posters.
+    """Two helper threads for work beside the generation: opening a clip's
+    encoder while it denoises, writing its poster while it is encoded.
 
-    Pillow and swscale release the GIL, so their work overlaps the encoder's.
+    Pillow and the encoder release the GIL, so this work overlaps the rest.
     """
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="encode")
     return _pool
+
+
+_local = threading.local()
+
+
+def _reformatter() -> VideoReformatter:
+    """This thread's swscale reformatter.
+
+    A reformatter keeps its scaling context between frames of the same
+    geometry; a fresh one per frame (what ``VideoFrame.reformat`` does)
+    recomputes the filter and costs several times the scaling itself.
+    """
+    reformatter = getattr(_local, "reformatter", None)
+    if reformatter is None:
+        reformatter = _local.reformatter = VideoReformatter()
+    return reformatter
 
 
 def _scaled_yuv_frames(
@@ -116,8 +135,7 @@ def _scaled_yuv_frames(
 
     One swscale pass scales (bicubic, to cover) and converts the colours,
     which costs a fraction of scaling RGB first and converting the large
-    frames after; the overflow is then cropped evenly from the planes. The
-    helper threads scale ahead while the caller encodes.
+    frames after; the overflow is then cropped evenly from the planes.
     """
     _, h, w, _ = frames.shape
     scale = max(width / w, height / h)
@@ -126,23 +144,110 @@ def _scaled_yuv_frames(
     cover_h = max(height, 2 * round(h * scale / 2))
     x0 = (cover_w - width) // 4 * 2
     y0 = (cover_h - height) // 4 * 2
-
-    def scaled(pixels: np.ndarray) -> av.VideoFrame:
-        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(
-            width=cover_w, height=cover_h, format="yuv420p", interpolation="BICUBIC"
+    reformatter = _reformatter()
+    for pixels in frames:
+        frame = reformatter.reformat(
+            av.VideoFrame.from_ndarray(pixels, format="rgb24"),
+            width=cover_w,
+            height=cover_h,
+            format="yuv420p",
+            interpolation="BICUBIC",
         )
         if (cover_w, cover_h) == (width, height):
-            return frame
+            yield frame
+            continue
         planes = frame.to_ndarray()  # Y rows, then U and V rows at half size
         luma = planes[:cover_h, x0 : x0 + width][y0 : y0 + height]
         chroma = planes[cover_h:].reshape(2, cover_h // 2, cover_w // 2)
         chroma = chroma[:, y0 // 2 : (y0 + height) // 2, x0 // 2 : (x0 + width) // 2]
         packed = np.concatenate([luma.reshape(-1), chroma.reshape(-1)])
-        return av.VideoFrame.from_ndarray(
+        yield av.VideoFrame.from_ndarray(
             packed.reshape(height * 3 // 2, width), format="yuv420p"
         )
 
-    return helper_pool().map(scaled, frames)
+
+class VideoWriter:
+    """An H.264 MP4 opened before its frames exist.
+
+    Opening the container and the encoder costs a few milliseconds; a
+    generation opens its writer while it denoises and hands it the finished
+    frames with :meth:`write`. Until then the file is a hidden temporary
+    beside ``path``; :meth:`discard` removes it (a cancelled or failed clip).
+    Frames are yuv420p so every browser plays them: the size must be even.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        size: tuple[int, int],
+        fps: int,
+        metadata: dict[str, str] | None = None,
+        crf: int = DEFAULT_CRF,
+        preset: str = DEFAULT_PRESET,
+    ) -> None:
+        if int(fps) != fps or fps < 1:
+            raise ValueError(f"fps must be a positive whole number, got {fps}")
+        width, height = (int(v) for v in size)
+        if width < 2 or height < 2 or width % 2 or height % 2:
+            raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
+        self.path = Path(path)
+        self.size = (width, height)
+        self.time_base = Fraction(1, int(fps))
+        self._temporary = _temporary_sibling(self.path)
+        self._container = av.open(
+            str(self._temporary),
+            mode="w",
+            format="mp4",
+            # mdta tags keep arbitrary keys; faststart lets playback begin early.
+            options={"movflags": "+use_metadata_tags+faststart"},
+        )
+        try:
+            self._container.metadata.update(metadata or {})
+            stream = self._container.add_stream("libx264", rate=int(fps))
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.time_base = self.time_base
+            stream.options = {"crf": str(crf), "preset": preset}
+            stream.codec_context.open()
+        except BaseException:
+            self.discard()
+            raise
+        self._stream = stream
+
+    def write(self, frames: np.ndarray) -> Path:
+        """Encode uint8 frames (T, h, w, 3), each once at i/fps, and move the
+        finished file to ``path``. Frames of another size are scaled to cover
+        the writer's size, the overflow cropped evenly (see
+        :func:`fit_frames`). Returns the path."""
+        try:
+            _check_frames(frames)
+            width, height = self.size
+            if frames.shape[1:3] != (height, width):
+                source = _scaled_yuv_frames(frames, width, height)
+            else:
+                source = (
+                    av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                    for pixels in frames
+                )
+            container, stream = self._container, self._stream
+            for index, frame in enumerate(source):
+                frame.pts, frame.time_base = index, self.time_base
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+            container.close()
+            os.replace(self._temporary, self.path)
+        finally:
+            self.discard()
+        return self.path
+
+    def discard(self) -> None:
+        """Close the file and remove it unless :meth:`write` finished it."""
+        try:
+            self._container.close()
+        except Exception:  # closing a file that was never written to
+            pass
+        self._temporary.unlink(missing_ok=True)
 
 
 def write_video(
@@ -164,46 +269,12 @@ def write_video(
     (see :func:`fit_frames`). Returns the written path.
     """
     _check_frames(frames)
-    if int(fps) != fps or fps < 1:
-        raise ValueError(f"fps must be a positive whole number, got {fps}")
-    _, height, width, _ = frames.shape
-    scaled = size is not None and tuple(size) != (width, height)
-    if scaled:
-        width, height = size
-    if width % 2 or height % 2:
-        raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
-    path = Path(path)
-    temporary = _temporary_sibling(path)
-    time_base = Fraction(1, int(fps))
-    try:
-        with av.open(
-            str(temporary),
-            mode="w",
-            format="mp4",
-            # mdta tags keep arbitrary keys; faststart lets playback begin early.
-            options={"movflags": "+use_metadata_tags+faststart"},
-        ) as container:
-            container.metadata.update(metadata or {})
-            stream = container.add_stream("libx264", rate=int(fps))
-            stream.width, stream.height = width, height
-            stream.pix_fmt = "yuv420p"
-            stream.codec_context.time_base = time_base
-            stream.options = {"crf": str(crf), "preset": preset}
-            if scaled:
-                source = _scaled_yuv_frames(frames, width, height)
-            else:
-                source = (
-                    av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                    for pixels in frames
-                )
-            for index, frame in enumerate(source):
-                frame.pts, frame.time_base = index, time_base
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode(None))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    if size is None:
+        size = (frames.shape[2], frames.shape[1])
+    writer = VideoWriter(
+        path, size=size, fps=fps, metadata=metadata, crf=crf, preset=preset
+    )
+    return writer.write(frames)
 
 
 def write_poster(

@@ -17,7 +17,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -137,6 +139,24 @@ class _Timer:
         return StepEvent(step=step, steps=steps, elapsed=elapsed, eta=eta, **preview)
 
 
+class _Deferred:
+    """Work for a helper thread, started when asked or when its result is needed."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        self._call = partial(fn, *args, **kwargs)
+        self.future: Future | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Future:
+        with self._lock:
+            if self.future is None:
+                self.future = encode.helper_pool().submit(self._call)
+            return self.future
+
+    def result(self) -> Any:
+        return self.start().result()
+
+
 class _PreviewRelay:
     """Encodes step previews and hands them on, in a thread beside the worker.
 
@@ -146,9 +166,15 @@ class _PreviewRelay:
     until every queued preview has been delivered.
     """
 
-    def __init__(self, on_step: OnStep, preview_format: str) -> None:
+    def __init__(
+        self,
+        on_step: OnStep,
+        preview_format: str,
+        after_first: Callable[[], Any] | None = None,
+    ) -> None:
         self.on_step = on_step
         self.preview_format = preview_format
+        self.after_first = after_first
         self.timer = _Timer()
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(
@@ -178,6 +204,9 @@ class _PreviewRelay:
                 )
             except Exception:
                 logger.exception("sending the preview of step %s failed", event.step)
+            if self.after_first is not None:
+                after, self.after_first = self.after_first, None
+                after()
 
     def close(self) -> None:
         self._queue.put(None)
@@ -347,32 +376,51 @@ class GenerationService:
         if errors:
             raise InvalidSpecError(errors)
         timer = _Timer()
-        relay = None if on_step is None else _PreviewRelay(on_step, self.preview_format)
+        name = basename or secrets.token_urlsafe(16)
+        size = (spec.width, spec.height)
+        metadata = encode.clip_metadata(spec)
+        created = not output_dir.exists()
+        output_dir.mkdir(parents=True, exist_ok=True)
+        # The encoder opens on a helper thread while the clip denoises, once
+        # the first preview is out (so it does not slow the first step).
+        opening = _Deferred(
+            encode.VideoWriter,
+            output_dir / f"{name}.mp4",
+            size=size,
+            fps=spec.fps,
+            metadata=metadata,
+        )
+        relay = None
+        if on_step is None:
+            opening.start()
+        else:
+            relay = _PreviewRelay(on_step, self.preview_format, opening.start)
+        poster_job: Future | None = None
+        written: list[Path] = []
         try:
             frames = adapter.generate(spec, on_preview=relay, should_stop=should_stop)
             if frames.shape[0] != spec.num_frames:
                 raise RuntimeError(
                     f"the model returned {frames.shape[0]} frames, not {spec.num_frames}"
                 )
-            output_dir.mkdir(parents=True, exist_ok=True)
-            name = basename or secrets.token_urlsafe(16)
-            size = (spec.width, spec.height)
             # The poster is written beside the video, the last preview is sent
             # while both are encoded; all is done before the job succeeds.
             poster_job = encode.helper_pool().submit(
                 encode.write_poster, frames, output_dir / f"{name}.jpg", size=size
             )
-            metadata = encode.clip_metadata(spec)
-            video = encode.write_video(
-                frames,
-                output_dir / f"{name}.mp4",
-                fps=spec.fps,
-                metadata=metadata,
-                size=size,
-            )
+            video = opening.result().write(frames)
+            written.append(video)
             if self.signer is not None:
                 self.signer(video, spec)
             poster = poster_job.result()
+        except BaseException:
+            if relay is not None:
+                relay.close()  # first: it may be opening the writer
+                relay = None
+            _discard_output(
+                opening.future, poster_job, written, output_dir if created else None
+            )
+            raise
         finally:
             if relay is not None:
                 relay.close()
@@ -489,6 +537,34 @@ class GenerationService:
             self.sink.emit(job_id, event)
         except Exception:
             logger.exception("generation %s: sending %s failed", job_id, event["type"])
+
+
+def _discard_output(
+    opening: Future | None,
+    poster_job: Future | None,
+    files: list[Path],
+    created_dir: Path | None,
+) -> None:
+    """Remove what a clip that did not finish left: its open video file, what
+    it wrote, and its folder when the clip created it and it is now empty."""
+    for job in (opening, poster_job):
+        if job is None:
+            continue
+        try:
+            done = job.result()
+        except Exception:  # it never opened or never wrote: nothing to remove
+            continue
+        if isinstance(done, encode.VideoWriter):
+            done.discard()
+        elif isinstance(done, Path):
+            files.append(done)
+    for path in files:
+        path.unlink(missing_ok=True)
+    if created_dir is not None:
+        try:
+            created_dir.rmdir()
+        except OSError:  # not empty: something else lives there
+            pass
 
 
 def progress_event(event: StepEvent) -> dict[str, Any]:

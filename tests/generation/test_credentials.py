@@ -4,6 +4,7 @@ any change to the video breaks the check."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import c2pa
 import numpy as np
@@ -126,3 +127,10 @@ def test_the_service_signs_every_clip_it_writes(
     verdict = verify_video(result.video_path)
     assert verdict.valid and verdict.model == "builtin"
     assert json.loads(result.metadata["comment"])["seed"] == spec.seed
+    # The signer prepared for the first clip signs the next one too.
+    second = service.run_spec(replace(spec, seed=spec.seed + 1), tmp_path / "2")
+    verdict = verify_video(second.video_path)
+    assert verdict.valid
+    assert verdict.settings_sha256 == settings_hash(
+        replace(spec, seed=spec.seed + 1).to_dict()
+    )

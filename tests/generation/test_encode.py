@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from generation.encode import (
+    VideoWriter,
     clip_metadata,
     fit_frames,
     probe_video,
@@ -68,6 +69,32 @@ def test_it_leaves_no_temporary_file_behind(tmp_path):
 def test_it_refuses_odd_dimensions_without_leaving_a_file(tmp_path):
     with pytest.raises(ValueError, match="even"):
         write_video(moving_square(width=63), tmp_path / "clip.mp4", fps=8)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_opened_before_the_frames_exist_writes_the_whole_clip(tmp_path):
+    writer = VideoWriter(
+        tmp_path / "clip.mp4", size=(128, 96), fps=8, metadata={"seed": "7"}
+    )
+    # Open, but nothing is visible at the final path yet.
+    assert not (tmp_path / "clip.mp4").exists()
+    path = writer.write(moving_square(t=9, width=64, height=48))
+    info = probe_video(path)
+    assert (info["frames"], info["width"], info["height"]) == (9, 128, 96)
+    assert info["metadata"]["seed"] == "7"
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_a_discarded_writer_leaves_nothing_behind(tmp_path):
+    writer = VideoWriter(tmp_path / "clip.mp4", size=(64, 48), fps=8)
+    writer.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_given_bad_frames_raises_and_leaves_nothing(tmp_path):
+    writer = VideoWriter(tmp_path / "clip.mp4", size=(64, 48), fps=8)
+    with pytest.raises(ValueError, match="uint8"):
+        writer.write(np.zeros((4, 48, 64, 3), dtype=np.float32))
     assert list(tmp_path.iterdir()) == []
 
 
