@@ -110,12 +110,14 @@ def evaluate(
     steps: int,
     guidance: float,
     seed: int = 0,
+    bf16: bool | None = None,
 ) -> dict:
     cases = heldout_cases(count)
     prompts = [c for _, c in cases]
     world_readings = [read_clip(world.render(p, num_frames, 32)) for p, _ in cases]
     pipe = BuiltinVideoPipeline.from_pretrained(weights)
     pipe.set_progress_bar_config(disable=True)
+    pipe.bf16_autocast = bf16
     started = time.perf_counter()
     clips = generate_clips(
         pipe, prompts, num_frames=num_frames, steps=steps, guidance=guidance, seed=seed
@@ -127,6 +129,7 @@ def evaluate(
         "num_frames": num_frames,
         "steps": steps,
         "guidance": guidance,
+        "precision": {None: "auto", False: "float32", True: "bf16"}[bf16],
         "world": score(world_readings, cases),
         "model": score(model_readings, cases),
         "seconds_per_clip": seconds / count,
@@ -153,6 +156,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--guidance", type=float, default=5.0)
     p.add_argument("--out", default="runs/eval")
+    p.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bf16"],
+        default="auto",
+        help="the denoiser's maths (auto: bf16 autocast where the CPU has it)",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -162,6 +171,7 @@ def main(argv: list[str] | None = None) -> None:
         num_frames=args.frames,
         steps=args.steps,
         guidance=args.guidance,
+        bf16={"auto": None, "float32": False, "bf16": True}[args.precision],
     )
     sample_grid(result.pop("_clips"), result.pop("_prompts"), out / "samples.png")
     (out / "eval.json").write_text(json.dumps(result, indent=2))

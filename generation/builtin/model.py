@@ -91,13 +91,24 @@ class Attention(nn.Module):
         x: torch.Tensor,
         context: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        repeat: int = 1,
     ) -> torch.Tensor:
+        """``repeat``: each row of ``context`` (and ``mask``) serves that many
+        consecutive rows of ``x`` — the frames of one clip — so its keys and
+        values are projected once, not once per frame."""
         n, length, dim = x.shape
         ctx = x if context is None else context
         q = self.q(x).view(n, length, self.heads, -1).transpose(1, 2)
         k, v = (
-            self.kv(ctx).view(n, ctx.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+            self.kv(ctx)
+            .view(ctx.shape[0], ctx.shape[1], 2, self.heads, -1)
+            .permute(2, 0, 3, 1, 4)
         )
+        if repeat > 1:
+            k = k.repeat_interleave(repeat, dim=0)
+            v = v.repeat_interleave(repeat, dim=0)
+            if mask is not None:
+                mask = mask.repeat_interleave(repeat, dim=0)
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(o.transpose(1, 2).reshape(n, length, dim))
 
@@ -179,9 +190,9 @@ class Block(nn.Module):
         h = h.permute(0, 2, 1, 3).reshape(b * s, t, d)
         x = x + self.temporal(h).view(b, s, t, d).permute(0, 2, 1, 3)
         h = self.norms[2](x) * (1 + m[4]) + m[5]
-        ctx = context.repeat_interleave(t, dim=0)
-        cmask = None if mask is None else mask.repeat_interleave(t, dim=0)
-        x = x + self.cross(h.reshape(b * t, s, d), ctx, cmask).view(b, t, s, d)
+        x = x + self.cross(h.reshape(b * t, s, d), context, mask, repeat=t).view(
+            b, t, s, d
+        )
         h = self.norms[3](x) * (1 + m[6]) + m[7]
         return x + self.mlp(h)
 

@@ -27,6 +27,16 @@ MIN_SIDE, MAX_SIDE = 16, 128
 _encoders: dict[str, MiniLMTextEncoder] = {}
 
 
+def fast_bf16(device: torch.device) -> bool:
+    """Whether this CPU does bfloat16 matrix maths natively (AMX, AVX-512 BF16)."""
+    if device.type != "cpu":
+        return False
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def text_encoder_for(device: torch.device) -> MiniLMTextEncoder:
     """One MiniLM encoder per device, shared by every pipeline instance."""
     key = str(device)
@@ -47,6 +57,9 @@ class BuiltinVideoPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "transformer"
     _callback_tensor_inputs = ["latents", "pred_x0"]
+    # The denoiser's matrix maths in bfloat16 (as it was trained) while the
+    # latents stay float32: None decides by the CPU (see fast_bf16).
+    bf16_autocast: bool | None = None
 
     def __init__(
         self,
@@ -149,26 +162,22 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         self.scheduler.set_timesteps(num_inference_steps, device=device)
         self._interrupt = False
         pred_x0 = latents
-        for i, t in enumerate(self.scheduler.timesteps):
-            if self.interrupt:
-                continue
-            model_in = torch.cat([latents, latents]) if do_cfg else latents
-            # Cross-attention sees padding positions too, as in training (faster
-            # attention); the mask tells the prompt reader which tokens are words.
-            velocity = self.transformer(
-                model_in, t.expand(model_in.shape[0]), states, pooled, mask
-            )
-            if do_cfg:
-                v_uncond, v_cond = velocity.chunk(2)
-                velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
-            sigma = self.scheduler.sigmas[i]
-            pred_x0 = latents - sigma * velocity
-            latents = self.scheduler.step(velocity, t, latents, return_dict=False)[0]
-            if callback_on_step_end is not None:
-                local = {"latents": latents, "pred_x0": pred_x0}
-                kwargs = {k: local[k] for k in tensor_inputs}
-                out = callback_on_step_end(self, i, t, kwargs)
-                latents = out.pop("latents", latents)
+        bf16 = self.bf16_autocast
+        if bf16 is None:
+            bf16 = dtype == torch.float32 and fast_bf16(device)
+        # One autocast around the whole loop: the weights are cast once a call.
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bool(bf16)):
+            for i, t in enumerate(self.scheduler.timesteps):
+                if self.interrupt:
+                    continue
+                latents, pred_x0 = self._step(
+                    i, t, latents, states, pooled, mask, guidance_scale, do_cfg
+                )
+                if callback_on_step_end is not None:
+                    local = {"latents": latents, "pred_x0": pred_x0}
+                    kwargs = {k: local[k] for k in tensor_inputs}
+                    out = callback_on_step_end(self, i, t, kwargs)
+                    latents = out.pop("latents", latents)
 
         video = latents.clamp(-1, 1).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W)
         if output_type == "np":
@@ -179,6 +188,22 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         if not return_dict:
             return (video,)
         return BuiltinVideoPipelineOutput(frames=video)
+
+    def _step(self, i, t, latents, states, pooled, mask, guidance_scale, do_cfg):
+        """One Euler step: the new latents and the clean clip they point at."""
+        model_in = torch.cat([latents, latents]) if do_cfg else latents
+        # Cross-attention sees padding positions too, as in training (faster
+        # attention); the mask tells the prompt reader which tokens are words.
+        velocity = self.transformer(
+            model_in, t.expand(model_in.shape[0]), states, pooled, mask
+        ).to(latents.dtype)
+        if do_cfg:
+            v_uncond, v_cond = velocity.chunk(2)
+            velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
+        sigma = self.scheduler.sigmas[i]
+        pred_x0 = latents - sigma * velocity
+        latents = self.scheduler.step(velocity, t, latents, return_dict=False)[0]
+        return latents, pred_x0
 
 
 REQUIRED_FILES = (

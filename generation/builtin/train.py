@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import random
 import time
 from dataclasses import replace
@@ -100,6 +101,7 @@ class Trainer:
         self.text = MiniLMTextEncoder("cpu", cache_size=200_000)
         self.empty = self.text.encode([""])
         self.step = 0
+        self.warm_start = 0  # warm-up restarts whenever the optimiser starts fresh
         self.started = time.time()
         self.wall_before = 0.0
         ckpt = self.out / "checkpoint.pt"
@@ -109,6 +111,7 @@ class Trainer:
             self.ema.load_state_dict(state["ema"])
             self.opt.load_state_dict(state["opt"])
             self.step = state["step"]
+            self.warm_start = state.get("warm_start", 0)
             self.rng.setstate(state["rng"])
             torch.set_rng_state(state["torch_rng"])
             self.wall_before = state.get("wall", 0.0)
@@ -125,6 +128,7 @@ class Trainer:
             info = Path(args.init_from) / "training.json"
             if info.is_file():
                 self.step = json.loads(info.read_text())["step"]
+            self.warm_start = self.step
             print(f"initialised from {args.init_from} at step {self.step}")
         self.heldout = self._heldout_batch()
         self.reader_heldout = self._caption_bank(
@@ -215,6 +219,18 @@ class Trainer:
         err = (pred.float() - (noise - x0)).pow(2).mean(dim=(1, 2, 3, 4))
         return err.mean() if reduce else err
 
+    def learning_rate(self) -> float:
+        """Linear warm-up, then constant, then (with --decay-from) a cosine down
+        to --lr-final-ratio of --lr by --steps."""
+        a = self.args
+        lr = a.lr * min(1.0, (self.step - self.warm_start + 1) / a.warmup)
+        if a.decay_from and self.step > a.decay_from:
+            span = max(1, a.steps - a.decay_from)
+            frac = min(1.0, (self.step - a.decay_from) / span)
+            floor = a.lr_final_ratio
+            lr *= floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac))
+        return lr
+
     def train_step(self) -> float:
         a = self.args
         frames = self.rng.choice(a.frames)
@@ -234,7 +250,7 @@ class Trainer:
         x0 = to_tensor(clips)
         noise = torch.randn_like(x0)
         t = torch.sigmoid(torch.randn(a.batch) + a.t_mean)
-        lr = a.lr * min(1.0, (self.step + 1) / a.warmup)
+        lr = self.learning_rate()
         for g in self.opt.param_groups:
             g["lr"] = lr
         self._reader_loss = None
@@ -280,6 +296,7 @@ class Trainer:
             "ema": self.ema.state_dict(),
             "opt": self.opt.state_dict(),
             "step": self.step,
+            "warm_start": self.warm_start,
             "rng": self.rng.getstate(),
             "torch_rng": torch.get_rng_state(),
             "wall": self.wall(),
@@ -393,6 +410,13 @@ def main(argv: list[str] | None = None) -> Trainer:
     p.add_argument("--frames", type=int, nargs="+", default=[8, 8, 12])
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--warmup", type=int, default=300)
+    p.add_argument(
+        "--decay-from",
+        type=int,
+        default=0,
+        help="step after which the learning rate follows a cosine to the end (0: never)",
+    )
+    p.add_argument("--lr-final-ratio", type=float, default=0.1)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--cfg-dropout", type=float, default=0.1)
     p.add_argument(

@@ -99,3 +99,49 @@ def test_the_shipped_weights_are_small_and_load():
     params = sum(p.numel() for p in pipe.transformer.parameters())
     assert 1_000_000 < params < 10_000_000
     assert run(pipe, num_frames=8).frames.shape == (1, 8, 32, 32, 3)
+
+
+def test_cross_attention_shares_one_projection_of_the_prompt_across_frames():
+    from generation.builtin.model import Attention
+
+    torch.manual_seed(0)
+    attention = Attention(dim=32, heads=4, context_dim=24)
+    torch.nn.init.normal_(attention.out.weight)  # zero at init; make it count
+    frames, clips = 5, 2
+    x = torch.randn(clips * frames, 7, 32)
+    context = torch.randn(clips, 3, 24)
+    mask = torch.tensor([[True, True, False], [True, True, True]])[:, None, None]
+
+    shared = attention(x, context, mask, repeat=frames)
+    per_frame = attention(
+        x,
+        context.repeat_interleave(frames, dim=0),
+        mask.repeat_interleave(frames, dim=0),
+    )
+    assert torch.allclose(shared, per_frame, atol=1e-6)
+    # Each clip's frames read their own prompt, not the other clip's.
+    swapped = attention(x, context.flip(0), mask.flip(0), repeat=frames)
+    assert not torch.allclose(shared, swapped, atol=1e-3)
+
+
+def test_bf16_autocast_keeps_the_latents_in_float32_and_the_clip_close():
+    pipe = tiny_random_pipeline()
+    seen = []
+
+    def on_step(p, i, t, kwargs):
+        seen.append((kwargs["latents"].dtype, kwargs["pred_x0"].dtype))
+        return kwargs
+
+    pipe.bf16_autocast = False
+    exact = run(pipe, output_type="pt").frames
+    pipe.bf16_autocast = True
+    fast = run(
+        pipe,
+        output_type="pt",
+        callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"],
+    ).frames
+    assert seen == [(torch.float32, torch.float32)] * 2
+    assert fast.dtype == torch.float32
+    # bfloat16 matrix maths moves pixels by a small fraction of their range.
+    assert 0 < (fast - exact).abs().mean() < 0.02
