@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
@@ -8,6 +9,7 @@ from django.utils import timezone
 from studio.accounts.models import ApiToken, token_digest
 
 TOKEN_PREFIX = "st_"
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
@@ -37,5 +39,8 @@ def api_token_user(plain: str) -> AbstractBaseUser | None:
     )
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used=timezone.now())
+    # The account page shows minutes: one write a minute, not one a request.
+    now = timezone.now()
+    if token.last_used is None or now - token.last_used >= LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
     return token.user

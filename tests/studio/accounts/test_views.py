@@ -50,6 +50,24 @@ def test_alice_creates_a_token_and_only_its_hash_is_stored(alice, alice_client):
     assert api_token_user(plain) == alice
 
 
+def test_a_token_records_when_it_was_last_used_to_the_minute(alice):
+    from datetime import timedelta
+
+    token, plain = api_token_create(user=alice, name="script")
+    assert token.last_used is None
+    api_token_user(plain)
+    token.refresh_from_db()
+    first = token.last_used
+    assert first is not None
+    api_token_user(plain)  # within the minute: no write
+    token.refresh_from_db()
+    assert token.last_used == first
+    ApiToken.objects.filter(pk=token.pk).update(last_used=first - timedelta(minutes=2))
+    api_token_user(plain)
+    token.refresh_from_db()
+    assert token.last_used > first
+
+
 def test_alice_revokes_her_token(alice, alice_client):
     token, plain = api_token_create(user=alice, name="old")
     response = alice_client.post(reverse("accounts:token_revoke", args=[token.pk]))
