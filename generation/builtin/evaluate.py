@@ -111,6 +111,7 @@ def evaluate(
     guidance: float,
     seed: int = 0,
     bf16: bool | None = None,
+    shift: float | None = None,
 ) -> dict:
     cases = heldout_cases(count)
     prompts = [c for _, c in cases]
@@ -118,6 +119,10 @@ def evaluate(
     pipe = BuiltinVideoPipeline.from_pretrained(weights)
     pipe.set_progress_bar_config(disable=True)
     pipe.bf16_autocast = bf16
+    if shift is not None:
+        pipe.scheduler = type(pipe.scheduler).from_config(
+            pipe.scheduler.config, shift=shift
+        )
     started = time.perf_counter()
     clips = generate_clips(
         pipe, prompts, num_frames=num_frames, steps=steps, guidance=guidance, seed=seed
@@ -130,6 +135,7 @@ def evaluate(
         "steps": steps,
         "guidance": guidance,
         "precision": {None: "auto", False: "float32", True: "bf16"}[bf16],
+        "shift": pipe.scheduler.config.shift,
         "world": score(world_readings, cases),
         "model": score(model_readings, cases),
         "seconds_per_clip": seconds / count,
@@ -162,6 +168,13 @@ def main(argv: list[str] | None = None) -> None:
         default="auto",
         help="the denoiser's maths (auto: bf16 autocast where the CPU has it)",
     )
+    p.add_argument(
+        "--shift",
+        type=float,
+        default=None,
+        help="the sampler's time shift (default: the weights' scheduler config); "
+        "> 1 spends more steps at high noise",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -172,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         steps=args.steps,
         guidance=args.guidance,
         bf16={"auto": None, "float32": False, "bf16": True}[args.precision],
+        shift=args.shift,
     )
     sample_grid(result.pop("_clips"), result.pop("_prompts"), out / "samples.png")
     (out / "eval.json").write_text(json.dumps(result, indent=2))

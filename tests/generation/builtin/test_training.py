@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import torch
 
 from generation.builtin import train
+from generation.builtin.pipeline import fast_bf16
 
 
 def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tmp_path):
@@ -55,6 +57,8 @@ def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tm
     assert metrics["reader_colour"] > 0.2
     assert (tmp_path / "run" / "training.png").is_file()
     assert (tmp_path / "weights" / "model_index.json").is_file()
-    resumed = train.main([*args[:1], "45", *args[2:], "--resume"])
+    resumed = train.main([*args[:1], "45", *args[2:], "--resume", "--bf16"])
     assert resumed.step == 45
     assert trainer.step == 40
+    # bfloat16 only where the CPU has it natively; emulated it is far slower.
+    assert resumed.args.bf16 == fast_bf16(torch.device("cpu"))
