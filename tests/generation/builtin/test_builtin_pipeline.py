@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from generation.builtin.pipeline import (
     WEIGHTS_DIR,
     BuiltinVideoPipeline,
+    fast_bf16,
     tiny_random_pipeline,
 )
 
@@ -145,3 +147,16 @@ def test_bf16_autocast_keeps_the_latents_in_float32_and_the_clip_close():
     assert fast.dtype == torch.float32
     # bfloat16 matrix maths moves pixels by a small fraction of their range.
     assert 0 < (fast - exact).abs().mean() < 0.02
+
+
+def test_bf16_counts_as_fast_only_where_the_cpu_has_bf16_instructions():
+    # oneDNN calls bfloat16 "supported" on every AVX-512 CPU, where it is
+    # emulated and a clip takes ~2.5 times as long as in float32.
+    flags = set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    native = bool(flags & {"avx512_bf16", "amx_bf16"})
+    assert fast_bf16(torch.device("cpu")) is native
+    assert fast_bf16(torch.device("cuda")) is False
