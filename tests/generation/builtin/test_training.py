@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
-from generation.builtin import train
+from generation.builtin import train, world
+from generation.builtin.model import BuiltinVideoDenoiser
 from generation.builtin.pipeline import fast_bf16
 
 
@@ -62,3 +64,42 @@ def test_a_few_training_steps_lower_the_loss_and_leave_a_resumable_checkpoint(tm
     assert trainer.step == 40
     # bfloat16 only where the CPU has it natively; emulated it is far slower.
     assert resumed.args.bf16 == fast_bf16(torch.device("cpu"))
+
+
+def test_refitting_the_reader_changes_only_the_reader_and_keeps_the_recipe(tmp_path):
+    tiny = json.dumps(
+        {"conv_channels": 16, "dim": 32, "depth": 1, "heads": 2, "cond_dim": 32}
+    )
+    common = ["--model", tiny, "--heldout-size", "4", "--reader-bank", "64"]
+    train.main(
+        [
+            *common,
+            *("--steps", "2", "--batch", "2", "--frames", "8", "--warmup", "1"),
+            *("--save-every", "2", "--eval-every", "2", "--log-every", "1"),
+            *("--out", str(tmp_path / "run"), "--export", str(tmp_path / "base")),
+        ]
+    )
+    refit = train.main(
+        [
+            *common,
+            *("--init-from", str(tmp_path / "base"), "--reader-only"),
+            *("--reader-steps", "25", "--out", str(tmp_path / "refit-run")),
+            *("--export", str(tmp_path / "refit")),
+        ]
+    )
+    assert refit.step == 2  # no denoiser steps
+    base = BuiltinVideoDenoiser.from_pretrained(tmp_path / "base" / "transformer")
+    new = BuiltinVideoDenoiser.from_pretrained(tmp_path / "refit" / "transformer")
+    before, after = base.state_dict(), new.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("reader.") for k in changed)
+    info = json.loads((tmp_path / "refit" / "training.json").read_text())
+    assert info["step"] == 2 and info["args"]["steps"] == 2  # the base recipe
+    assert info["reader_refit"]["steps"] == 25
+    assert set(info["reader_refit"]["heldout_after"]) == set(world.ATTRIBUTES)
+
+
+def test_refitting_the_reader_needs_starting_weights(capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--reader-only"])
+    assert "--reader-only needs --init-from" in capsys.readouterr().err
