@@ -11,6 +11,7 @@ a table, writes JSON and a PNG grid of samples beside their prompts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import time
@@ -27,8 +28,31 @@ from .pipeline import WEIGHTS_DIR, BuiltinVideoPipeline
 METRICS = ("colour", "motion", "camera", "presence", "steady")
 
 
-def heldout_cases(count: int, seed: int = 2024) -> list[tuple[world.ClipParams, str]]:
-    """Single-object held-out combinations, each with a held-out phrasing."""
+# The evaluation's prompts, frozen: drawing them anew would change them with
+# every word added to the captions (the draws share one random stream), and
+# tables of different weights would stop being comparable.
+FROZEN_CASES = Path(__file__).with_name("heldout_prompts.json")
+FROZEN_SEED = 2024
+
+
+def heldout_cases(
+    count: int, seed: int = FROZEN_SEED
+) -> list[tuple[world.ClipParams, str]]:
+    """Single-object held-out combinations, each with a held-out phrasing.
+
+    The first cases for the default seed come from ``heldout_prompts.json``;
+    beyond those, or for another seed, they are drawn from today's world.
+    """
+    frozen = load_cases(FROZEN_CASES) if seed == FROZEN_SEED else []
+    if count <= len(frozen):
+        return frozen[:count]
+    return draw_heldout_cases(count, seed)
+
+
+def draw_heldout_cases(
+    count: int, seed: int = FROZEN_SEED
+) -> list[tuple[world.ClipParams, str]]:
+    """Draw ``count`` held-out cases from the world as it is now."""
     rng = random.Random(seed)
     cases = []
     while len(cases) < count:
@@ -36,6 +60,22 @@ def heldout_cases(count: int, seed: int = 2024) -> list[tuple[world.ClipParams, 
         if len(p.objects) > 1:
             continue
         cases.append((p, world.caption(p, rng, held_out=True)))
+    return cases
+
+
+def save_cases(cases: list[tuple[world.ClipParams, str]], path: Path) -> None:
+    rows = [{"caption": c, "params": dataclasses.asdict(p)} for p, c in cases]
+    path.write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def load_cases(path: Path) -> list[tuple[world.ClipParams, str]]:
+    if not path.is_file():
+        return []
+    cases = []
+    for row in json.loads(path.read_text()):
+        params = dict(row["params"])
+        objects = tuple(world.ObjectParams(**o) for o in params.pop("objects"))
+        cases.append((world.ClipParams(objects=objects, **params), row["caption"]))
     return cases
 
 
