@@ -312,20 +312,19 @@ class Trainer:
         torch.save(state, tmp)
         tmp.replace(self.out / "checkpoint.pt")
 
-    def export(self, path: Path) -> None:
+    def export(self, path: Path, info: dict | None = None) -> None:
+        """save_pretrained the EMA weights with ``training.json`` (``info``, or
+        this run's step and recipe)."""
         pipe = BuiltinVideoPipeline(transformer=self.ema, scheduler=make_scheduler())
         pipe.save_pretrained(path)
-        (path / "training.json").write_text(
-            json.dumps(
-                {
-                    "step": self.step,
-                    "wall_seconds": round(self.wall()),
-                    "model": self.model_config,
-                    "args": {k: _portable(v) for k, v in vars(self.args).items()},
-                },
-                indent=2,
-            )
-        )
+        if info is None:
+            info = {
+                "step": self.step,
+                "wall_seconds": round(self.wall()),
+                "model": self.model_config,
+                "args": {k: _portable(v) for k, v in vars(self.args).items()},
+            }
+        (path / "training.json").write_text(json.dumps(info, indent=2))
 
     def refit_reader(self, path: Path) -> None:
         """Fit only the prompt reader again, on captions in today's vocabulary,
@@ -344,8 +343,6 @@ class Trainer:
         after = self.reader_accuracy(self.ema)
         base = Path(self.args.init_from) / "training.json"
         info = json.loads(base.read_text()) if base.is_file() else {}
-        pipe = BuiltinVideoPipeline(transformer=self.ema, scheduler=make_scheduler())
-        pipe.save_pretrained(path)
         info["reader_refit"] = {
             "steps": self.args.reader_steps or 1000,
             "bank": self.args.reader_bank,
@@ -354,7 +351,7 @@ class Trainer:
             "heldout_before": {k[7:]: round(v, 4) for k, v in before.items()},
             "heldout_after": {k[7:]: round(v, 4) for k, v in after.items()},
         }
-        (path / "training.json").write_text(json.dumps(info, indent=2))
+        self.export(path, info)
 
     def wall(self) -> float:
         return self.wall_before + time.time() - self.started
