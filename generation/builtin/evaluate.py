@@ -95,6 +95,54 @@ def score(
     return {k: float(np.mean(v)) if v else 0.0 for k, v in hits.items()}
 
 
+# What each metric is broken down by: the case's own value of it, and the
+# scene and shape, which change how hard the object is to draw and to see.
+BREAKDOWN = {
+    "colour": ("colour", "shape", "scene"),
+    "motion": ("motion", "camera", "shape"),
+    "camera": ("camera", "scene", "motion"),
+    "presence": ("scene", "shape", "colour"),
+}
+
+
+def breakdown(
+    readings: list, cases: list[tuple[world.ClipParams, str]]
+) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Per metric, its accuracy for each value of what it is broken down by.
+
+    ``{"motion": {"motion": {"left": {"accuracy": 0.8, "cases": 10}}}}``;
+    where the model goes wrong, the reading it gave most often is kept as
+    ``"confused_with"`` (colour, motion and camera).
+    """
+    table: dict = {}
+    for metric, keys in BREAKDOWN.items():
+        table[metric] = {}
+        for key in keys:
+            groups: dict[str, list] = {}
+            for r, (p, _) in zip(readings, cases, strict=True):
+                asked = _asked(p)
+                got = getattr(r, metric)
+                hit = (
+                    float(got) if metric == "presence" else float(got == asked[metric])
+                )
+                groups.setdefault(asked[key], []).append((hit, None if hit else got))
+            table[metric][key] = {
+                value: _group_summary(rows) for value, rows in sorted(groups.items())
+            }
+    return table
+
+
+def _group_summary(rows: list[tuple[float, object]]) -> dict:
+    summary: dict = {
+        "accuracy": round(float(np.mean([h for h, _ in rows])), 4),
+        "cases": len(rows),
+    }
+    misses = [str(m) for _, m in rows if m is not None and not isinstance(m, float)]
+    if misses:
+        summary["confused_with"] = max(set(misses), key=misses.count)
+    return summary
+
+
 def generate_clips(
     pipe: BuiltinVideoPipeline,
     prompts: list[str],
@@ -178,13 +226,29 @@ def evaluate(
         "shift": pipe.scheduler.config.shift,
         "world": score(world_readings, cases),
         "model": score(model_readings, cases),
+        "breakdown": breakdown(model_readings, cases),
         "seconds_per_clip": seconds / count,
         "samples": [
             {"prompt": c, "reading": r.as_dict()}
             for (_, c), r in zip(cases[:16], model_readings[:16], strict=True)
         ],
+        "readings": [
+            {"prompt": c, "asked": _asked(p), "reading": r.as_dict()}
+            for (p, c), r in zip(cases, model_readings, strict=True)
+        ],
         "_clips": clips,
         "_prompts": prompts,
+    }
+
+
+def _asked(p: world.ClipParams) -> dict[str, str]:
+    o = p.objects[0]
+    return {
+        "colour": o.colour,
+        "shape": o.shape,
+        "motion": o.motion,
+        "camera": p.camera,
+        "scene": p.scene,
     }
 
 
@@ -192,6 +256,18 @@ def print_table(result: dict) -> None:
     print(f"{'metric':<10} {'world':>7} {'model':>7}")
     for k in METRICS:
         print(f"{k:<10} {result['world'][k]:>7.1%} {result['model'][k]:>7.1%}")
+    for metric, table in result.get("breakdown", {}).items():
+        # The metric by its own value (presence: by scene), weakest first.
+        groups = next(iter(table.values()))
+        weakest = sorted(groups.items(), key=lambda kv: kv[1]["accuracy"])[:4]
+        print(
+            f"  {metric} weakest: "
+            + ", ".join(
+                f"{v} {g['accuracy']:.0%}/{g['cases']}"
+                + (f" (as {g['confused_with']})" if "confused_with" in g else "")
+                for v, g in weakest
+            )
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,3 +45,50 @@ def test_cases_survive_a_round_trip_through_json(tmp_path):
     assert back == cases
     assert [c for _, c in back] == [c for _, c in cases]
     assert evaluate.load_cases(tmp_path / "missing.json") == []
+
+
+def reading(**changes):
+    from generation.builtin.detector import Reading
+
+    base = dict(
+        colour="red",
+        motion="left",
+        camera="static",
+        presence=1.0,
+        size_variation=0.0,
+        flicker=0.0,
+        displacement=(0.0, 0.0),
+        area_ratio=1.0,
+        camera_shift=0.0,
+        camera_scale=1.0,
+    )
+    return Reading(**{**base, **changes})
+
+
+def test_the_breakdown_shows_which_values_fail_and_what_they_were_read_as():
+    cases = evaluate.draw_heldout_cases(40, seed=3)
+    readings = []
+    for i, (p, _) in enumerate(cases):
+        [o] = p.objects
+        # Every "down" clip is read as growing; the rest come out right, and
+        # every fourth clip loses its object for half of the frames.
+        motion = "grow" if o.motion == "down" else o.motion
+        presence = 0.5 if i % 4 == 0 else 1.0
+        readings.append(
+            reading(colour=o.colour, motion=motion, camera=p.camera, presence=presence)
+        )
+    table = evaluate.breakdown(readings, cases)
+
+    by_motion = table["motion"]["motion"]
+    assert set(by_motion) == {p.objects[0].motion for p, _ in cases}
+    if "down" in by_motion:
+        assert by_motion["down"]["accuracy"] == 0.0
+        assert by_motion["down"]["confused_with"] == "grow"
+    for name, group in by_motion.items():
+        if name != "down":
+            assert group["accuracy"] == 1.0 and "confused_with" not in group
+    assert sum(g["cases"] for g in by_motion.values()) == 40
+    assert all(g["accuracy"] == 1.0 for g in table["colour"]["colour"].values())
+    presence = [g["accuracy"] for g in table["presence"]["scene"].values()]
+    assert min(presence) < 1.0 and all(0.5 <= a <= 1.0 for a in presence)
+    assert evaluate.score(readings, cases)["presence"] == 0.875  # 10 clips at half
