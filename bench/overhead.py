@@ -128,7 +128,7 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
     started = time.perf_counter()
     created = submit(port, token, body)
     submitted = time.perf_counter()
-    first_preview = None
+    first_preview = last_preview = None
     previews = 0
     url = f"ws://127.0.0.1:{port}{created['ws_url']}?token={token}"
     async with websockets.connect(url, max_size=None) as ws:
@@ -136,8 +136,9 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
             msg = await asyncio.wait_for(ws.recv(), timeout=120)
             if isinstance(msg, bytes):
                 previews += 1
+                last_preview = time.perf_counter()
                 if first_preview is None:
-                    first_preview = time.perf_counter()
+                    first_preview = last_preview
                 continue
             event = json.loads(msg)
             if event["type"] == "succeeded":
@@ -149,6 +150,7 @@ async def studio_run(port: int, token: str, body: dict) -> dict[str, float]:
         "total": done - started,
         "first_preview": (first_preview or done) - started,
         "submit": submitted - started,
+        "last_preview": (last_preview or done) - started,
         "previews": previews,
     }
 
@@ -260,6 +262,18 @@ def main() -> None:
         "step_ms": step * 1000,
         "first_preview_minus_step_ms": (first - step) * 1000,
         "previews_per_run": studios[-1]["previews"],
+        # Where the studio's time goes, medians over the rounds (client clock).
+        "phases_ms": {
+            "post_request": 1000 * statistics.median(s["submit"] for s in studios),
+            "to_first_preview": 1000 * first,
+            "first_to_last_preview": 1000
+            * statistics.median(
+                s["last_preview"] - s["first_preview"] for s in studios
+            ),
+            "raw_steps_after_first": 1000 * step * (args.steps - 1),
+            "last_preview_to_succeeded": 1000
+            * statistics.median(s["total"] - s["last_preview"] for s in studios),
+        },
         "preview_ms": cost["preview_s"] * 1000,
         "preview_share_of_step": cost["preview_s"] / cost["step_s"],
     }
@@ -275,6 +289,15 @@ def main() -> None:
     print(
         f"preview work   {cost['preview_s'] * 1000:.2f} ms a step = "
         f"{result['preview_share_of_step']:.1%} of a step (target ≤ 3 %)"
+    )
+    phases = result["phases_ms"]
+    print(
+        "phases (ms)    "
+        f"POST {phases['post_request']:.0f} · to first preview "
+        f"{phases['to_first_preview']:.0f} · first → last preview "
+        f"{phases['first_to_last_preview']:.0f} (raw steps "
+        f"{phases['raw_steps_after_first']:.0f}) · last preview → succeeded "
+        f"{phases['last_preview_to_succeeded']:.0f}"
     )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
