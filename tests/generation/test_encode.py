@@ -85,6 +85,20 @@ def test_a_writer_opened_before_the_frames_exist_writes_the_whole_clip(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
 
 
+def test_small_clips_encode_on_one_thread_and_large_ones_on_all(tmp_path):
+    small = VideoWriter(tmp_path / "small.mp4", size=(256, 256), fps=8)
+    large = VideoWriter(tmp_path / "large.mp4", size=(832, 480), fps=8)
+    try:
+        assert small._stream.codec_context.thread_count == 1
+        assert large._stream.codec_context.thread_count == 0  # x264 picks
+        frames = moving_square(t=5, width=64, height=48)
+        for writer in (small, large):
+            assert probe_video(writer.write(frames))["frames"] == 5
+    finally:
+        small.discard()
+        large.discard()
+
+
 def test_a_discarded_writer_leaves_nothing_behind(tmp_path):
     writer = VideoWriter(tmp_path / "clip.mp4", size=(64, 48), fps=8)
     writer.discard()
