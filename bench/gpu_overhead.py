@@ -271,12 +271,11 @@ def main() -> None:
     pipeline(prompt=spec.prompt, num_frames=spec.num_frames, height=spec.height,
              width=spec.width, num_inference_steps=1, output_type="latent",
              callback_on_step_end=keep)  # fmt: skip
-    extra = (spec,) if args.family == "ltx" else ()
     projections = []
     for _ in range(10):
         sync()
         began = time.perf_counter()
-        adapter.preview_frames(latents["latents"], *extra)
+        adapter.preview_frames(latents["latents"], spec)
         sync()
         projections.append(time.perf_counter() - began)
 

@@ -102,9 +102,7 @@ def measure(family: str, root: Path, spec, reps: int) -> dict:
     latents = caught["latents"]
 
     def preview():
-        if family == "ltx":
-            return adapter.preview_frames(latents, spec)
-        return adapter.preview_frames(latents)
+        return adapter.preview_frames(latents, spec)
 
     frames = preview()
     preview()  # warm up

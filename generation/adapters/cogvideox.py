@@ -8,16 +8,13 @@ the VAE's scaling factor.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 import torch
 
-from generation import inputs, latent_preview
-from generation.adapters import InvalidSpecError, OnPreview, check_spec
-from generation.adapters.options import ModelOptions, apply_options
-from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
+from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation.specs import GenerationSpec
 
 FAMILY = "cogvideox"
 TASKS = ("t2v", "i2v", "v2v")
@@ -30,159 +27,41 @@ DEFAULTS = {"num_frames": 41, "fps": 8, "width": 720, "height": 480,
 
 def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
     """The shared bounds plus CogVideoX's frame, size and input rules."""
-    errors = check_spec(spec)
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if "num_frames" not in errors and spec.num_frames % TEMPORAL != 1:
-        below = spec.num_frames // TEMPORAL * TEMPORAL + 1
-        add("num_frames", f"CogVideoX makes 4k+1 frames (…, {below}, "
-            f"{below + TEMPORAL}, …); {spec.num_frames} is not one of them.")  # fmt: skip
-    for field in ("width", "height"):
-        value = getattr(spec, field)
-        if field not in errors and value % SIZE_MULTIPLE:
-            add(field, f"CogVideoX needs the {field} to be a multiple of "
-                f"{SIZE_MULTIPLE} pixels; {value} is not.")  # fmt: skip
-    errors.update(inputs.check_task_inputs(spec, task, "CogVideoX"))
-    return errors
+    return check_video_spec(
+        spec, task, label="CogVideoX", size_multiple=SIZE_MULTIPLE, frame_step=TEMPORAL
+    )
 
 
-class CogVideoXAdapter:
+class CogVideoXAdapter(DiffusersVideoAdapter):
     """Runs a loaded CogVideoX pipeline for the service."""
 
     family = FAMILY
+    label = "CogVideoX"
+    tasks = TASKS
     native_size = NATIVE_SIZE
-
-    def __init__(
-        self,
-        pipeline: Any,
-        *,
-        name: str,
-        task: str = "t2v",
-        device: str = "cpu",
-        options: ModelOptions | None = None,
-        model_path: str | os.PathLike[str] | None = None,
-    ) -> None:
-        if task not in TASKS:
-            raise ValueError(f"CogVideoX offers the tasks {TASKS}, not {task!r}")
-        self.name = name
-        self.task = task
-        self.device = device
-        self.pipeline = apply_options(pipeline, options or ModelOptions(), device)
-        vae = self.pipeline.vae
-        self._scale = float(vae.config.scaling_factor)
-        self.projection = latent_preview.load_or_fit(
-            model_path,
-            lambda pixels: vae.encode(pixels).latent_dist.mode(),
-            channels=vae.config.latent_channels,
-            temporal=TEMPORAL,
-            spatial=SPATIAL,
-            device=vae.device,
-            dtype=vae.dtype,
-        )
+    compression = (TEMPORAL, SPATIAL)
+    rules = staticmethod(validate)
 
     @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        name: str,
-        task: str = "t2v",
-        device: str = "cpu",
-        options: ModelOptions | None = None,
-    ) -> CogVideoXAdapter:
-        """Load a CogVideoX folder saved with ``save_pretrained`` (or a hub id)."""
+    def pipeline_class(cls, task: str) -> type:
         from diffusers import (
             CogVideoXImageToVideoPipeline,
             CogVideoXPipeline,
             CogVideoXVideoToVideoPipeline,
         )
 
-        options = options or ModelOptions()
-        pipeline_class = {"i2v": CogVideoXImageToVideoPipeline,
-                          "v2v": CogVideoXVideoToVideoPipeline}.get(
-            task, CogVideoXPipeline)  # fmt: skip
-        pipeline = pipeline_class.from_pretrained(
-            path, dtype=options.torch_dtype(device)
-        )
-        return cls(
-            pipeline,
-            name=name,
-            task=task,
-            device=device,
-            options=options,
-            model_path=path,
-        )
+        return {"i2v": CogVideoXImageToVideoPipeline,
+                "v2v": CogVideoXVideoToVideoPipeline}.get(task, CogVideoXPipeline)  # fmt: skip
 
-    def validate(self, spec: GenerationSpec) -> dict[str, list[str]]:
-        """Creator-readable problems with ``spec`` per field; empty when fine."""
-        return validate(spec, self.task)
-
-    def preview_frames(self, latents: torch.Tensor) -> np.ndarray:
+    def preview_frames(self, latents: torch.Tensor, spec: GenerationSpec) -> np.ndarray:
         """Small uint8 frames (t, h, w, 3) from the callback's (B, T, C, h, w)."""
         raw = latents[0].transpose(0, 1).float() / self._scale
         return self.projection.frames(raw)
 
-    @torch.inference_mode()
-    def generate(
-        self,
-        spec: GenerationSpec,
-        *,
-        on_preview: OnPreview | None = None,
-        should_stop: ShouldStop | None = None,
-    ) -> np.ndarray:
-        """Render ``spec`` into uint8 frames (T, height, width, 3).
-
-        Every step sends a preview of every latent frame; when
-        ``should_stop()`` answers True the run stops at that step and raises
-        :class:`GenerationCancelled` before the VAE decodes anything.
-        """
-        errors = self.validate(spec)
-        if errors:
-            raise InvalidSpecError(errors)
-        if should_stop is not None and should_stop():
-            raise GenerationCancelled
-        pipe = self.pipeline
-
-        def on_step_end(
-            pipe: Any, step_index: int, timestep: Any, kwargs: dict[str, Any]
-        ) -> dict[str, Any]:
-            if should_stop is not None and should_stop():
-                pipe._interrupt = True
-                raise GenerationCancelled
-            if on_preview is not None:
-                steps = pipe._num_timesteps or spec.num_inference_steps
-                on_preview(
-                    step_index + 1, steps, self.preview_frames(kwargs["latents"])
-                )
-            return kwargs
-
-        call: dict[str, Any] = {
-            "prompt": spec.prompt,
-            "negative_prompt": spec.negative_prompt or None,
-            "height": spec.height,
-            "width": spec.width,
-            "num_inference_steps": spec.num_inference_steps,
-            "guidance_scale": spec.guidance_scale,
-            # The transformer's text positions are fixed at this length.
-            "max_sequence_length": pipe.transformer.config.max_text_seq_length,
-        }
-        if self.task == "i2v":
-            call["image"] = inputs.load_image(spec.image_path, spec.width, spec.height)
-        if self.task == "v2v":
-            call["video"] = inputs.load_video(
-                spec.video_path, spec.num_frames, spec.width, spec.height
-            )
-            call["strength"] = spec.strength
-        else:
-            call["num_frames"] = spec.num_frames
-        output = pipe(
-            **call,
-            # A CPU generator gives the same clip for a seed on every device.
-            generator=torch.Generator("cpu").manual_seed(spec.seed),
-            output_type="np",
-            callback_on_step_end=on_step_end,
-            callback_on_step_end_tensor_inputs=["latents"],
+    def call_arguments(self, spec: GenerationSpec) -> dict[str, Any]:
+        call = super().call_arguments(spec)
+        # The transformer's text positions are fixed at this length.
+        call["max_sequence_length"] = (
+            self.pipeline.transformer.config.max_text_seq_length
         )
-        return inputs.to_uint8(output.frames[0])
+        return call

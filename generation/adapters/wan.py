@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation import inputs, latent_preview
-from generation.adapters import InvalidSpecError, OnPreview, check_spec
-from generation.adapters.options import ModelOptions, apply_options
-from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
+from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation.specs import GenerationSpec
 
 FAMILY = "wan"
 TASKS = ("t2v", "i2v", "v2v")
@@ -30,22 +28,9 @@ MAX_SEQUENCE_LENGTH = 512
 
 def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
     """The shared bounds plus Wan's frame, size and input rules."""
-    errors = check_spec(spec)
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if "num_frames" not in errors and spec.num_frames % TEMPORAL != 1:
-        below = spec.num_frames // TEMPORAL * TEMPORAL + 1
-        add("num_frames", f"Wan makes 4k+1 frames (…, {below}, {below + TEMPORAL}, "
-            f"…); {spec.num_frames} is not one of them.")  # fmt: skip
-    for field in ("width", "height"):
-        value = getattr(spec, field)
-        if field not in errors and value % SIZE_MULTIPLE:
-            add(field, f"Wan needs the {field} to be a multiple of {SIZE_MULTIPLE} "
-                f"pixels; {value} is not.")  # fmt: skip
-    errors.update(inputs.check_task_inputs(spec, task, FAMILY))
-    return errors
+    return check_video_spec(
+        spec, task, label="Wan", size_multiple=SIZE_MULTIPLE, frame_step=TEMPORAL
+    )
 
 
 def _text_embeds(pipe: Any, prompt: str, device: torch.device) -> torch.Tensor:
@@ -58,145 +43,53 @@ def _text_embeds(pipe: Any, prompt: str, device: torch.device) -> torch.Tensor:
     )
 
 
-class WanAdapter:
+class WanAdapter(DiffusersVideoAdapter):
     """Runs a loaded Wan pipeline for the service."""
 
     family = FAMILY
+    label = "Wan"
+    tasks = TASKS
     native_size = NATIVE_SIZE
-
-    def __init__(
-        self,
-        pipeline: Any,
-        *,
-        name: str,
-        task: str = "t2v",
-        device: str = "cpu",
-        options: ModelOptions | None = None,
-        model_path: str | os.PathLike[str] | None = None,
-    ) -> None:
-        if task not in TASKS:
-            raise ValueError(f"Wan offers the tasks {TASKS}, not {task!r}")
-        self.name = name
-        self.task = task
-        self.device = device
-        self.pipeline = apply_options(pipeline, options or ModelOptions(), device)
-        vae = self.pipeline.vae
-        channels = vae.config.z_dim
-        self._mean = torch.tensor(vae.config.latents_mean).view(channels, 1, 1, 1)
-        self._std = torch.tensor(vae.config.latents_std).view(channels, 1, 1, 1)
-        self.projection = latent_preview.load_or_fit(
-            model_path,
-            lambda pixels: vae.encode(pixels).latent_dist.mode(),
-            channels=channels,
-            temporal=TEMPORAL,
-            spatial=SPATIAL,
-            device=vae.device,
-            dtype=vae.dtype,
-        )
+    rules = staticmethod(validate)
 
     @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        name: str,
-        task: str = "t2v",
-        device: str = "cpu",
-        options: ModelOptions | None = None,
-    ) -> WanAdapter:
-        """Load a Wan folder saved with ``save_pretrained`` (or a hub id)."""
+    def pipeline_class(cls, task: str) -> type:
         from diffusers import (
             WanImageToVideoPipeline,
             WanPipeline,
             WanVideoToVideoPipeline,
         )
 
-        options = options or ModelOptions()
-        pipeline_class = {"i2v": WanImageToVideoPipeline,
-                          "v2v": WanVideoToVideoPipeline}.get(task, WanPipeline)  # fmt: skip
-        pipeline = pipeline_class.from_pretrained(
-            path, dtype=options.torch_dtype(device)
-        )
-        return cls(
-            pipeline,
-            name=name,
-            task=task,
-            device=device,
-            options=options,
-            model_path=path,
+        return {"i2v": WanImageToVideoPipeline,
+                "v2v": WanVideoToVideoPipeline}.get(task, WanPipeline)  # fmt: skip
+
+    def prepare_previews(self, model_path: str | os.PathLike[str] | None) -> None:
+        vae = self.pipeline.vae
+        channels = vae.config.z_dim
+        self._mean = torch.tensor(vae.config.latents_mean).view(channels, 1, 1, 1)
+        self._std = torch.tensor(vae.config.latents_std).view(channels, 1, 1, 1)
+        self.projection = self.fit_projection(
+            model_path,
+            lambda pixels: vae.encode(pixels).latent_dist.mode(),
+            channels=channels,
+            temporal=TEMPORAL,
+            spatial=SPATIAL,
         )
 
-    def validate(self, spec: GenerationSpec) -> dict[str, list[str]]:
-        """Creator-readable problems with ``spec`` per field; empty when fine."""
-        return validate(spec, self.task)
-
-    def preview_frames(self, latents: torch.Tensor) -> np.ndarray:
-        """Small uint8 frames (t, h, w, 3) from the callback's latents."""
+    def preview_frames(self, latents: torch.Tensor, spec: GenerationSpec) -> np.ndarray:
+        """Small uint8 frames (t, h, w, 3) from the callback's normalised latents."""
         raw = latents[0].float() * self._std.to(latents.device)
         raw += self._mean.to(latents.device)
         return self.projection.frames(raw)
 
-    @torch.inference_mode()
-    def generate(
-        self,
-        spec: GenerationSpec,
-        *,
-        on_preview: OnPreview | None = None,
-        should_stop: ShouldStop | None = None,
-    ) -> np.ndarray:
-        """Render ``spec`` into uint8 frames (T, height, width, 3).
-
-        Every step sends a preview of every latent frame; when
-        ``should_stop()`` answers True the run stops at that step and raises
-        :class:`GenerationCancelled` before the VAE decodes anything.
-        """
-        errors = self.validate(spec)
-        if errors:
-            raise InvalidSpecError(errors)
-        if should_stop is not None and should_stop():
-            raise GenerationCancelled
+    def call_arguments(self, spec: GenerationSpec) -> dict[str, Any]:
+        call = super().call_arguments(spec)
+        del call["prompt"], call["negative_prompt"]
         pipe = self.pipeline
-
-        def on_step_end(
-            pipe: Any, step_index: int, timestep: Any, kwargs: dict[str, Any]
-        ) -> dict[str, Any]:
-            if should_stop is not None and should_stop():
-                pipe._interrupt = True
-                raise GenerationCancelled
-            if on_preview is not None:
-                steps = pipe._num_timesteps or spec.num_inference_steps
-                on_preview(
-                    step_index + 1, steps, self.preview_frames(kwargs["latents"])
-                )
-            return kwargs
-
         device = pipe._execution_device
-        call: dict[str, Any] = {
-            "prompt_embeds": _text_embeds(pipe, spec.prompt, device),
-            "height": spec.height,
-            "width": spec.width,
-            "num_inference_steps": spec.num_inference_steps,
-            "guidance_scale": spec.guidance_scale,
-        }
+        call["prompt_embeds"] = _text_embeds(pipe, spec.prompt, device)
         if spec.guidance_scale > 1.0:
             call["negative_prompt_embeds"] = _text_embeds(
                 pipe, spec.negative_prompt, device
             )
-        if self.task == "i2v":
-            call["image"] = inputs.load_image(spec.image_path, spec.width, spec.height)
-        if self.task == "v2v":
-            call["video"] = inputs.load_video(
-                spec.video_path, spec.num_frames, spec.width, spec.height
-            )
-            call["strength"] = spec.strength
-        else:
-            call["num_frames"] = spec.num_frames
-        output = pipe(
-            **call,
-            # A CPU generator gives the same clip for a seed on every device.
-            generator=torch.Generator("cpu").manual_seed(spec.seed),
-            output_type="np",
-            callback_on_step_end=on_step_end,
-            callback_on_step_end_tensor_inputs=["latents"],
-        )
-        return inputs.to_uint8(output.frames[0])
+        return call
