@@ -114,13 +114,13 @@ def breakdown(
     where the model goes wrong, the reading it gave most often is kept as
     ``"confused_with"`` (colour, motion and camera).
     """
+    asked_all = [_asked(p) for p, _ in cases]
     table: dict = {}
     for metric, keys in BREAKDOWN.items():
         table[metric] = {}
         for key in keys:
             groups: dict[str, list] = {}
-            for r, (p, _) in zip(readings, cases, strict=True):
-                asked = _asked(p)
+            for r, asked in zip(readings, asked_all, strict=True):
                 got = getattr(r, metric)
                 hit = (
                     float(got) if metric == "presence" else float(got == asked[metric])
