@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.middleware.RefuseNulCharacters",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -160,6 +161,16 @@ if REDIS_URL:
                 "capacity": 1000,
                 "expiry": 30,
             },
+        }
+    }
+    # Share-link rate limits must count across server processes, and a clip's
+    # Content Credentials verdict is worth keeping for all of them.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "studio",
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
         }
     }
 else:

@@ -3,6 +3,8 @@ else, and an anonymous visitor has no account."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -36,3 +38,14 @@ def bob_client(bob) -> Client:
 @pytest.fixture
 def anonymous_client() -> Client:
     return Client()
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test counts and caches under its own key prefix, so rate limits
+    and cached verdicts never leak between tests, or between runs when the
+    cache is a shared Redis."""
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
+        for name, config in settings.CACHES.items()
+    }

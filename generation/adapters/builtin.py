@@ -28,6 +28,19 @@ NATIVE_SIZE = (32, 32)  # width, height
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
 
 
+def weights_memory() -> dict[str, int]:
+    """Memory for the built-in model's weights, as ``estimate_memory`` gives it
+    for a registered model: the denoiser and the MiniLM text encoder, float32
+    on the CPU."""
+    from generation.adapters.options import component_parameters, safetensors_parameters
+    from generation.builtin.text import minilm_path
+
+    count = sum(component_parameters(WEIGHTS_DIR).values())
+    count += safetensors_parameters(minilm_path() / "model.safetensors")[0]
+    size = count * torch.empty((), dtype=torch.float32).element_size()
+    return {"weights": size, "peak": size}
+
+
 def validate(spec: GenerationSpec) -> dict[str, list[str]]:
     """Check a spec against the shared bounds and the built-in model's rules.
 

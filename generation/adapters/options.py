@@ -115,7 +115,7 @@ def apply_options(pipeline: Any, options: ModelOptions, device: str) -> Any:
     return pipeline
 
 
-def _safetensors_parameters(path: Path) -> tuple[int, int]:
+def safetensors_parameters(path: Path) -> tuple[int, int]:
     """(parameter count, bytes on disk) from a safetensors header alone."""
     with path.open("rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
@@ -140,7 +140,7 @@ def component_parameters(path: str | os.PathLike[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for file in sorted(folder.glob("*/*.safetensors")):
         counts.setdefault(file.parent.name, 0)
-        counts[file.parent.name] += _safetensors_parameters(file)[0]
+        counts[file.parent.name] += safetensors_parameters(file)[0]
     return counts
 
 

@@ -22,6 +22,15 @@ function seconds(value) {
   return value < 10 ? `${value.toFixed(1)} s` : `${Math.round(value)} s`;
 }
 
+// The tab's title follows the clip being rendered ("[7/20] Project · Studio"),
+// so a creator working in another tab sees it progress and finish.
+const pageTitle = document.title;
+
+function showProgressInTitle() {
+  const running = [...players.values()].find((player) => player.progressText);
+  document.title = running ? `[${running.progressText}] ${pageTitle}` : pageTitle;
+}
+
 class LivePreview {
   constructor(card) {
     this.card = card;
@@ -104,6 +113,8 @@ class LivePreview {
     if (elapsed !== undefined) parts.push(`${seconds(elapsed)} elapsed`);
     if (eta !== undefined && step < steps) parts.push(`ETA ${seconds(eta)}`);
     this.setStatus(parts.join(" · "));
+    this.progressText = `${step}/${steps}`;
+    showProgressInTitle();
   }
 
   async onPreview(buffer) {
@@ -146,6 +157,10 @@ class LivePreview {
 
   async onSucceeded() {
     this.finish();
+    if (document.hidden && !document.title.startsWith("[")) {
+      document.title = `✓ ${pageTitle}`;
+      document.addEventListener("visibilitychange", showProgressInTitle, { once: true });
+    }
     this.bar.style.width = "100%";
     this.setStatus("Done — saving to the gallery");
     const gallery = document.getElementById("gallery");
@@ -168,7 +183,9 @@ class LivePreview {
 
   finish() {
     this.finished = true;
+    this.progressText = null;
     players.delete(this.id);
+    showProgressInTitle();
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000);
   }
 
@@ -176,7 +193,9 @@ class LivePreview {
     if (this.finished) return;
     if (event.code >= 4000) {
       this.finished = true;
+      this.progressText = null;
       players.delete(this.id);
+      showProgressInTitle();
       this.setStatus(event.code === 4401 ? "Log in again to follow this clip." : "This clip is not available.");
       return;
     }
@@ -277,7 +296,43 @@ function bindGallery() {
   document.addEventListener("close", (event) => {
     if (event.target.id === "player") event.target.querySelector("#player-body").innerHTML = "";
   }, true);
+  // ← and → step through the page's clips while the player is open
+  // (captured first, so a focused video does not seek instead); S stars.
+  document.addEventListener("keydown", (event) => {
+    const dialog = document.getElementById("player");
+    if (!dialog?.open || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.("input, textarea, select")) return;
+    if (event.key === "s") {
+      // The player's content may be only milliseconds old: let htmx take the
+      // form first, so the star is an htmx request and the page stays put.
+      const star = dialog.querySelector(".star-form");
+      if (star) window.htmx?.process(star);
+      star?.querySelector(".star")?.click();
+      return;
+    }
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    const current = dialog.querySelector("[data-generation]")?.dataset.generation;
+    // A project's or the Clips page's gallery, or a gallery board.
+    const links = [...document.querySelectorAll("#gallery .clip-media, #board .clip-media")];
+    const index = current ? links.findIndex((link) => link.getAttribute("hx-get")?.includes(current)) : -1;
+    const next = index < 0 ? null : links[index + (event.key === "ArrowRight" ? 1 : -1)];
+    event.preventDefault();
+    next?.click();
+  }, true);
 }
+
+// A star toggled in the player (or on a card) shows on every copy of it.
+document.body.addEventListener("clip-starred", (event) => {
+  const { id, starred } = event.detail;
+  for (const form of document.querySelectorAll(`.star-form[data-generation="${id}"]`)) {
+    const button = form.querySelector("button");
+    button.classList.toggle("on", starred);
+    button.setAttribute("aria-pressed", String(starred));
+    button.setAttribute("aria-label", starred ? "Unstar this clip" : "Star this clip");
+    button.title = starred ? "Starred: click to unstar" : "Star this clip";
+    form.elements.starred.value = starred ? "0" : "1";
+  }
+});
 
 function bind(root) {
   bindLiveCards(root);

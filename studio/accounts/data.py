@@ -41,6 +41,7 @@ def _generation_record(generation: Generation) -> dict[str, Any]:
         "prompt": generation.prompt,
         "settings": generation.settings,
         "seed": generation.seed,
+        "starred": generation.starred,
         "error": generation.error,
         "seconds": generation.seconds,
         "created": _iso(generation.created),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from studio import jsontext
 from studio.galleries.models import Gallery, GalleryItem
 from studio.galleries.services import (
     NotAddable,
@@ -37,9 +37,9 @@ def _body(request: HttpRequest) -> tuple[dict[str, Any] | None, JsonResponse | N
             {"errors": {"__all__": ["The request body is too large."]}}, status=413
         )
     try:
-        data = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
+        data = jsontext.loads(request.body or b"{}")
+    except jsontext.JSONTextError as exc:
+        return None, JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
     if not isinstance(data, dict):
         return None, JsonResponse(
             {"errors": {"__all__": ["Send a JSON object."]}}, status=400

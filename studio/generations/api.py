@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from studio import jsontext
 from studio.accounts.services import api_token_user
 from studio.generations.models import Generation
 from studio.generations.schema import openapi_schema
+from studio.generations.search import clean_filters, generation_search
 from studio.generations.services import (
     QueueFull,
     generation_cancel,
+    generation_star,
     generation_state,
     generation_submit,
 )
+from studio.generations.store import queue_positions
 from studio.generations.uploads import (
     MAX_IMAGE_BYTES,
     MAX_VIDEO_BYTES,
@@ -33,6 +37,8 @@ from studio.generations.validation import validate_api_settings
 from studio.projects.models import Project
 
 MAX_BODY_BYTES = 1024 * 1024
+LIST_PAGE_SIZE = 50
+MAX_LIST_PAGE_SIZE = 200
 # A multipart request carries the settings as JSON plus an image or a video.
 MAX_MULTIPART_BYTES = MAX_BODY_BYTES + MAX_IMAGE_BYTES + MAX_VIDEO_BYTES
 
@@ -91,8 +97,10 @@ def _own_generation(request: HttpRequest, generation_id: str) -> Generation | No
     return Generation.objects.filter(pk=pk, owner=request.user).first()
 
 
-@api_view(["POST"])
+@api_view(["GET", "POST"])
 def generations(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _generation_list(request)
     multipart = request.content_type == "multipart/form-data"
     limit = MAX_MULTIPART_BYTES if multipart else MAX_BODY_BYTES
     if int(request.headers.get("Content-Length") or 0) > limit:
@@ -100,9 +108,9 @@ def generations(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"errors": {"__all__": [message]}}, status=413)
     try:
         raw = request.POST.get("settings", "{}") if multipart else request.body
-        data = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return JsonResponse({"errors": {"__all__": ["Send valid JSON."]}}, status=400)
+        data = jsontext.loads(raw or b"null")
+    except jsontext.JSONTextError as exc:
+        return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
 
     inputs, errors = _store_inputs(request) if multipart else ({}, {})
     spec = None
@@ -123,6 +131,28 @@ def generations(request: HttpRequest) -> HttpResponse:
         _discard(inputs)
         return error(429, str(exc))
     return JsonResponse(generation_state(generation), status=201)
+
+
+def _generation_list(request: HttpRequest) -> HttpResponse:
+    """The creator's generations, newest first, filtered like the Clips page."""
+    projects = Project.objects.filter(owner=request.user)
+    filters, errors = clean_filters(request.GET, projects=projects)
+    size = request.GET.get("page_size", str(LIST_PAGE_SIZE))
+    if not size.isdigit() or not 1 <= int(size) <= MAX_LIST_PAGE_SIZE:
+        errors["page_size"] = [f"A page holds 1 to {MAX_LIST_PAGE_SIZE} generations."]
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+    found = generation_search(Generation.objects.filter(owner=request.user), **filters)
+    page = Paginator(found, int(size)).get_page(request.GET.get("page"))
+    positions = queue_positions()
+    return JsonResponse(
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": [generation_state(g, positions=positions) for g in page],
+        }
+    )
 
 
 def _store_inputs(request: HttpRequest) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -163,12 +193,38 @@ def _own_project(request: HttpRequest, value: Any) -> Project | None:
     return Project.objects.filter(pk=project_id, owner=request.user).first()
 
 
-@api_view(["GET"])
+@api_view(["GET", "PATCH"])
 def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
     generation = _own_generation(request, generation_id)
     if generation is None:
         return error(404, "No such generation.")
+    if request.method == "PATCH":
+        errors = _patch(request, generation)
+        if errors:
+            return JsonResponse({"errors": errors}, status=400)
     return JsonResponse(generation_state(generation))
+
+
+def _patch(request: HttpRequest, generation: Generation) -> dict[str, list[str]]:
+    """Apply ``{"starred": bool}``, the one thing a finished clip's owner sets."""
+    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
+        return {"__all__": ["The request body is too large."]}
+    try:
+        data = jsontext.loads(request.body or b"null")
+    except jsontext.JSONTextError as exc:
+        return {"__all__": [str(exc)]}
+    if not isinstance(data, dict) or not data:
+        return {"__all__": ['Send a JSON object such as {"starred": true}.']}
+    errors = {
+        str(key)[:40]: ["Only starred can be changed."]
+        for key in list(data)[:5]
+        if key != "starred"
+    }
+    if "starred" in data and not isinstance(data["starred"], bool):
+        errors["starred"] = ["Starred is true or false."]
+    if not errors:
+        generation_star(generation=generation, starred=data["starred"])
+    return errors
 
 
 @api_view(["POST"])

@@ -7,6 +7,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from studio import jsontext
 from studio.generations import runtime
 from studio.generations.events import group_name
 from studio.generations.models import Generation
@@ -99,8 +100,8 @@ class GenerationConsumer(AsyncWebsocketConsumer):
         message = None
         if text_data is not None and len(text_data) <= MAX_CLIENT_MESSAGE:
             try:
-                message = json.loads(text_data)
-            except json.JSONDecodeError:
+                message = jsontext.loads(text_data)
+            except jsontext.JSONTextError:
                 message = None
         if isinstance(message, dict) and message.get("type") == "ping":
             await self.send(text_data=json.dumps({"type": "pong"}))

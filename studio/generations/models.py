@@ -52,6 +52,8 @@ class Generation(models.Model):
     video = models.CharField(max_length=300, blank=True)
     poster = models.CharField(max_length=300, blank=True)
     seconds = models.FloatField(null=True, blank=True)
+    # The creator's keepers: a star on the card, a filter on the Clips page.
+    starred = models.BooleanField(default=False)
     created = models.DateTimeField(default=timezone.now)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -61,6 +63,10 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["status", "created"]),
             models.Index(fields=["owner", "status"]),
+            # The fair claim asks, per queued job, when its owner last started one.
+            models.Index(fields=["owner", "started"], name="generation_owner_started"),
+            # The Clips page: a creator's clips, newest first, a page at a time.
+            models.Index(fields=["owner", "-created"], name="generation_owner_created"),
             models.Index(fields=["project", "status", "-created"]),
         ]
 

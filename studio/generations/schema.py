@@ -6,6 +6,7 @@ from typing import Any
 
 from generation import specs
 from studio import schema_parts
+from studio.generations.search import STATUSES
 
 
 def _errors() -> dict[str, Any]:
@@ -45,6 +46,18 @@ def _generation(description: str) -> dict[str, Any]:
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Generation"}}
         },
+    }
+
+
+def _query(
+    name: str, description: str, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
     }
 
 
@@ -135,6 +148,7 @@ def openapi_schema() -> dict[str, Any]:
             "seconds": {"type": ["number", "null"]},
             "settings": {"type": "object"},
             "seed": {"type": "integer"},
+            "starred": {"type": "boolean"},
             "project": {"type": ["string", "null"]},
             "ws_url": {"type": "string"},
             "created": {"type": "string", "format": "date-time"},
@@ -176,6 +190,59 @@ def openapi_schema() -> dict[str, Any]:
         },
         "paths": {
             "/api/generations": {
+                "get": {
+                    "summary": "Your generations across projects, newest first",
+                    "parameters": [
+                        _query("q", "Words the prompt contains (all of them)."),
+                        _query(
+                            "status",
+                            "Only this status.",
+                            {"type": "string", "enum": list(STATUSES)},
+                        ),
+                        _query(
+                            "project",
+                            "Only this project's.",
+                            {"type": "string", "format": "uuid"},
+                        ),
+                        _query("model", "Only clips made with this model."),
+                        _query(
+                            "starred",
+                            "Only starred clips (true) or unstarred ones (false).",
+                            {"type": "string", "enum": ["true", "false", "1", "0"]},
+                        ),
+                        _query("page", "Page number.", {"type": "integer"}),
+                        _query(
+                            "page_size",
+                            "Generations per page.",
+                            {"type": "integer", "minimum": 1, "maximum": 200},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "One page of generations.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {
+                                            "count": {"type": "integer"},
+                                            "page": {"type": "integer"},
+                                            "pages": {"type": "integer"},
+                                            "results": {
+                                                "type": "array",
+                                                "items": {
+                                                    "$ref": "#/components/schemas/Generation"
+                                                },
+                                            },
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": _errors(),
+                        "401": _message("Not logged in and no valid token."),
+                    },
+                },
                 "post": {
                     "summary": "Queue a generation",
                     "requestBody": {
@@ -214,7 +281,7 @@ def openapi_schema() -> dict[str, Any]:
                         "401": _message("Not logged in and no valid token."),
                         "429": _message("Too many of your clips are already queued."),
                     },
-                }
+                },
             },
             "/api/generations/{id}": {
                 "get": {
@@ -225,7 +292,30 @@ def openapi_schema() -> dict[str, Any]:
                         "401": _message("Not logged in and no valid token."),
                         "404": _message("No such generation of yours."),
                     },
-                }
+                },
+                "patch": {
+                    "summary": "Star or unstar a generation",
+                    "parameters": [path_id],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["starred"],
+                                    "properties": {"starred": {"type": "boolean"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _generation("The generation after the change."),
+                        "400": _errors(),
+                        "401": _message("Not logged in and no valid token."),
+                        "404": _message("No such generation of yours."),
+                    },
+                },
             },
             "/api/generations/{id}/cancel": {
                 "post": {

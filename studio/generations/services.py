@@ -116,6 +116,12 @@ def generation_cancel(*, generation: Generation) -> None:
         runtime.cancel(str(generation.pk))
 
 
+def generation_star(*, generation: Generation, starred: bool) -> None:
+    """Mark a clip as a keeper, or not."""
+    generation.starred = starred
+    Generation.objects.filter(pk=generation.pk).update(starred=starred)
+
+
 def generation_delete(*, generation: Generation) -> None:
     generation_cancel(generation=generation)
     folders = generation_folders([generation])
@@ -174,8 +180,13 @@ def public_settings(spec: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def generation_state(generation: Generation) -> dict[str, Any]:
-    """What the API and a newly connected websocket say about a job."""
+def generation_state(
+    generation: Generation, *, positions: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """What the API and a newly connected websocket say about a job.
+
+    ``positions`` (from :func:`queue_positions`) saves a query per queued job
+    when describing many."""
     job_id = str(generation.pk)
     steps = generation.settings.get("num_inference_steps", 0)
     live = runtime.events.progress.get(job_id)
@@ -191,6 +202,7 @@ def generation_state(generation: Generation) -> dict[str, Any]:
         "progress": progress,
         "settings": public_settings(generation.settings),
         "seed": generation.seed,
+        "starred": generation.starred,
         "project": str(generation.project_id) if generation.project_id else None,
         "ws_url": generation.ws_url,
         "created": generation.created.isoformat(),
@@ -200,7 +212,9 @@ def generation_state(generation: Generation) -> dict[str, Any]:
     if generation.status == Generation.Status.RUNNING and live:
         state["progress"].update(elapsed=live["elapsed"], eta=live["eta"])
     if generation.status == Generation.Status.QUEUED:
-        state["position"] = queue_positions().get(job_id)
+        if positions is None:
+            positions = queue_positions()
+        state["position"] = positions.get(job_id)
     if generation.error:
         state["error"] = generation.error
     if generation.video:

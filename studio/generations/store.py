@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -47,6 +47,26 @@ def queue_positions(limit: int = POSITION_UPDATES) -> dict[str, int]:
     return {
         str(pk): n for n, pk in enumerate(ids.values_list("pk", flat=True)[:limit], 1)
     }
+
+
+def fair_queue() -> QuerySet[Generation]:
+    """Queued jobs in the order the worker takes them.
+
+    Round-robin over owners: whoever's last job started longest ago (or who
+    never had one) goes first, then their oldest queued job. Each owner's last
+    start is one step down the (owner, started) index, however long their
+    history.
+    """
+    last_started = (
+        Generation.objects.filter(owner=OuterRef("owner"), started__isnull=False)
+        .order_by("-started")
+        .values("started")[:1]
+    )
+    return (
+        Generation.objects.filter(status=Status.QUEUED)
+        .annotate(owner_last_started=Subquery(last_started))
+        .order_by(F("owner_last_started").asc(nulls_first=True), "created")
+    )
 
 
 def job_task(settings_: dict) -> dict | None:
@@ -121,20 +141,7 @@ class OrmJobStore:
         return None
 
     def _next_candidate(self) -> Generation | None:
-        # Round-robin over owners: whoever's last job started longest ago (or
-        # who never had one) goes first, then their oldest queued job.
-        last_started = (
-            Generation.objects.filter(owner=OuterRef("owner"), started__isnull=False)
-            .order_by("-started")
-            .values("started")[:1]
-        )
-        return (
-            Generation.objects.filter(status=Status.QUEUED)
-            .annotate(owner_last_started=Subquery(last_started))
-            .order_by(F("owner_last_started").asc(nulls_first=True), "created")
-            .only("pk", "owner_id", "settings")
-            .first()
-        )
+        return fair_queue().only("pk", "owner_id", "settings").first()
 
     def _announce_positions(self) -> None:
         if self.events is None:

@@ -7,11 +7,17 @@ from studio.generations import api, views
 app_name = "generations"
 
 urlpatterns = [
+    path("clips/", views.clip_list, name="list"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="detail"),
     path(
         "generations/<uuid:generation_id>/cancel/",
         views.generation_cancel_page,
         name="cancel",
+    ),
+    path(
+        "generations/<uuid:generation_id>/star/",
+        views.generation_star_page,
+        name="star",
     ),
     path(
         "generations/<uuid:generation_id>/delete/",

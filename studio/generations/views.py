@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import mimetypes
 import re
 from pathlib import Path
@@ -7,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
     FileResponse,
@@ -19,9 +21,45 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from studio.generations.models import Generation
-from studio.generations.services import generation_cancel, generation_delete
+from studio.generations.search import STATUSES, clean_filters, generation_search
+from studio.generations.services import (
+    generation_cancel,
+    generation_delete,
+    generation_star,
+)
+from studio.generations.validation import model_names
+from studio.projects.models import Project
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+CLIPS_PAGE_SIZE = 48
+
+
+@login_required
+def clip_list(request: HttpRequest) -> HttpResponse:
+    """Every clip of the creator's, across projects: search and filters."""
+    projects = Project.objects.filter(owner=request.user)
+    filters, errors = clean_filters(request.GET, projects=projects)
+    found = generation_search(Generation.objects.filter(owner=request.user), **filters)
+    page = Paginator(found, CLIPS_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    ctx = {
+        "clips": page,
+        "errors": errors,
+        "filters": {
+            key: request.GET.get(key, "")
+            for key in ("q", "status", "project", "model", "starred")
+        },
+        "filtered": bool(filters),
+        "query_string": params.urlencode(),
+        "statuses": STATUSES,
+        "projects": projects.order_by("name"),
+        "models": model_names(),
+    }
+    template = "generations/clip_list.html"
+    if request.htmx and request.htmx.target == "gallery":
+        template += "#results"
+    return render(request, template, ctx)
 
 
 @login_required
@@ -42,6 +80,22 @@ def generation_cancel_page(request: HttpRequest, generation_id: UUID) -> HttpRes
     if request.htmx:
         return HttpResponse(status=204)
     return redirect(generation.project or "projects:list")
+
+
+@login_required
+@require_POST
+def generation_star_page(request: HttpRequest, generation_id: UUID) -> HttpResponse:
+    generation = get_object_or_404(Generation, pk=generation_id, owner=request.user)
+    generation_star(generation=generation, starred=request.POST.get("starred") == "1")
+    if request.htmx:
+        response = render(
+            request, "generations/star_button.html", {"generation": generation}
+        )
+        # Every other star of this clip on the page follows (card and player).
+        event = {"id": str(generation.pk), "starred": generation.starred}
+        response["HX-Trigger"] = json.dumps({"clip-starred": event})
+        return response
+    return redirect(generation.project or "generations:list")
 
 
 @login_required

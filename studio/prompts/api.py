@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from generation import specs
+from studio import jsontext
 from studio.generations.api import api_view, error
 from studio.prompts import services, transfer
 from studio.prompts.expand import ExpansionError
@@ -35,11 +35,9 @@ def _body(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[Any, Any]:
     if len(raw) > limit:
         return None, too_large
     try:
-        return json.loads(raw or b"null"), None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, JsonResponse(
-            {"errors": {"__all__": ["Send valid JSON."]}}, status=400
-        )
+        return jsontext.loads(raw or b"null"), None
+    except jsontext.JSONTextError as exc:
+        return None, JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
 
 
 def _own_prompt(request: HttpRequest, prompt_id: str) -> Prompt | None:

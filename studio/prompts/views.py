@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from taggit.models import Tag
 
 from generation import specs
+from studio import jsontext
 from studio.generations.models import Generation
 from studio.projects.models import Project
 from studio.prompts import services, transfer
@@ -478,10 +479,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 form.add_error("file", f"The file is over {limit} MiB.")
             else:
                 try:
-                    data = json.loads(upload.read())
+                    data = jsontext.loads(upload.read())
                     summary = transfer.library_import(owner=request.user, data=data)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    form.add_error("file", "The file is not valid JSON.")
+                except jsontext.JSONTextError as exc:
+                    form.add_error("file", f"The file can't be imported. {exc}")
                 except transfer.ImportRefused as exc:
                     form.add_error("file", str(exc))
                     problems = exc.errors

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from generation import adapters
+from generation.adapters import builtin as builtin_adapter
 from generation.adapters.options import ModelOptions, estimate_memory, parse_options
 from studio.registry.models import RegisteredModel
 
@@ -176,6 +177,14 @@ def _unregister(name: str) -> None:
         adapters.unregister(name)
 
 
+def _builtin_memory() -> dict[str, int] | None:
+    try:
+        return builtin_adapter.weights_memory()
+    except (OSError, ValueError) as error:
+        logger.info("no memory estimate for the built-in model: %s", error)
+        return None
+
+
 def model_rows() -> list[dict[str, Any]]:
     """Every model for the page, the command and the API: the built-in first."""
     registry_sync()
@@ -195,7 +204,7 @@ def model_rows() -> list[dict[str, Any]]:
                 "options": {},
                 "defaults": builtin["defaults"],
                 "description": builtin["description"],
-                "memory": None,
+                "memory": _builtin_memory(),
             }
         )
     for model in RegisteredModel.objects.all():

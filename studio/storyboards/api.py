@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from studio import jsontext
 from studio.generations.api import MAX_BODY_BYTES, api_view, error
 from studio.generations.services import QueueFull, generation_state
 from studio.projects.models import Project
@@ -39,9 +39,9 @@ def _json(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpResponse | N
     if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
         return None, _errors({"__all__": ["The request body is too large."]}, 413)
     try:
-        data = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None, _errors({"__all__": ["Send valid JSON."]})
+        data = jsontext.loads(request.body or b"{}")
+    except jsontext.JSONTextError as exc:
+        return None, _errors({"__all__": [str(exc)]})
     if not isinstance(data, dict):
         return None, _errors({"__all__": ["Send a JSON object."]})
     return data, None

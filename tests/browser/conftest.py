@@ -114,3 +114,26 @@ def save_artifacts(page, name: str) -> None:
     artifacts.mkdir(exist_ok=True)
     page.screenshot(path=artifacts / f"{name}.png", full_page=True)
     (artifacts / f"{name}.html").write_text(page.content())
+
+
+def sign_up_with_a_project(page, url: str, username: str, project: str) -> None:
+    """A new creator signs up and lands on a new project's prompt box."""
+    page.goto(f"{url}/accounts/signup/")
+    page.fill("#id_username", username)
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    page.fill("#id_name", project)
+    page.click("text=Create project")
+    wait_for_the_composer(page)
+
+
+def wait_for_the_composer(page) -> None:
+    """The prompt box is ready for keys once its script has bound it and htmx has run.
+
+    The form is in the DOM before its deferred scripts run, so a Ctrl+Enter pressed
+    as soon as it appears could reach a form that nothing listens to yet.
+    """
+    page.wait_for_selector("#composer[data-bound]")
+    page.wait_for_load_state("load")

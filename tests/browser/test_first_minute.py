@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ROOT, save_artifacts
+from tests.browser.conftest import (
+    ROOT,
+    save_artifacts,
+    sign_up_with_a_project,
+    wait_for_the_composer,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -25,12 +30,17 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
 
         page.fill("#id_name", "First film")
         page.click("text=Create project")
-        page.wait_for_selector("#composer")
+        wait_for_the_composer(page)
 
         page.fill("#id_prompt", "a red ball bouncing to the right, slow push-in")
+        title = page.title()
         page.press("#id_prompt", "Control+Enter")
 
         page.wait_for_selector(".live-card", timeout=15_000)
+        # The tab shows the step while the clip renders, then its own title.
+        page.wait_for_function(
+            "/^\\[\\d+\\/20\\] /.test(document.title)", timeout=60_000
+        )
         page.wait_for_function(
             "Number(document.documentElement.dataset.previews || 0) >= 3",
             timeout=120_000,
@@ -42,6 +52,7 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
             timeout=30_000,
         )
         assert page.locator(".clip").count() == 1
+        page.wait_for_function(f"document.title === {title!r}")
         page.mouse.move(0, 0)
         shot = shot if shot.is_absolute() else ROOT / shot
         page.screenshot(path=shot)
@@ -52,4 +63,91 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         assert page.locator("#player").get_by_text("Use these settings again").count()
     except Exception:
         save_artifacts(page, "first-minute")
+        raise
+
+
+def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, page):
+    try:
+        sign_up_with_a_project(page, live_studio, "ines", "Takes")
+        page.fill("#id_prompt", "a blue box sliding left over a field, static shot")
+        page.fill("#id_variations", "3")
+        page.fill("#id_steps", "4")
+        page.press("#id_prompt", "Control+Enter")
+        page.wait_for_function(
+            "document.querySelectorAll('#gallery [data-clip] video').length === 3",
+            timeout=120_000,
+        )
+        clips = page.eval_on_selector_all(
+            "#gallery [data-clip]", "clips => clips.map(c => c.id.slice(5))"
+        )
+
+        def showing() -> str:
+            page.wait_for_selector("#player[open] .player-video")
+            return page.get_attribute("#player [data-generation]", "data-generation")
+
+        page.click(f"#clip-{clips[0]} .clip-media")
+        assert showing() == clips[0]
+        page.keyboard.press("ArrowRight")
+        page.wait_for_selector(f"#player [data-generation='{clips[1]}']")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_selector(f"#player [data-generation='{clips[2]}']")
+        page.keyboard.press("ArrowRight")  # the last clip: it stays
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_selector(f"#player [data-generation='{clips[1]}']")
+        assert showing() == clips[1]
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#player:not([open])", state="attached")
+
+        # The Clips page finds them from any project, as the creator types.
+        page.click("nav >> text=Clips")
+        page.wait_for_selector("#gallery [data-clip]")
+        page.wait_for_load_state("load")
+        assert page.locator("#gallery [data-clip]").count() == 3
+        page.fill("#clip-search", "giraffe")
+        page.wait_for_selector("#gallery .result-count[data-count='0']")
+        assert "q=giraffe" in page.url
+        page.fill("#clip-search", "blue box")
+        page.wait_for_selector("#gallery .result-count[data-count='3']")
+        page.click(f"#clip-{clips[2]} .clip-media")
+        assert showing() == clips[2]
+        # htmx takes new content in hand only once it settles; a slow settle
+        # makes sure S, pressed the moment the clip shows, still stays on the page.
+        assert page.evaluate("htmx.config.defaultSettleDelay") == 0
+        page.evaluate("htmx.config.defaultSettleDelay = 1000")
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_selector(f"#player [data-generation='{clips[1]}']")
+
+        # A star given in the player (S) shows on the card too, and filters.
+        page.keyboard.press("s")
+        page.wait_for_selector("#player .star.on")
+        page.wait_for_selector(f"#clip-{clips[1]} .star.on", state="attached")
+        assert page.url.startswith(f"{live_studio}/clips/")
+        page.evaluate("htmx.config.defaultSettleDelay = 0")
+        page.keyboard.press("Escape")
+        page.check("input[name=starred]")
+        page.wait_for_selector("#gallery .result-count[data-count='1']")
+        assert page.locator("#gallery [data-clip]").count() == 1
+        assert page.locator(f"#clip-{clips[1]}").count() == 1
+
+        # On a gallery board the keys follow the board's order.
+        csrf = next(
+            c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"
+        )
+        headers = {"X-CSRFToken": csrf, "Content-Type": "application/json"}
+        gallery = page.request.post(
+            f"{live_studio}/api/galleries", data={"title": "Picks"}, headers=headers
+        ).json()["id"]
+        for clip in reversed(clips):
+            page.request.post(
+                f"{live_studio}/api/galleries/{gallery}/items",
+                data={"generation": clip},
+                headers=headers,
+            )
+        page.goto(f"{live_studio}/galleries/{gallery}/")
+        page.click("#board .board-item .clip-media")
+        assert showing() == clips[2]
+        page.keyboard.press("ArrowRight")
+        page.wait_for_selector(f"#player [data-generation='{clips[1]}']")
+    except Exception:
+        save_artifacts(page, "player-keys")
         raise

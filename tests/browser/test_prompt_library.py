@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, save_artifacts
+from tests.browser.conftest import (
+    save_artifacts,
+    sign_up_with_a_project,
+    wait_for_the_composer,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -22,15 +26,7 @@ def hint_codes(page) -> list[str]:
 
 def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
     try:
-        page.goto(f"{studio_url}/accounts/signup/")
-        page.fill("#id_username", "lena")
-        page.fill("#id_password1", PASSWORD)
-        page.fill("#id_password2", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{studio_url}/")
-        page.fill("#id_name", "Street scenes")
-        page.click("text=Create project")
-        page.wait_for_selector("#composer")
+        sign_up_with_a_project(page, studio_url, "lena", "Street scenes")
         project_url = page.url
 
         # A character, so that @mia looks the same in every shot.
@@ -78,7 +74,7 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
 
         # Open it in the project and generate all its variations.
         page.click("[data-testid=use-in-project]")
-        page.wait_for_selector("#composer")
+        wait_for_the_composer(page)
         assert page.input_value("#id_prompt") == text
         page.select_option("#id_size", "64")
         page.fill("#id_steps", "2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, save_artifacts
+from tests.browser.conftest import save_artifacts, sign_up_with_a_project
 
 pytestmark = [pytest.mark.browser]
 
@@ -16,15 +16,7 @@ def studio_url(live_studio):
 
 
 def make_a_clip(page, url: str) -> None:
-    page.goto(f"{url}/accounts/signup/")
-    page.fill("#id_username", "noor")
-    page.fill("#id_password1", PASSWORD)
-    page.fill("#id_password2", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
-    page.fill("#id_name", "Client film")
-    page.click("text=Create project")
-    page.wait_for_selector("#composer")
+    sign_up_with_a_project(page, url, "noor", "Client film")
     page.fill("#id_prompt", "a yellow star drifting left over a night sky")
     page.select_option("#id_size", "64")
     page.fill("#id_steps", "4")

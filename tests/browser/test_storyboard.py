@@ -6,7 +6,7 @@ from __future__ import annotations
 import av
 import pytest
 
-from tests.browser.conftest import save_artifacts
+from tests.browser.conftest import save_artifacts, sign_up_with_a_project
 
 pytestmark = [pytest.mark.browser]
 
@@ -26,20 +26,13 @@ def shot_ids(page) -> list[str]:
 
 def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path):
     try:
-        page.goto(f"{live_studio}/accounts/signup/")
-        page.fill("#id_username", "ren")
-        page.fill("#id_password1", "a-long-enough-passphrase")
-        page.fill("#id_password2", "a-long-enough-passphrase")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_studio}/")
-        page.fill("#id_name", "Valley")
-        page.click("text=Create project")
-        page.wait_for_selector("#composer")
+        sign_up_with_a_project(page, live_studio, "ren", "Valley")
 
         page.click("text=Storyboards")
         page.fill("#id_title", "The hawk")
         page.click("text=Create storyboard")
         page.wait_for_selector("#script")
+        page.wait_for_load_state("load")
 
         # Tiny settings: 8 frames a shot, 2 steps, 64 px.
         page.click("text=Look, model and render")

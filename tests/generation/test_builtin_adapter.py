@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from generation.adapters import InvalidSpecError, ModelUnavailableError
 from generation.adapters.builtin import BuiltinAdapter
@@ -80,3 +81,17 @@ def test_it_renders_on_a_gpu_what_it_renders_on_a_cpu(spec):
     assert on_gpu.shape == on_cpu.shape
     assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).mean() < 2
     assert len(previews) == spec.num_inference_steps
+
+
+def test_the_built_in_weights_memory_counts_the_denoiser_and_its_text_encoder():
+    from generation.adapters.builtin import WEIGHTS_DIR, weights_memory
+    from generation.builtin.pipeline import BuiltinVideoPipeline, text_encoder_for
+
+    pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+    encoder = text_encoder_for(torch.device("cpu"))
+    loaded = sum(p.numel() for p in pipe.transformer.parameters())
+    loaded += sum(p.numel() for p in encoder.model.parameters())
+    memory = weights_memory()
+    # Read from the files' headers alone (which also count a few buffers).
+    assert memory["weights"] == pytest.approx(4 * loaded, rel=1e-3)
+    assert memory["peak"] == memory["weights"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -32,8 +33,14 @@ def test_env_helpers_refuse_nonsense(monkeypatch):
         env_int("X_INT", 0)
 
 
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+def run_manage(
+    *args: str, unset: tuple[str, ...] = (), **env: str
+) -> subprocess.CompletedProcess:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in unset
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -63,8 +70,6 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_the_redis_layer_reads_longer_than_its_blocking_receive():
-    import json
-
     from channels_redis.core import RedisChannelLayer
 
     result = run_manage(
@@ -80,6 +85,24 @@ def test_the_redis_layer_reads_longer_than_its_blocking_receive():
     assert host["address"] == "redis://127.0.0.1:6379/0"
     # An idle websocket blocks in the layer's receive; the socket must outwait it.
     assert host["socket_timeout"] > RedisChannelLayer(**layer["CONFIG"]).brpop_timeout
+
+
+def test_with_redis_the_cache_is_shared_by_every_server_process():
+    # Share-link rate limits count in the cache: a per-process cache would
+    # let each of several servers grant the full limit.
+    script = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.CACHES['default']))"
+    )
+    with_redis = run_manage("shell", "-c", script, REDIS_URL="redis://127.0.0.1:6379/2")
+    cache = json.loads(with_redis.stdout.strip().splitlines()[-1])
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://127.0.0.1:6379/2"
+    assert cache["KEY_PREFIX"]
+    embedded = run_manage("shell", "-c", script, unset=("REDIS_URL",))
+    assert (
+        "LocMemCache" in json.loads(embedded.stdout.strip().splitlines()[-1])["BACKEND"]
+    )
 
 
 def test_a_sqlite_database_runs_in_write_ahead_mode_with_a_kept_connection(

@@ -19,6 +19,7 @@ def test_the_export_holds_clips_settings_galleries_and_links(
     alice, alice_client, gallery, clip
 ):
     share_link_create(owner=alice, gallery=gallery, label="Mia")
+    clip.__class__.objects.filter(pk=clip.pk).update(starred=True)
     response = alice_client.get("/accounts/export/")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
@@ -31,6 +32,8 @@ def test_the_export_holds_clips_settings_galleries_and_links(
     assert len(generations) == 2
     record = next(g for g in generations if g["id"] == str(clip.pk))
     assert record["settings"]["seed"] == clip.seed
+    assert record["starred"] is True
+    assert [g["starred"] for g in generations if g["id"] != str(clip.pk)] == [False]
     assert record["files"]["video"] in names and record["files"]["poster"] in names
     assert galleries[0]["title"] == "Client picks" and len(galleries[0]["items"]) == 2
     assert links[0]["label"] == "Mia" and "token" not in links[0]

@@ -6,7 +6,6 @@ import itertools
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 
 from generation import encode
 from generation.credentials import sign_video
@@ -26,9 +25,6 @@ def gallery_settings(settings, tmp_path):
     settings.STUDIO_SHARE_RATE_LIMIT = 1000
     settings.STUDIO_SHARE_MEDIA_RATE_LIMIT = 1000
     settings.STUDIO_EXPORT_WATERMARK = False
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def make_clip(owner, *, prompt: str = "a red ball bouncing to the right") -> Generation:

@@ -182,7 +182,7 @@ def test_bodies_that_are_not_a_json_object_answer_400(alice_client, raw):
 
 
 def test_the_wrong_method_answers_405(alice_client, generation):
-    assert alice_client.get("/api/generations").status_code == 405
+    assert alice_client.put("/api/generations").status_code == 405
     assert alice_client.delete(f"/api/generations/{generation.pk}").status_code == 405
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -179,3 +181,30 @@ def test_use_these_settings_again_fills_the_form(project, alice, alice_client):
         project.get_absolute_url() + f"?from={source.pk}&seed=new"
     )
     assert response.context["form"].initial["seed"] is None
+
+
+def test_every_setting_sits_in_its_own_cell_with_its_help_linked(project, alice_client):
+    # Help text and errors belong to their input: a screen reader announces
+    # them with it, and the settings grid keeps each label above its input.
+    html = alice_client.get(project.get_absolute_url()).content.decode()
+    start = html.index('class="settings-grid"')
+    grid = html[start : html.index("</details>", start)]
+    for name in ("model", "duration", "steps", "guidance", "seed", "strength"):
+        assert re.search(rf'<div class="field[^"]*">\s*<label for="id_{name}"', grid)
+    for name in ("seed", "strength"):
+        input_tag = re.search(rf'<input[^>]*id="id_{name}"[^>]*>', grid).group(0)
+        assert f'aria-describedby="id_{name}_helptext"' in input_tag
+        assert f'id="id_{name}_helptext"' in grid
+
+
+def test_a_bad_seed_shows_its_message_in_the_seed_cell(project, alice_client):
+    response = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        settings_form(seed="-5"),
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    start = html.index('<label for="id_seed"')  # the last cell of the grid
+    cell = html[start : html.index("</details>", start)]
+    assert 'class="errorlist' in cell
+    assert not Generation.objects.exists()
