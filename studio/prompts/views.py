@@ -84,6 +84,8 @@ def library(request: HttpRequest) -> HttpResponse:
         sort=sort,
     ).prefetch_related("tags")
     page = Paginator(found, LIBRARY_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     ctx = {
         "form": form,
         "duplicate": duplicate,
@@ -91,6 +93,7 @@ def library(request: HttpRequest) -> HttpResponse:
         "query": query,
         "tags": tags,
         "sort": sort,
+        "query_string": params.urlencode(),
         "sorts": list(SORTS),
         "favourites": favourites,
         "all_tags": _user_tags(request.user),

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
+from urllib.parse import parse_qs
 
 import pytest
 from django.urls import reverse
 
 from studio.generations.models import Generation
+from studio.generations.views import CLIPS_PAGE_SIZE
 from studio.projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +272,29 @@ def test_bob_cannot_patch_alices_generation(bob_client, library):
     assert response.status_code == 404
     car.refresh_from_db()
     assert not car.starred
+
+
+def pager_links(html: str) -> list[dict[str, list[str]]]:
+    nav = re.search(r'<nav class="pager">(.*?)</nav>', html, re.S)[1]
+    return [parse_qs(unescape(href)) for href in re.findall(r'href="\?([^"]*)"', nav)]
+
+
+def test_the_clips_pager_keeps_the_filters_and_the_project_pager_its_page(
+    alice, alice_client
+):
+    harbour = Project.objects.create(owner=alice, name="Harbour teaser")
+    for n in range(CLIPS_PAGE_SIZE + 2):
+        clip(alice, f"a red boat, take {n}", project=harbour)
+    filters = {"q": "red boat", "project": str(harbour.pk), "status": "succeeded"}
+
+    middle = alice_client.get(reverse("generations:list"), {**filters, "page": "2"})
+    html = middle.content.decode()
+
+    assert "Page 2 of 2" in html
+    assert pager_links(html) == [{**{k: [v] for k, v in filters.items()}, "page": ["1"]}]
+    assert "← Newer" in html
+
+    gallery = alice_client.get(harbour.get_absolute_url()).content.decode()
+    assert "Page 1 of 3" in gallery
+    assert pager_links(gallery) == [{"page": ["2"]}]
+    assert "Older →" in gallery

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
+from urllib.parse import parse_qs
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -18,6 +21,7 @@ from studio.prompts.models import (
     WordList,
 )
 from studio.prompts.services import prompt_create
+from studio.prompts.views import LIBRARY_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +65,37 @@ def test_an_htmx_search_returns_only_the_results(alice_client, noir):
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="results"')
     assert 'data-count="1"' in content
+
+
+def test_the_library_pager_keeps_the_search_tags_sort_and_favourites(
+    alice, alice_client
+):
+    for n in range(LIBRARY_PAGE_SIZE + 3):
+        prompt_create(
+            owner=alice,
+            title=f"Harbour {n:02d}",
+            text=f"a harbour at dawn, take {n}, slow push-in",
+            tags=["harbour"],
+            favourite=True,
+        )
+    prompt_create(owner=alice, title="Not a favourite", text="a harbour at noon")
+    filters = {"q": "harbour", "tag": "harbour", "sort": "title", "favourite": "1"}
+
+    first = alice_client.get(reverse("prompts:library"), filters).content.decode()
+    second = alice_client.get(
+        reverse("prompts:library"), {**filters, "page": "2"}
+    ).content.decode()
+
+    def pager_link(html: str) -> dict[str, list[str]]:
+        href = re.search(r'<nav class="pager">.*?<a href="\?([^"]+)"', html, re.S)[1]
+        return parse_qs(unescape(href))
+
+    assert "Page 1 of 2" in first
+    assert pager_link(first) == {**{k: [v] for k, v in filters.items()}, "page": ["2"]}
+    assert pager_link(second) == {**{k: [v] for k, v in filters.items()}, "page": ["1"]}
+    # The second page holds the last three favourites, not the other prompt.
+    assert second.count('prompt-card" data-prompt') == 3
+    assert "Not a favourite" not in second
 
 
 def test_alice_saves_a_prompt_from_the_library_form(alice, alice_client):
