@@ -291,7 +291,9 @@ def test_the_clips_pager_keeps_the_filters_and_the_project_pager_its_page(
     html = middle.content.decode()
 
     assert "Page 2 of 2" in html
-    assert pager_links(html) == [{**{k: [v] for k, v in filters.items()}, "page": ["1"]}]
+    assert pager_links(html) == [
+        {**{k: [v] for k, v in filters.items()}, "page": ["1"]}
+    ]
     assert "← Newer" in html
 
     gallery = alice_client.get(harbour.get_absolute_url()).content.decode()
