@@ -61,6 +61,7 @@ ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+CSRF_FAILURE_VIEW = "studio.errors.csrf_failure"
 
 INSTALLED_APPS = [
     # First, so that `runserver` is Daphne's and serves websockets too.

@@ -27,3 +27,8 @@ urlpatterns = [
     path("", include("studio.registry.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "studio.errors.bad_request"
+handler403 = "studio.errors.permission_denied"
+handler404 = "studio.errors.page_not_found"
+handler500 = "studio.errors.server_error"
