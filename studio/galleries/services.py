@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -96,6 +97,22 @@ def gallery_item_add(*, gallery: Gallery, generation: Generation) -> GalleryItem
             gallery.cover = generation
         gallery.save()
     return item
+
+
+def gallery_items_add(
+    *, gallery: Gallery, generations: Iterable[Generation]
+) -> tuple[int, int]:
+    """Append several clips in order; returns (added or already there, skipped
+    because unfinished)."""
+    added = skipped = 0
+    for generation in generations:
+        try:
+            gallery_item_add(gallery=gallery, generation=generation)
+        except NotAddable:
+            skipped += 1
+        else:
+            added += 1
+    return added, skipped
 
 
 def gallery_item_remove(*, item: GalleryItem) -> None:

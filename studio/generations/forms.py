@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.conf import settings
@@ -243,3 +244,60 @@ class GenerationForm(forms.Form):
                     Path(inputs[key]).unlink(missing_ok=True)
             return None
         return inputs
+
+
+# How many clips one bulk action may touch: a page of the Clips list and more.
+MAX_BULK_CLIPS = 200
+
+
+class ClipIdsField(forms.Field):
+    """The ids of the ticked clips, each a UUID, at most MAX_BULK_CLIPS."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        if not isinstance(value, list | tuple):
+            value = [value]
+        if len(value) > MAX_BULK_CLIPS:
+            raise forms.ValidationError(
+                f"Pick at most {MAX_BULK_CLIPS} clips at a time.", code="too_many"
+            )
+        ids = []
+        for item in value:
+            try:
+                ids.append(str(UUID(str(item))))
+            except ValueError:
+                raise forms.ValidationError(
+                    "One of the picked clips is not a clip.", code="invalid"
+                ) from None
+        return list(dict.fromkeys(ids))
+
+
+class BulkClipsForm(forms.Form):
+    """One action on several clips of the Clips page."""
+
+    ACTIONS = {
+        "star": "Star",
+        "unstar": "Unstar",
+        "gallery": "Add to gallery",
+        "delete": "Delete",
+    }
+
+    clip = ClipIdsField(error_messages={"required": "Tick at least one clip first."})
+    action = forms.ChoiceField(
+        choices=ACTIONS.items(),
+        error_messages={"invalid_choice": "Choose star, unstar, add or delete."},
+    )
+    gallery = forms.UUIDField(
+        required=False, error_messages={"invalid": "Choose one of your galleries."}
+    )
+    # The Clips page's filters, to show the same list afterwards.
+    query = forms.CharField(required=False, max_length=2000)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "gallery" and not data.get("gallery"):
+            self.add_error("gallery", "Choose a gallery to add the clips to.")
+        return data

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from generation.specs import MAX_SEED, GenerationSpec
@@ -122,11 +122,25 @@ def generation_star(*, generation: Generation, starred: bool) -> None:
     Generation.objects.filter(pk=generation.pk).update(starred=starred)
 
 
+def generations_star(*, generations: QuerySet[Generation], starred: bool) -> int:
+    """Star or unstar several clips at once; returns how many."""
+    return generations.update(starred=starred)
+
+
 def generation_delete(*, generation: Generation) -> None:
-    generation_cancel(generation=generation)
-    folders = generation_folders([generation])
-    generation.delete()
+    generations_delete(generations=[generation])
+
+
+def generations_delete(*, generations: Iterable[Generation]) -> int:
+    """Delete several clips (cancelling any still queued or running) and,
+    once the transaction commits, the files they leave behind."""
+    generations = list(generations)
+    for generation in generations:
+        generation_cancel(generation=generation)
+    folders = generation_folders(generations)
+    Generation.objects.filter(pk__in=[g.pk for g in generations]).delete()
     transaction.on_commit(lambda: delete_folders(folders))
+    return len(generations)
 
 
 # The spec fields that name an uploaded input stored under the owner's folder.

@@ -4,9 +4,11 @@ import json
 import mimetypes
 import re
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -16,16 +18,24 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from studio.galleries.models import Gallery
+from studio.galleries.services import gallery_items_add
+from studio.generations.forms import MAX_BULK_CLIPS, BulkClipsForm
 from studio.generations.models import Generation
 from studio.generations.search import STATUSES, clean_filters, generation_search
 from studio.generations.services import (
     generation_cancel,
     generation_delete,
     generation_star,
+    generations_delete,
+    generations_star,
 )
 from studio.generations.validation import model_names
 from studio.projects.models import Project
@@ -34,32 +44,85 @@ RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 CLIPS_PAGE_SIZE = 48
 
 
-@login_required
-def clip_list(request: HttpRequest) -> HttpResponse:
-    """Every clip of the creator's, across projects: search and filters."""
+def _clip_list_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     projects = Project.objects.filter(owner=request.user)
-    filters, errors = clean_filters(request.GET, projects=projects)
+    filters, errors = clean_filters(params, projects=projects)
     found = generation_search(Generation.objects.filter(owner=request.user), **filters)
-    page = Paginator(found, CLIPS_PAGE_SIZE).get_page(request.GET.get("page"))
-    params = request.GET.copy()
-    params.pop("page", None)
-    ctx = {
+    page = Paginator(found, CLIPS_PAGE_SIZE).get_page(params.get("page"))
+    rest = params.copy()
+    rest.pop("page", None)
+    return {
         "clips": page,
         "errors": errors,
         "filters": {
-            key: request.GET.get(key, "")
+            key: params.get(key, "")
             for key in ("q", "status", "project", "model", "starred")
         },
         "filtered": bool(filters),
-        "query_string": params.urlencode(),
+        "query_string": rest.urlencode(),
+        "page_query": params.urlencode(),
         "statuses": STATUSES,
         "projects": projects.order_by("name"),
         "models": model_names(),
+        "galleries": Gallery.objects.filter(owner=request.user).order_by("title"),
+        "max_bulk": MAX_BULK_CLIPS,
     }
+
+
+@login_required
+def clip_list(request: HttpRequest) -> HttpResponse:
+    """Every clip of the creator's, across projects: search and filters."""
+    ctx = _clip_list_context(request, request.GET)
     template = "generations/clip_list.html"
     if request.htmx and request.htmx.target == "gallery":
         template += "#results"
     return render(request, template, ctx)
+
+
+@login_required
+@require_POST
+def clip_bulk(request: HttpRequest) -> HttpResponse:
+    """Star, unstar, add to a gallery or delete the ticked clips, then show
+    the same list again with what happened."""
+    form = BulkClipsForm(request.POST)
+    params = QueryDict(request.POST.get("query", "")[:2000], mutable=True)
+    ok = form.is_valid()
+    if ok:
+        ok, notice = _apply_bulk(request.user, form.cleaned_data)
+    else:
+        notice = " ".join(m for ms in form.errors.values() for m in ms)
+    if not request.htmx and ok:
+        messages.success(request, notice)
+        return redirect(f"{reverse('generations:list')}?{params.urlencode()}")
+    ctx = {**_clip_list_context(request, params), "notice": notice, "notice_ok": ok}
+    if request.htmx:
+        # htmx swaps only 2xx answers: the message shows in the list itself.
+        return render(request, "generations/clip_list.html#results", ctx)
+    return render(request, "generations/clip_list.html", ctx, status=400)
+
+
+def _apply_bulk(user: Any, data: dict[str, Any]) -> tuple[bool, str]:
+    chosen = Generation.objects.filter(owner=user, pk__in=data["clip"])
+    count = len(data["clip"])
+    action = data["action"]
+    if action in ("star", "unstar"):
+        done = generations_star(generations=chosen, starred=action == "star")
+        return True, f"{done} clip{pluralize(done)} {action}red."
+    if action == "delete":
+        done = generations_delete(generations=chosen)
+        return True, f"{done} clip{pluralize(done)} deleted."
+    gallery = Gallery.objects.filter(owner=user, pk=data["gallery"]).first()
+    if gallery is None:
+        return False, "Choose one of your galleries."
+    added, skipped = gallery_items_add(
+        gallery=gallery, generations=chosen.order_by("-created")
+    )
+    notice = f"{added} clip{pluralize(added)} in “{gallery.title}”."
+    if skipped:
+        notice += f" {skipped} not finished, so left out."
+    if added + skipped < count:
+        notice += f" {count - added - skipped} no longer exist."
+    return True, notice
 
 
 @login_required

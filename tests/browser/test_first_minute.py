@@ -148,6 +148,22 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
         assert showing() == clips[2]
         page.keyboard.press("ArrowRight")
         page.wait_for_selector(f"#player [data-generation='{clips[1]}']")
+        page.keyboard.press("Escape")
+
+        # Back on Clips, the creator ticks clips and acts on them together.
+        page.goto(f"{live_studio}/clips/")
+        assert page.is_disabled("#bulk button[value=star]")
+        page.check("[data-role=pick-all]")
+        page.wait_for_selector("#bulk [data-role=picked] >> text=3 clips ticked")
+        page.click("#bulk button[value=star]")
+        page.wait_for_selector("[data-testid=bulk-notice] >> text=3 clips starred.")
+        assert page.locator("#gallery .star.on").count() == 3
+        page.check(f"#clip-{clips[0]} .clip-pick input")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#bulk button[value=delete]")
+        page.wait_for_selector("[data-testid=bulk-notice] >> text=1 clip deleted.")
+        assert page.locator("#gallery [data-clip]").count() == 2
+        assert page.is_disabled("#bulk button[value=delete]")
     except Exception:
         save_artifacts(page, "player-keys")
         raise

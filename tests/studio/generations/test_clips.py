@@ -6,11 +6,15 @@ import json
 import re
 from html import unescape
 from urllib.parse import parse_qs
+from uuid import uuid4
 
 import pytest
 from django.urls import reverse
 
+from studio.galleries.models import Gallery
+from studio.generations.forms import MAX_BULK_CLIPS
 from studio.generations.models import Generation
+from studio.generations.store import output_dir
 from studio.generations.views import CLIPS_PAGE_SIZE
 from studio.projects.models import Project
 
@@ -300,3 +304,118 @@ def test_the_clips_pager_keeps_the_filters_and_the_project_pager_its_page(
     assert "Page 1 of 3" in gallery
     assert pager_links(gallery) == [{"page": ["2"]}]
     assert "Older →" in gallery
+
+
+def bulk(client, action: str, clips, *, htmx: bool = True, **fields):
+    data = {"action": action, "clip": [str(c) for c in clips], **fields}
+    headers = {"HX-Request": "true", "HX-Target": "bulk"} if htmx else {}
+    return client.post(reverse("generations:bulk"), data, headers=headers)
+
+
+def test_alice_stars_ticked_clips_together_and_bobs_stay_as_they_were(
+    alice_client, library
+):
+    picked = [library["boat"].pk, library["gull"].pk, library["bobs"].pk]
+    response = bulk(alice_client, "star", picked, query="q=harbour")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "2 clips starred." in html
+    # The same list comes back, filters kept: only the harbour clips.
+    assert html.lstrip().startswith('<section id="gallery"')
+    assert shown(response) == {
+        "a red boat leaving the harbour at dawn",
+        "a gull over the harbour, pan left",
+    }
+    starred = set(Generation.objects.filter(starred=True).values_list("pk", flat=True))
+    assert starred == {library["boat"].pk, library["gull"].pk}
+
+    bulk(alice_client, "unstar", [library["boat"].pk])
+    assert not Generation.objects.get(pk=library["boat"].pk).starred
+
+
+def test_deleting_ticked_clips_removes_them_and_their_files(
+    alice_client, library, django_capture_on_commit_callbacks
+):
+    folders = [output_dir(library[name]) for name in ("boat", "car")]
+    for folder in folders:
+        folder.mkdir(parents=True)
+        (folder / "clip.mp4").write_bytes(b"not really a video")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = bulk(
+            alice_client,
+            "delete",
+            [library["boat"].pk, library["car"].pk, library["bobs"].pk],
+            htmx=False,
+            query="status=succeeded",
+        )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("generations:list") + "?status=succeeded"
+    remaining = set(Generation.objects.values_list("prompt", flat=True))
+    assert "a red boat leaving the harbour at dawn" not in remaining
+    assert "a car on a wet road at night" not in remaining
+    assert "a red boat, bob's" in remaining
+    assert not any(folder.exists() for folder in folders)
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "2 clips deleted." in page
+
+
+def test_ticked_clips_go_into_a_gallery_and_unfinished_ones_are_left_out(
+    alice, alice_client, library
+):
+    picks = Gallery.objects.create(owner=alice, title="Picks")
+    chosen = [library["boat"].pk, library["gull"].pk, library["failed"].pk]
+    for name in ("boat", "gull"):
+        Generation.objects.filter(pk=library[name].pk).update(video="x.mp4")
+
+    response = bulk(alice_client, "gallery", chosen, gallery=str(picks.pk))
+
+    assert "2 clips in “Picks”. 1 not finished, so left out." in (
+        response.content.decode()
+    )
+    assert set(picks.items.values_list("generation", flat=True)) == {
+        library["boat"].pk,
+        library["gull"].pk,
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "clips", "extra", "message"),
+    [
+        ("star", [], {}, "Tick at least one clip first."),
+        ("star", ["not-a-clip"], {}, "One of the picked clips is not a clip."),
+        ("star", [uuid4() for _ in range(MAX_BULK_CLIPS + 1)], {}, "at most 200"),
+        ("explode", "ONE", {}, "Choose star, unstar, add or delete."),
+        ("gallery", "ONE", {}, "Choose a gallery to add the clips to."),
+        ("gallery", "ONE", {"gallery": "nope"}, "Choose one of your galleries."),
+        ("gallery", "ONE", {"gallery": "BOBS"}, "Choose one of your galleries."),
+    ],
+)
+def test_a_bulk_action_it_cannot_apply_is_explained_and_changes_nothing(
+    alice_client, bob, library, action, clips, extra, message
+):
+    bobs_gallery = Gallery.objects.create(owner=bob, title="Bob's")
+    if clips == "ONE":
+        clips = [library["boat"].pk]
+    extra = {k: str(bobs_gallery.pk) if v == "BOBS" else v for k, v in extra.items()}
+
+    page = bulk(alice_client, action, clips, htmx=False, **extra)
+    partial = bulk(alice_client, action, clips, **extra)
+
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert partial.status_code == 200  # htmx shows only 2xx answers
+    assert message in partial.content.decode()
+    assert not Generation.objects.filter(starred=True).exists()
+    assert Generation.objects.count() == 6
+    assert not bobs_gallery.items.exists()
+
+
+def test_bob_cannot_touch_alices_clips_by_ticking_their_ids(bob_client, library):
+    ids = [library[name].pk for name in ("boat", "gull", "car")]
+    for action in ("star", "delete"):
+        response = bulk(bob_client, action, ids)
+        assert "0 clips" in response.content.decode()
+    assert Generation.objects.filter(pk__in=ids, starred=False).count() == 3
