@@ -30,6 +30,29 @@ document.addEventListener("change", (event) => {
   if (event.target.closest?.("#gallery")) update();
 });
 
+// A download is a plain form post, so the browser saves the ZIP itself
+// (htmx would try to swap it into the page).
+bar?.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-native]");
+  if (!button) return;
+  event.preventDefault();
+  const post = document.createElement("form");
+  post.method = "post";
+  post.action = bar.getAttribute("action"); // bar.action is its "action" buttons
+  post.hidden = true;
+  const fields = [...new FormData(bar).entries()].filter(([name]) => name !== "action");
+  for (const [name, value] of [...fields, ["action", button.value]]) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    post.append(input);
+  }
+  document.body.append(post);
+  post.submit();
+  post.remove();
+});
+
 // The list comes back after every search and every action, unticked.
 document.addEventListener("htmx:afterSwap", (event) => {
   if (event.detail.target.id === "gallery" || event.target.id === "gallery") update();

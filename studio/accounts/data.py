@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterable
 from typing import IO, Any
 
 from django.apps import apps
@@ -15,6 +16,7 @@ from django.core import serializers
 from django.db import transaction
 
 from studio.galleries.models import Gallery
+from studio.galleries.services import download_name
 from studio.generations.models import Generation
 from studio.generations.services import generation_cancel
 from studio.generations.store import owner_media_dir
@@ -144,6 +146,29 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
         prompts = _owned_rows("prompts", user)
         if prompts:
             archive.writestr("prompts.json", prompts)
+    archive_file.seek(0)
+    return archive_file
+
+
+def clips_archive(*, generations: Iterable[Generation]) -> IO[bytes]:
+    """A ZIP of finished clips as they are stored (signed MP4s), named by
+    their prompt and seed, with clips.json holding each one's settings.
+
+    Returns an open temporary file positioned at its start.
+    """
+    archive_file = tempfile.TemporaryFile()
+    records = []
+    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number, generation in enumerate(generations, 1):
+            path = settings.MEDIA_ROOT / generation.video
+            if not generation.video or not path.is_file():
+                continue
+            name = f"{number:03d}-{download_name(generation, 'mp4')}"
+            archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+            records.append({**_generation_record(generation), "files": {"video": name}})
+        archive.writestr(
+            "clips.json", json.dumps(records, indent=2, ensure_ascii=False)
+        )
     archive_file.seek(0)
     return archive_file
 

@@ -282,13 +282,16 @@ class BulkClipsForm(forms.Form):
         "star": "Star",
         "unstar": "Unstar",
         "gallery": "Add to gallery",
+        "download": "Download",
         "delete": "Delete",
     }
 
     clip = ClipIdsField(error_messages={"required": "Tick at least one clip first."})
     action = forms.ChoiceField(
         choices=ACTIONS.items(),
-        error_messages={"invalid_choice": "Choose star, unstar, add or delete."},
+        error_messages={
+            "invalid_choice": "Choose star, unstar, add, download or delete."
+        },
     )
     gallery = forms.UUIDField(
         required=False, error_messages={"invalid": "Choose one of your galleries."}

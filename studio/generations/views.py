@@ -25,6 +25,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from studio.accounts.data import clips_archive
 from studio.galleries.models import Gallery
 from studio.galleries.services import gallery_items_add
 from studio.generations.forms import MAX_BULK_CLIPS, BulkClipsForm
@@ -87,7 +88,21 @@ def clip_bulk(request: HttpRequest) -> HttpResponse:
     form = BulkClipsForm(request.POST)
     params = QueryDict(request.POST.get("query", "")[:2000], mutable=True)
     ok = form.is_valid()
-    if ok:
+    if ok and form.cleaned_data["action"] == "download":
+        finished = Generation.objects.filter(
+            owner=request.user,
+            pk__in=form.cleaned_data["clip"],
+            status=Generation.Status.SUCCEEDED,
+        ).exclude(video="")
+        if finished.exists():
+            return FileResponse(
+                clips_archive(generations=finished.order_by("-created")),
+                as_attachment=True,
+                filename="clips.zip",
+                content_type="application/zip",
+            )
+        ok, notice = False, "None of the ticked clips has finished yet."
+    elif ok:
         ok, notice = _apply_bulk(request.user, form.cleaned_data)
     else:
         notice = " ".join(m for ms in form.errors.values() for m in ms)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,15 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
         page.click("#bulk button[value=star]")
         page.wait_for_selector("[data-testid=bulk-notice] >> text=3 clips starred.")
         assert page.locator("#gallery .star.on").count() == 3
+        page.check("[data-role=pick-all]")
+        with page.expect_download() as download:
+            page.click("#bulk button[value=download]")
+        with zipfile.ZipFile(download.value.path()) as archive:
+            videos = [n for n in archive.namelist() if n.endswith(".mp4")]
+            assert len(videos) == 3
+            assert "blue-box" in videos[0]
+        assert page.url.startswith(f"{live_studio}/clips/")
+        page.uncheck("[data-role=pick-all]")
         page.check(f"#clip-{clips[0]} .clip-pick input")
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#bulk button[value=delete]")

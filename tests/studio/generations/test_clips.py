@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from html import unescape
 from urllib.parse import parse_qs
 from uuid import uuid4
@@ -387,7 +389,7 @@ def test_ticked_clips_go_into_a_gallery_and_unfinished_ones_are_left_out(
         ("star", [], {}, "Tick at least one clip first."),
         ("star", ["not-a-clip"], {}, "One of the picked clips is not a clip."),
         ("star", [uuid4() for _ in range(MAX_BULK_CLIPS + 1)], {}, "at most 200"),
-        ("explode", "ONE", {}, "Choose star, unstar, add or delete."),
+        ("explode", "ONE", {}, "Choose star, unstar, add, download or delete."),
         ("gallery", "ONE", {}, "Choose a gallery to add the clips to."),
         ("gallery", "ONE", {"gallery": "nope"}, "Choose one of your galleries."),
         ("gallery", "ONE", {"gallery": "BOBS"}, "Choose one of your galleries."),
@@ -419,3 +421,41 @@ def test_bob_cannot_touch_alices_clips_by_ticking_their_ids(bob_client, library)
         response = bulk(bob_client, action, ids)
         assert "0 clips" in response.content.decode()
     assert Generation.objects.filter(pk__in=ids, starred=False).count() == 3
+
+
+def test_ticked_finished_clips_download_as_one_zip_with_their_settings(
+    alice_client, library, settings
+):
+    for name in ("boat", "gull", "bobs"):
+        generation = library[name]
+        video = output_dir(generation) / "clip.mp4"
+        video.parent.mkdir(parents=True)
+        video.write_bytes(f"video of {name}".encode())
+        Generation.objects.filter(pk=generation.pk).update(
+            video=video.relative_to(settings.MEDIA_ROOT).as_posix()
+        )
+    ticked = [library[name].pk for name in ("boat", "gull", "failed", "bobs")]
+
+    response = bulk(alice_client, "download", ticked, htmx=False)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert 'filename="clips.zip"' in response["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    manifest = json.loads(archive.read("clips.json"))
+    assert sorted(archive.read(r["files"]["video"]) for r in manifest) == [
+        b"video of boat",
+        b"video of gull",
+    ]
+    assert {r["prompt"] for r in manifest} == {
+        "a red boat leaving the harbour at dawn",
+        "a gull over the harbour, pan left",
+    }
+    assert all(r["settings"]["seed"] == 1 for r in manifest)
+    assert len(archive.namelist()) == 3
+
+
+def test_downloading_only_unfinished_clips_says_so(alice_client, library):
+    response = bulk(alice_client, "download", [library["failed"].pk], htmx=False)
+    assert response.status_code == 400
+    assert "None of the ticked clips has finished yet." in response.content.decode()
