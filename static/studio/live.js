@@ -321,6 +321,29 @@ function bindGallery() {
   }, true);
 }
 
+// ? lists the shortcuts; / jumps to the page's search box, or the prompt box.
+function bindShortcuts() {
+  const list = () => document.getElementById("shortcuts");
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (event.key === "?" && list()) {
+      event.preventDefault();
+      list().showModal();
+    } else if (event.key === "/") {
+      const box = document.querySelector("main input[type=search]") || document.getElementById("id_prompt");
+      if (!box) return;
+      event.preventDefault();
+      box.focus();
+      box.select?.();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.("[data-action=shortcuts]")) list()?.showModal();
+  });
+}
+
 // A star toggled in the player (or on a card) shows on every copy of it.
 document.body.addEventListener("clip-starred", (event) => {
   const { id, starred } = event.detail;
@@ -342,4 +365,5 @@ function bind(root) {
 bind(document);
 document.addEventListener("htmx:load", (event) => bind(event.detail.elt));
 bindGallery();
+bindShortcuts();
 animate();

@@ -153,6 +153,14 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
 
         # Back on Clips, the creator ticks clips and acts on them together.
         page.goto(f"{live_studio}/clips/")
+        # / jumps to the search box; ? lists the shortcuts.
+        page.keyboard.press("/")
+        assert page.evaluate("document.activeElement.id") == "clip-search"
+        page.evaluate("document.activeElement.blur()")
+        page.keyboard.press("?")
+        page.wait_for_selector("#shortcuts[open] >> text=Keyboard shortcuts")
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#shortcuts:not([open])", state="attached")
         assert page.is_disabled("#bulk button[value=star]")
         page.check("[data-role=pick-all]")
         page.wait_for_selector("#bulk [data-role=picked] >> text=3 clips ticked")
