@@ -11,6 +11,11 @@ urlpatterns = [
     path("galleries/<uuid:gallery_id>/", views.gallery_detail, name="detail"),
     path("galleries/<uuid:gallery_id>/edit/", views.gallery_edit, name="edit"),
     path(
+        "galleries/<uuid:gallery_id>/download/",
+        views.gallery_download,
+        name="download",
+    ),
+    path(
         "galleries/<uuid:gallery_id>/delete/",
         views.gallery_delete_view,
         name="delete",

@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from generation import exports
+from studio.accounts.data import clips_archive
 from studio.galleries.credentials import video_verdict
 from studio.galleries.forms import AddToGalleryForm, GalleryForm
 from studio.galleries.models import Gallery, GalleryItem
@@ -98,6 +99,25 @@ def gallery_detail(request: HttpRequest, gallery_id: UUID) -> HttpResponse:
         **share_panel_context(request, gallery=gallery),
     }
     return render(request, "galleries/gallery_detail.html", ctx)
+
+
+@login_required
+def gallery_download(request: HttpRequest, gallery_id: UUID) -> HttpResponse:
+    """The gallery's clips in board order, as one ZIP with their settings."""
+    gallery = get_object_or_404(Gallery, pk=gallery_id, owner=request.user)
+    items = gallery.items.select_related("generation").order_by("position")
+    clips = [item.generation for item in items if item.generation.video]
+    if not clips:
+        messages.info(request, "This gallery has no clips to download yet.")
+        return redirect(gallery)
+    words = "".join(c if c.isalnum() else "-" for c in gallery.title.lower())
+    stem = "-".join(part for part in words.split("-") if part)[:48] or "gallery"
+    return FileResponse(
+        clips_archive(generations=clips),
+        as_attachment=True,
+        filename=f"{stem}.zip",
+        content_type="application/zip",
+    )
 
 
 @login_required

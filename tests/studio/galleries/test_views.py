@@ -11,7 +11,11 @@ from PIL import Image
 from generation import encode
 from generation.credentials import verify_video
 from studio.galleries.models import Gallery, GalleryItem
-from studio.galleries.services import gallery_create, gallery_item_add
+from studio.galleries.services import (
+    gallery_create,
+    gallery_item_add,
+    gallery_item_move,
+)
 from tests.studio.galleries.conftest import make_clip
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +25,7 @@ def owner_urls(gallery: Gallery, item: GalleryItem, clip) -> list[tuple[str, str
     g, i = gallery.pk, item.pk
     return [
         ("get", f"/galleries/{g}/"),
+        ("get", f"/galleries/{g}/download/"),
         ("post", f"/galleries/{g}/edit/"),
         ("post", f"/galleries/{g}/delete/"),
         ("post", f"/galleries/{g}/items/{i}/remove/"),
@@ -217,3 +222,33 @@ def test_the_player_offers_the_clip_actions(alice_client, clip):
 
 def test_the_top_bar_links_to_galleries(alice_client):
     assert b'href="/galleries/"' in alice_client.get("/galleries/").content
+
+
+def test_a_gallery_downloads_as_one_zip_in_board_order_still_signed(
+    alice_client, gallery, clip, other_clip, tmp_path
+):
+    gallery_item_move(item=gallery.items.get(generation=other_clip), position=0)
+    page = alice_client.get(gallery.get_absolute_url()).content.decode()
+    assert f'href="/galleries/{gallery.pk}/download/"' in page
+
+    response = alice_client.get(f"/galleries/{gallery.pk}/download/")
+
+    assert response.status_code == 200
+    assert 'filename="client-picks.zip"' in response["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    manifest = json.loads(archive.read("clips.json"))
+    assert [r["id"] for r in manifest] == [str(other_clip.pk), str(clip.pk)]
+    first = manifest[0]["files"]["video"]
+    assert first.startswith("001-a-blue-box-drifting-left")
+    archive.extract(first, tmp_path)
+    assert verify_video(tmp_path / first).valid
+
+
+def test_an_empty_gallery_says_there_is_nothing_to_download(alice, alice_client):
+    empty = gallery_create(owner=alice, title="Empty so far")
+    page = alice_client.get(empty.get_absolute_url()).content.decode()
+    assert 'data-testid="gallery-download"' not in page
+
+    response = alice_client.get(f"/galleries/{empty.pk}/download/", follow=True)
+    assert response.redirect_chain[-1][0] == empty.get_absolute_url()
+    assert "This gallery has no clips to download yet." in response.content.decode()
