@@ -52,7 +52,13 @@ def _gallery(request: HttpRequest, project: Project):
     finished = project.generations.exclude(
         status__in=(*ACTIVE, Generation.Status.CANCELLED)
     ).order_by("-created")
+    if _starred_only(request):
+        finished = finished.filter(starred=True)
     return Paginator(finished, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _starred_only(request: HttpRequest) -> bool:
+    return request.GET.get("starred") == "1"
 
 
 def _initial_settings(request: HttpRequest) -> dict | None:
@@ -75,7 +81,11 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
     form = GenerationForm(initial=initial)
 
     if request.htmx and request.GET.get("partial") == "gallery":
-        ctx = {"project": project, "gallery": _gallery(request, project)}
+        ctx = {
+            "project": project,
+            "gallery": _gallery(request, project),
+            "starred_only": _starred_only(request),
+        }
         return render(request, "projects/project_detail.html#gallery", ctx)
 
     ctx = {
@@ -83,6 +93,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "form": form,
         "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
         "gallery": _gallery(request, project),
+        "starred_only": _starred_only(request),
         "editor": editor_context(request.user, project),
         "library_prompt": initial.get("library_prompt"),
     }

@@ -208,3 +208,48 @@ def test_a_bad_seed_shows_its_message_in_the_seed_cell(project, alice_client):
     cell = html[start : html.index("</details>", start)]
     assert 'class="errorlist' in cell
     assert not Generation.objects.exists()
+
+
+def test_the_project_gallery_shows_only_starred_clips_when_asked(
+    project, alice, alice_client
+):
+    def clip(prompt: str, starred: bool) -> Generation:
+        return Generation.objects.create(
+            owner=alice,
+            project=project,
+            prompt=prompt,
+            seed=1,
+            settings={
+                "prompt": prompt,
+                "model": "builtin",
+                "seed": 1,
+                "num_frames": 16,
+                "fps": 8,
+                "width": 64,
+                "height": 64,
+            },
+            status=Generation.Status.SUCCEEDED,
+            starred=starred,
+        )
+
+    keeper = clip("a gull over the harbour, the keeper", starred=True)
+    other = clip("a gull over the harbour, a miss", starred=False)
+    url = project.get_absolute_url()
+
+    everything = alice_client.get(url).content.decode()
+    starred = alice_client.get(url, {"starred": "1"}).content.decode()
+    partial = alice_client.get(
+        url, {"partial": "gallery", "starred": "1"}, headers={"HX-Request": "true"}
+    ).content.decode()
+
+    assert f"clip-{keeper.pk}" in everything and f"clip-{other.pk}" in everything
+    for html in (starred, partial):
+        assert f"clip-{keeper.pk}" in html
+        assert f"clip-{other.pk}" not in html
+        # The live refresh after a new clip keeps the filter.
+        assert 'data-url="' + url + '?partial=gallery&amp;starred=1"' in html
+    assert re.search(r'<a href="[^"]*\?starred=1"[^>]*aria-current="true"', starred)
+
+    Generation.objects.filter(pk=keeper.pk).update(starred=False)
+    none = alice_client.get(url, {"starred": "1"}).content.decode()
+    assert "No starred clips in this project yet." in none
