@@ -21,6 +21,7 @@ from studio.generations.search import clean_filters, generation_search
 from studio.generations.services import (
     QueueFull,
     generation_cancel,
+    generation_delete,
     generation_star,
     generation_state,
     generation_submit,
@@ -193,11 +194,15 @@ def _own_project(request: HttpRequest, value: Any) -> Project | None:
     return Project.objects.filter(pk=project_id, owner=request.user).first()
 
 
-@api_view(["GET", "PATCH"])
+@api_view(["GET", "PATCH", "DELETE"])
 def generation_detail(request: HttpRequest, generation_id: str) -> HttpResponse:
     generation = _own_generation(request, generation_id)
     if generation is None:
         return error(404, "No such generation.")
+    if request.method == "DELETE":
+        # Cancels it first if it is still queued or running; its files go too.
+        generation_delete(generation=generation)
+        return HttpResponse(status=204)
     if request.method == "PATCH":
         errors = _patch(request, generation)
         if errors:

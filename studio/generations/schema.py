@@ -316,6 +316,16 @@ def openapi_schema() -> dict[str, Any]:
                         "404": _message("No such generation of yours."),
                     },
                 },
+                "delete": {
+                    "summary": "Delete a generation and its files",
+                    "description": "A queued or running generation is cancelled first.",
+                    "parameters": [path_id],
+                    "responses": {
+                        "204": {"description": "Deleted."},
+                        "401": _message("Not logged in and no valid token."),
+                        "404": _message("No such generation of yours."),
+                    },
+                },
             },
             "/api/generations/{id}/cancel": {
                 "post": {

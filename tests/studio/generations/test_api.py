@@ -7,6 +7,7 @@ from django.test import Client
 
 from studio.accounts.services import api_token_create
 from studio.generations.models import Generation
+from studio.generations.store import output_dir
 from studio.projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +184,40 @@ def test_bodies_that_are_not_a_json_object_answer_400(alice_client, raw):
 
 def test_the_wrong_method_answers_405(alice_client, generation):
     assert alice_client.put("/api/generations").status_code == 405
-    assert alice_client.delete(f"/api/generations/{generation.pk}").status_code == 405
+    assert alice_client.put(f"/api/generations/{generation.pk}").status_code == 405
+    assert (
+        alice_client.delete(f"/api/generations/{generation.pk}/cancel").status_code
+        == 405
+    )
+
+
+def test_alice_deletes_a_clip_with_her_token_and_its_files_go(
+    token, anonymous_client, generation, django_capture_on_commit_callbacks
+):
+    folder = output_dir(generation)
+    folder.mkdir(parents=True)
+    (folder / "clip.mp4").write_bytes(b"a clip")
+    url = f"/api/generations/{generation.pk}"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = anonymous_client.delete(
+            url, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert response.status_code == 204
+    assert not Generation.objects.filter(pk=generation.pk).exists()
+    assert not folder.exists()
+    again = anonymous_client.get(url, headers={"Authorization": f"Bearer {token}"})
+    assert again.status_code == 404
+
+
+def test_bob_and_strangers_cannot_delete_alices_generation(
+    bob_client, anonymous_client, generation
+):
+    url = f"/api/generations/{generation.pk}"
+    assert bob_client.delete(url).status_code == 404
+    assert anonymous_client.delete(url).status_code == 401
+    assert Generation.objects.filter(pk=generation.pk).exists()
 
 
 def _api_routes(patterns, prefix=""):
