@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -42,8 +44,23 @@ def project_list(request: HttpRequest) -> HttpResponse:
     else:
         form = ProjectForm()
 
-    projects = Project.objects.filter(owner=request.user, archived=archived)
-    ctx = {"form": form, "projects": projects, "archived": archived}
+    finished = Generation.objects.filter(
+        project=OuterRef("pk"), status=Generation.Status.SUCCEEDED
+    ).exclude(poster="")
+    projects = Project.objects.filter(owner=request.user, archived=archived).annotate(
+        # The latest clip's poster is the card's cover; one query for the page.
+        cover=Subquery(finished.order_by("-created").values("poster")[:1]),
+        clips=Count(
+            "generations", filter=Q(generations__status=Generation.Status.SUCCEEDED)
+        ),
+        last_clip=Max("generations__created"),
+    )
+    ctx = {
+        "form": form,
+        "projects": projects,
+        "archived": archived,
+        "media_url": settings.MEDIA_URL,
+    }
     return render(request, "projects/project_list.html", ctx)
 
 

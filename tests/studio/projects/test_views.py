@@ -253,3 +253,41 @@ def test_the_project_gallery_shows_only_starred_clips_when_asked(
     Generation.objects.filter(pk=keeper.pk).update(starred=False)
     none = alice_client.get(url, {"starred": "1"}).content.decode()
     assert "No starred clips in this project yet." in none
+
+
+def test_each_project_card_shows_its_latest_poster_and_clip_count(
+    project, alice, alice_client, django_assert_max_num_queries
+):
+    def clip(poster: str, status=Generation.Status.SUCCEEDED) -> Generation:
+        return Generation.objects.create(
+            owner=alice,
+            project=project,
+            prompt="a gull over the harbour",
+            seed=1,
+            settings={"prompt": "a gull over the harbour"},
+            status=status,
+            poster=poster,
+        )
+
+    clip("clips/a/old.jpg")
+    clip("clips/a/new.jpg")
+    clip("", status=Generation.Status.FAILED)
+    empty = Project.objects.create(owner=alice, name="Night drive")
+    for n in range(5):
+        Project.objects.create(owner=alice, name=f"Spare {n}")
+
+    with django_assert_max_num_queries(8):
+        html = alice_client.get(reverse("projects:list")).content.decode()
+
+    cards = {
+        re.search(r"<h2><a [^>]*>([^<]+)</a>", card)[1]: card
+        for card in re.findall(
+            r'<article class="card project-card">.*?</article>', html, re.S
+        )
+    }
+    assert '<img src="/media/clips/a/new.jpg"' in cards["Harbour teaser"]
+    assert "old.jpg" not in html
+    assert "2 clips · last one 0" in cards["Harbour teaser"]
+    assert "<img" not in cards[empty.name]
+    assert "0 clips · updated" in cards[empty.name]
+    assert len(cards) == 7
