@@ -1,4 +1,4 @@
-"""A 10 000-item gallery: page render time and query count, owner, share and Clips pages.
+"""A 10 000-item gallery: page render time and query count, owner, share, Clips and projects pages.
 
     python bench/gallery.py [--items 10000] [--rounds 200]
 
@@ -7,7 +7,8 @@ one gallery holding them all, plus a share link to it. Then renders, through
 Django's test client (full middleware, session auth, templates), the first,
 a middle and the last page of the owner's gallery board, of the public
 share page and of the Clips page (all clips, and a search that matches them
-all), ROUNDS times each in turn. Prints p50/p95 render time and the
+all), ROUNDS times each in turn, and the projects page (the clips spread
+over 20 projects, each card with its cover and counts). Prints p50/p95 render time and the
 number of SQL queries per page (which must not grow with the page number or
 the gallery's size), and writes bench/results/gallery.json.
 
@@ -28,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TARGET_P95_MS = 50.0
+PROJECTS = 20
 
 
 def setup_django(folder: Path) -> None:
@@ -53,16 +55,22 @@ def populate(items: int) -> tuple[object, object, str]:
     from generation.specs import GenerationSpec
     from studio.galleries.models import Gallery, GalleryItem
     from studio.generations.models import Generation
+    from studio.projects.models import Project
     from studio.sharing.services import share_link_create
 
     user = User.objects.create_user("bench", password="a-long-enough-passphrase")
     with transaction.atomic():
+        # The clips spread over PROJECTS projects, for the projects page.
+        projects = Project.objects.bulk_create(
+            Project(owner=user, name=f"Project {n}") for n in range(PROJECTS)
+        )
         generations = []
         for n in range(items):
             spec = GenerationSpec(prompt=f"a red ball bouncing, take {n}", seed=n)
             generations.append(
                 Generation(
                     owner=user,
+                    project=projects[n % PROJECTS],
                     prompt=spec.prompt,
                     settings=spec.to_dict(),
                     seed=n,
@@ -167,6 +175,15 @@ def main() -> None:
                     f"p95 {r['p95_ms']:6.2f} ms  cpu p95 {r['cpu_p95_ms']:6.2f} ms  "
                     f"queries {r['queries']}"
                 )
+
+        # The projects page: every project's cover, clip count and last clip.
+        results["projects"] = {"page": 1, **measure(owner, "/", args.rounds)}
+        r = results["projects"]
+        print(
+            f"{'projects':13} ({PROJECTS} projects)  p50 {r['p50_ms']:6.2f} ms  "
+            f"p95 {r['p95_ms']:6.2f} ms  cpu p95 {r['cpu_p95_ms']:6.2f} ms  "
+            f"queries {r['queries']}"
+        )
 
     owner_queries = {
         results[f"owner_{p}"]["queries"] for p in ("first", "middle", "last")
