@@ -187,7 +187,12 @@ def generation_export(
     return dest
 
 
+def file_stem(text: str, default: str) -> str:
+    """A file name's stem from free text: its words, lower case, joined by -."""
+    words = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(part for part in words.split("-") if part)[:48] or default
+
+
 def download_name(generation: Generation, key: str) -> str:
-    words = "".join(c if c.isalnum() else "-" for c in generation.prompt.lower())
-    stem = "-".join(part for part in words.split("-") if part)[:48] or "clip"
+    stem = file_stem(generation.prompt, "clip")
     return f"{stem}-{generation.seed}{exports.FORMATS[key].suffix}"

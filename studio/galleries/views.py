@@ -19,6 +19,7 @@ from studio.galleries.models import Gallery, GalleryItem
 from studio.galleries.services import (
     NotAddable,
     download_name,
+    file_stem,
     gallery_create,
     gallery_delete,
     gallery_item_add,
@@ -110,12 +111,10 @@ def gallery_download(request: HttpRequest, gallery_id: UUID) -> HttpResponse:
     if not clips:
         messages.info(request, "This gallery has no clips to download yet.")
         return redirect(gallery)
-    words = "".join(c if c.isalnum() else "-" for c in gallery.title.lower())
-    stem = "-".join(part for part in words.split("-") if part)[:48] or "gallery"
     return FileResponse(
         clips_archive(generations=clips),
         as_attachment=True,
-        filename=f"{stem}.zip",
+        filename=f"{file_stem(gallery.title, 'gallery')}.zip",
         content_type="application/zip",
     )
 
