@@ -84,7 +84,7 @@ def clip_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def clip_bulk(request: HttpRequest) -> HttpResponse:
     """Star, unstar, add to a gallery or delete the ticked clips, then show
-    the same list again with what happened."""
+    the same list again with what happened; or download them as one ZIP."""
     form = BulkClipsForm(request.POST)
     params = QueryDict(request.POST.get("query", "")[:2000], mutable=True)
     ok = form.is_valid()
