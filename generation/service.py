@@ -46,6 +46,10 @@ logger = logging.getLogger(__name__)
 
 # How often the store is asked whether a running job was cancelled (seconds).
 STORE_CANCEL_POLL = 0.25
+# How often the worker tells the store it is still on its job, and how often
+# it asks the store to take back jobs of workers that went quiet (seconds).
+HEARTBEAT_INTERVAL = 10.0
+SWEEP_INTERVAL = 30.0
 # Set to a whole number to pin torch's intra-op thread count for the worker.
 THREADS_ENV = "GENERATION_TORCH_THREADS"
 SHUTDOWN_REASON = "The studio shut down before this clip finished. Try again."
@@ -73,8 +77,9 @@ class JobStore(Protocol):
         """Whether anyone asked to cancel this job."""
         ...
 
-    def mark_succeeded(self, job_id: str, result: Result) -> None:
-        """Record the finished clip."""
+    def mark_succeeded(self, job_id: str, result: Result) -> bool | None:
+        """Record the finished clip. False: the job is no longer this
+        worker's (see :meth:`heartbeat`), so its files are not wanted."""
         ...
 
     def mark_failed(self, job_id: str, reason: str) -> None:
@@ -83,6 +88,18 @@ class JobStore(Protocol):
 
     def mark_cancelled(self, job_id: str) -> None:
         """Record that the job stopped because it was cancelled."""
+        ...
+
+    def heartbeat(self, job_id: str) -> bool:
+        """Record that this worker is still on the job, every
+        ``heartbeat_interval`` while it runs. False when the job is no longer
+        this worker's: another worker took it back after a silence."""
+        ...
+
+    def recover_stale(self) -> int:
+        """Take back running jobs whose worker went quiet (for a store that
+        several workers share); returns how many. Called every
+        ``sweep_interval``, before a claim."""
         ...
 
 
@@ -221,6 +238,12 @@ class GenerationService:
     The worker checks for queued jobs every ``poll_interval`` seconds, or at
     once after :meth:`wake`. ``signer``, when given, runs on every MP4 right
     after it is encoded (before the poster is written and the job succeeds).
+
+    While a job runs, a second thread tells the store every
+    ``heartbeat_interval`` seconds that the worker is still on it; between
+    jobs the worker asks the store every ``sweep_interval`` seconds to take
+    back jobs of workers that went quiet. A job taken back from this worker
+    stops at its next step, and nothing of it is recorded here.
     """
 
     def __init__(
@@ -233,6 +256,8 @@ class GenerationService:
         adapter_loader: AdapterLoader = get_adapter,
         preview_format: str = "jpeg",
         signer: VideoSigner | None = None,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL,
+        sweep_interval: float = SWEEP_INTERVAL,
     ) -> None:
         if preview_format not in previews.PREVIEW_FORMATS:
             raise ValueError(
@@ -242,6 +267,8 @@ class GenerationService:
         self.sink = sink
         self.device = resolve_device(device)
         self.poll_interval = poll_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.sweep_interval = sweep_interval
         self.preview_format = preview_format
         self.signer = signer
         self._load_adapter = adapter_loader
@@ -250,7 +277,10 @@ class GenerationService:
         self._device_lock = threading.Lock()
         self._flags_lock = threading.Lock()
         self._cancelled: set[str] = set()
+        # Jobs the store handed to another worker while this one had them.
+        self._lost: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._beat_thread: threading.Thread | None = None
         self.current_job: str | None = None
 
     # -- lifecycle -----------------------------------------------------------
@@ -264,7 +294,11 @@ class GenerationService:
         self._thread = threading.Thread(
             target=self._work, name=f"generation-{self.device}", daemon=True
         )
+        self._beat_thread = threading.Thread(
+            target=self._beat, name=f"generation-{self.device}-heartbeat", daemon=True
+        )
         self._thread.start()
+        self._beat_thread.start()
 
     def stop(self, timeout: float = 10) -> None:
         """Stop the worker; a running job stops at its next step.
@@ -274,6 +308,9 @@ class GenerationService:
         """
         self._stopping.set()
         self._wake.set()
+        if self._beat_thread is not None:
+            self._beat_thread.join(timeout)
+            self._beat_thread = None
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -441,9 +478,16 @@ class GenerationService:
 
     def _work(self) -> None:
         logger.info("generation worker started on %s", self.device)
+        next_sweep = time.monotonic()
         while not self._stopping.is_set():
             # Cleared before claiming, so a wake() during the claim is not lost.
             self._wake.clear()
+            if time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + self.sweep_interval
+                try:
+                    self.store.recover_stale()
+                except Exception:
+                    logger.exception("taking back jobs of quiet workers failed")
             try:
                 job = self.store.claim_next()
             except Exception:
@@ -459,6 +503,25 @@ class GenerationService:
                 logger.exception("generation %s: recording the outcome failed", job.id)
         logger.info("generation worker on %s stopped", self.device)
 
+    def _beat(self) -> None:
+        """Tell the store, while a job runs, that this worker is still on it."""
+        while not self._stopping.wait(self.heartbeat_interval):
+            job_id = self.current_job
+            if job_id is None:
+                continue
+            try:
+                ours = self.store.heartbeat(job_id)
+            except Exception:
+                logger.exception("generation %s: heartbeat failed", job_id)
+                continue
+            if ours is False and job_id == self.current_job:
+                logger.warning(
+                    "generation %s was taken back by the queue; stopping it here",
+                    job_id,
+                )
+                with self._flags_lock:
+                    self._lost.add(job_id)
+
     def _run_job(self, job: ClaimedJob) -> None:
         self.current_job = job.id
         self._emit(job.id, {"type": "started", "steps": job.spec.num_inference_steps})
@@ -471,6 +534,8 @@ class GenerationService:
                 should_stop=self._stop_check(job.id),
             )
         except GenerationCancelled:
+            if self._was_lost(job.id):
+                return  # another worker has it now; it reports the outcome
             if self._stopping.is_set() and not self._was_cancelled(job.id):
                 self.store.mark_failed(job.id, SHUTDOWN_REASON)
                 self._emit(job.id, {"type": "failed", "error": SHUTDOWN_REASON})
@@ -478,17 +543,29 @@ class GenerationService:
                 self.store.mark_cancelled(job.id)
                 self._emit(job.id, {"type": "cancelled"})
         except Exception as error:
+            if self._was_lost(job.id):
+                return
             reason = failure_reason(error)
             logger.exception("generation %s failed: %s", job.id, reason)
             self.store.mark_failed(job.id, reason)
             self._emit(job.id, {"type": "failed", "error": reason})
         else:
-            self.store.mark_succeeded(job.id, result)
+            if self.store.mark_succeeded(job.id, result) is False:
+                # Taken back after a silence: the clip is another worker's now.
+                logger.warning("generation %s was taken back; its files go", job.id)
+                for path in (result.video_path, result.poster_path):
+                    Path(path).unlink(missing_ok=True)
+                return
             self._emit(job.id, succeeded_event(result))
         finally:
             self.current_job = None
             with self._flags_lock:
                 self._cancelled.discard(job.id)
+                self._lost.discard(job.id)
+
+    def _was_lost(self, job_id: str) -> bool:
+        with self._flags_lock:
+            return job_id in self._lost
 
     def _was_cancelled(self, job_id: str) -> bool:
         with self._flags_lock:
@@ -508,7 +585,7 @@ class GenerationService:
             if self._stopping.is_set():
                 return True
             with self._flags_lock:
-                if job_id in self._cancelled:
+                if job_id in self._cancelled or job_id in self._lost:
                     return True
             now = time.monotonic()
             if now - last_poll < STORE_CANCEL_POLL:

@@ -47,6 +47,10 @@ class Generation(models.Model):
     batch = models.UUIDField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Which worker renders the job ("host:pid") and when it last said it is
+    # alive: a job whose worker went quiet is handed to another one.
+    worker = models.CharField(max_length=100, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     # Paths relative to MEDIA_ROOT.
     video = models.CharField(max_length=300, blank=True)

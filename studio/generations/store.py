@@ -2,16 +2,24 @@
 
 Runs in the worker thread. Every write is a single conditional UPDATE, so a
 claim cannot race another worker and a finished job is never overwritten.
+
+Several workers (processes, machines) may share one database. Each running
+job names its worker and carries that worker's heartbeat; a job whose worker
+stopped beating is re-queued by whichever worker notices first, and the
+silent worker, should it come back, finds the job is no longer its own.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -25,6 +33,43 @@ logger = logging.getLogger(__name__)
 Status = Generation.Status
 # How many queued jobs hear their new place in line after each claim.
 POSITION_UPDATES = 200
+# A running job whose worker has not beaten for this long is taken back.
+# Workers beat every few seconds (GenerationService.heartbeat_interval).
+STALE_AFTER = timedelta(seconds=60)
+TWICE_INTERRUPTED = (
+    "The studio stopped twice while rendering this clip, so it was not "
+    "tried again. Try fewer frames, a smaller size or fewer steps."
+)
+
+
+def worker_name() -> str:
+    """This process's worker, as jobs record it: "host:pid"."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _worker_gone(name: str, *, me: str, starting: bool) -> bool:
+    """Whether a worker that still looks alive is known to be gone.
+
+    Only a worker on this machine can be checked: its process is not running
+    any more, or it had this process's own name before this process started
+    (a restarted container reuses its pids). Elsewhere, only silence tells.
+    """
+    if name == me:
+        return starting
+    host, _, pid = name.rpartition(":")
+    if host != me.rpartition(":")[0] or not pid.isdigit():
+        return False
+    return not _process_alive(int(pid))
 
 
 def owner_media_dir(owner_id: int) -> str:
@@ -82,28 +127,78 @@ def job_task(settings_: dict) -> dict | None:
     return {"job": "sequence", "spec": spec, **task}
 
 
+def orphaned_jobs(*, me: str, starting: bool) -> QuerySet[Generation]:
+    """Running jobs whose worker is gone: silent for ``STALE_AFTER``, never
+    beating at all, or a process of this machine that has ended."""
+    silent = Q(heartbeat__isnull=True) | Q(heartbeat__lt=timezone.now() - STALE_AFTER)
+    running = Generation.objects.filter(status=Status.RUNNING)
+    names = running.exclude(silent).values_list("worker", flat=True).distinct()
+    gone = [name for name in names if _worker_gone(name, me=me, starting=starting)]
+    return running.filter(silent | Q(worker__in=gone))
+
+
+def recover_jobs(
+    *, me: str | None = None, starting: bool = True
+) -> dict[str, list[str]]:
+    """Re-queue running jobs whose worker is gone; fail those interrupted
+    twice; close those someone asked to cancel meanwhile.
+
+    ``starting``: this process's worker has not started yet, so any job in
+    its own name is left from before a restart. Returns the ids by outcome.
+    """
+    me = me or worker_name()
+    now = timezone.now()
+    orphans = orphaned_jobs(me=me, starting=starting)
+    rows = orphans.values_list(
+        "pk", "attempts", "cancel_requested", "worker", "heartbeat"
+    )
+    changes = {
+        "failed": {
+            "status": Status.FAILED,
+            "finished": now,
+            "error": TWICE_INTERRUPTED,
+        },
+        "cancelled": {"status": Status.CANCELLED, "finished": now},
+        "requeued": {
+            "status": Status.QUEUED,
+            "started": None,
+            "worker": "",
+            "heartbeat": None,
+        },
+    }
+    outcome: dict[str, list[str]] = {key: [] for key in changes}
+    for pk, attempts, cancel, worker, heartbeat in rows:
+        if attempts >= MAX_ATTEMPTS:
+            key = "failed"
+        elif cancel:
+            key = "cancelled"
+        else:
+            key = "requeued"
+        # Conditional on nothing having changed since: a worker that beat
+        # or finished the job a moment ago keeps it.
+        unchanged = Generation.objects.filter(
+            pk=pk, status=Status.RUNNING, worker=worker, heartbeat=heartbeat
+        )
+        if unchanged.update(**changes[key]):
+            outcome[key].append(str(pk))
+    if any(outcome.values()):
+        logger.warning(
+            "Took back jobs whose worker stopped: %d re-queued, %d failed, "
+            "%d cancelled",
+            len(outcome["requeued"]),
+            len(outcome["failed"]),
+            len(outcome["cancelled"]),
+        )
+    return outcome
+
+
 def recover_interrupted() -> tuple[int, int]:
-    """Re-queue jobs a crash left running; fail those that crashed twice.
+    """Recover jobs a crash left running, as a starting worker does.
 
     Returns (requeued, failed).
     """
-    now = timezone.now()
-    running = Generation.objects.filter(status=Status.RUNNING)
-    failed = running.filter(attempts__gte=MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        finished=now,
-        error=(
-            "The studio stopped twice while rendering this clip, so it was not "
-            "tried again. Try fewer frames, a smaller size or fewer steps."
-        ),
-    )
-    requeued = running.filter(cancel_requested=False).update(
-        status=Status.QUEUED, started=None
-    )
-    running.update(status=Status.CANCELLED, finished=now)
-    if requeued or failed:
-        logger.warning("Recovered jobs: %d re-queued, %d failed", requeued, failed)
-    return requeued, failed
+    outcome = recover_jobs(starting=True)
+    return len(outcome["requeued"]), len(outcome["failed"])
 
 
 def _fresh_connection() -> None:
@@ -114,8 +209,12 @@ def _fresh_connection() -> None:
 
 
 class OrmJobStore:
-    def __init__(self, events: LiveEvents | None = None) -> None:
+    """Jobs in the Generation table, claimed and recorded in ``worker``'s
+    name (this process's, unless a test names another)."""
+
+    def __init__(self, events: LiveEvents | None = None, worker: str = "") -> None:
         self.events = events
+        self.worker = worker or worker_name()
 
     def claim_next(self) -> ClaimedJob | None:
         _fresh_connection()
@@ -123,12 +222,15 @@ class OrmJobStore:
             candidate = self._next_candidate()
             if candidate is None:
                 return None
+            now = timezone.now()
             claimed = Generation.objects.filter(
                 pk=candidate.pk, status=Status.QUEUED
             ).update(
                 status=Status.RUNNING,
-                started=timezone.now(),
+                started=now,
                 attempts=F("attempts") + 1,
+                worker=self.worker,
+                heartbeat=now,
             )
             if claimed:
                 self._announce_positions()
@@ -149,31 +251,63 @@ class OrmJobStore:
         for job_id, position in queue_positions().items():
             self.events.publish_event(job_id, {"type": "queued", "position": position})
 
+    def _mine(self, job_id: str) -> QuerySet[Generation]:
+        return Generation.objects.filter(
+            pk=job_id, status=Status.RUNNING, worker=self.worker
+        )
+
     def cancel_requested(self, job_id: str) -> bool:
         _fresh_connection()
         row = Generation.objects.filter(pk=job_id).values("cancel_requested").first()
         # A deleted job counts as cancelled: nobody wants its result.
         return row is None or row["cancel_requested"]
 
-    def mark_succeeded(self, job_id: str, result: Result) -> None:
+    def heartbeat(self, job_id: str) -> bool:
+        """Say this worker is still on the job; False once it is not its own
+        (taken back after a silence, finished elsewhere, deleted)."""
         _fresh_connection()
-        Generation.objects.filter(pk=job_id, status=Status.RUNNING).update(
-            status=Status.SUCCEEDED,
-            finished=timezone.now(),
-            video=media_relative(result.video_path),
-            poster=media_relative(result.poster_path),
-            seconds=result.seconds,
-            error="",
+        return bool(self._mine(job_id).update(heartbeat=timezone.now()))
+
+    def recover_stale(self) -> int:
+        """Take back the jobs of workers that went quiet; tell their viewers.
+
+        Returns how many jobs changed hands or ended.
+        """
+        _fresh_connection()
+        outcome = recover_jobs(me=self.worker, starting=False)
+        if self.events is not None:
+            for job_id in outcome["failed"]:
+                self.events.publish_event(
+                    job_id, {"type": "failed", "error": TWICE_INTERRUPTED}
+                )
+            for job_id in outcome["cancelled"]:
+                self.events.publish_event(job_id, {"type": "cancelled"})
+            if outcome["requeued"]:
+                self._announce_positions()
+        return sum(len(ids) for ids in outcome.values())
+
+    def mark_succeeded(self, job_id: str, result: Result) -> bool:
+        _fresh_connection()
+        return bool(
+            self._mine(job_id).update(
+                status=Status.SUCCEEDED,
+                finished=timezone.now(),
+                video=media_relative(result.video_path),
+                poster=media_relative(result.poster_path),
+                seconds=result.seconds,
+                error="",
+            )
         )
 
     def mark_failed(self, job_id: str, reason: str) -> None:
         _fresh_connection()
-        Generation.objects.filter(pk=job_id, status=Status.RUNNING).update(
+        self._mine(job_id).update(
             status=Status.FAILED, finished=timezone.now(), error=reason[:2000]
         )
 
     def mark_cancelled(self, job_id: str) -> None:
         _fresh_connection()
         Generation.objects.filter(
-            pk=job_id, status__in=[Status.QUEUED, Status.RUNNING]
+            Q(status=Status.QUEUED) | Q(status=Status.RUNNING, worker=self.worker),
+            pk=job_id,
         ).update(status=Status.CANCELLED, finished=timezone.now())

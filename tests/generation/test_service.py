@@ -24,6 +24,9 @@ class RecordingStore:
         self.outcomes: dict[str, tuple] = {}
         self.cancel_requests: set[str] = set()
         self.claim_error: Exception | None = None
+        self.heartbeats: list[str] = []
+        self.taken_back: set[str] = set()
+        self.sweeps = 0
         self.lock = threading.Lock()
         self.done = threading.Condition(self.lock)
 
@@ -56,6 +59,16 @@ class RecordingStore:
 
     def mark_cancelled(self, job_id):
         self._record(job_id, "cancelled")
+
+    def heartbeat(self, job_id):
+        with self.lock:
+            self.heartbeats.append(job_id)
+            return job_id not in self.taken_back
+
+    def recover_stale(self):
+        with self.lock:
+            self.sweeps += 1
+        return 0
 
     def wait_for(self, *job_ids, timeout=60.0):
         with self.lock:
@@ -351,3 +364,111 @@ def test_the_same_spec_gives_the_same_video_frames(service, spec, tmp_path):
             return next(c.decode(video=0)).to_ndarray(format="rgb24")
 
     np.testing.assert_array_equal(first_frame(a.video_path), first_frame(b.video_path))
+
+
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def slow_steps(store, monkeypatch):
+    """Each step of the tiny model takes at least 50 ms: the worker asks the
+    store about cancels at every step, and the store takes its time."""
+    monkeypatch.setattr("generation.service.STORE_CANCEL_POLL", 0.0)
+
+    def cancel_requested(job_id):
+        time.sleep(0.05)
+        return False
+
+    monkeypatch.setattr(store, "cancel_requested", cancel_requested)
+
+
+def test_a_running_job_tells_the_store_it_is_alive_every_interval(
+    store, sink, spec, tiny_adapter, tmp_path, slow_steps
+):
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        poll_interval=0.02,
+        heartbeat_interval=0.05,
+        adapter_loader=lambda name, device: tiny_adapter,
+    )
+    store.add("job-1", replace(spec, num_inference_steps=8), tmp_path)
+    service.start()
+    try:
+        service.wake()
+        [(outcome, _)] = finish(store, sink, "job-1")
+        beats = len(store.heartbeats)
+        time.sleep(0.3)  # idle: nothing to beat for
+        assert len(store.heartbeats) == beats
+    finally:
+        service.stop()
+    assert outcome == "succeeded"
+    assert beats >= 3  # 8 steps of ≥ 50 ms, a beat every 50 ms
+    assert set(store.heartbeats) == {"job-1"}
+
+
+def test_a_job_taken_back_by_the_queue_stops_here_and_records_nothing(
+    store, sink, spec, tiny_adapter, tmp_path, slow_steps
+):
+    store.taken_back.add("job-1")
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        poll_interval=0.02,
+        heartbeat_interval=0.02,
+        adapter_loader=lambda name, device: tiny_adapter,
+    )
+    store.add("job-1", replace(spec, num_inference_steps=60), tmp_path / "out")
+    service.start()
+    try:
+        service.wake()
+        wait_until(lambda: store.heartbeats)
+        wait_until(lambda: service.current_job is None)
+    finally:
+        service.stop()
+    assert "job-1" not in store.outcomes  # the worker that has it now reports
+    assert not {"succeeded", "failed", "cancelled"} & set(sink.types("job-1"))
+    assert len(sink.previews) < 60
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_clip_finished_after_its_job_was_taken_back_is_not_kept(
+    service, store, sink, spec, tmp_path, monkeypatch
+):
+    finished = []
+
+    def mark_succeeded(job_id, result):
+        finished.append(result)
+        return False  # another worker has the job by now
+
+    monkeypatch.setattr(store, "mark_succeeded", mark_succeeded)
+    store.add("job-1", spec, tmp_path)
+    service.start()
+    service.wake()
+    wait_until(lambda: finished and service.current_job is None)
+
+    [result] = finished
+    assert not result.video_path.exists()
+    assert not result.poster_path.exists()
+    assert "succeeded" not in sink.types("job-1")
+
+
+def test_between_jobs_the_worker_asks_the_store_to_take_back_quiet_workers_jobs(
+    store, sink, tiny_adapter
+):
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        poll_interval=0.01,
+        sweep_interval=0.1,
+        adapter_loader=lambda name, device: tiny_adapter,
+    )
+    service.start()
+    time.sleep(0.55)
+    service.stop()
+    # Every 0.1 s, not at every one of the ~50 polls.
+    assert 3 <= store.sweeps <= 8

@@ -3,15 +3,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 
 from generation.specs import StepEvent
 from studio.asgi import application
 from studio.generations import runtime
 from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
+from studio.generations.store import worker_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,6 +42,46 @@ def test_on_start_up_a_job_left_running_is_run_again(alice, tiny_spec, tiny_adap
         runtime.stop()
     assert generation.status == "succeeded"
     assert generation.attempts == 2
+
+
+def test_a_running_service_takes_over_the_job_of_a_worker_that_went_quiet(
+    alice, tiny_spec, tiny_adapter
+):
+    runtime.ensure_started(
+        adapter_loader=lambda name, device: tiny_adapter,
+        poll_interval=0.05,
+        sweep_interval=0.1,
+    )
+    now = timezone.now()
+
+    def running_on(worker, seconds_ago):
+        return Generation.objects.create(
+            owner=alice,
+            prompt=tiny_spec.prompt,
+            seed=tiny_spec.seed,
+            settings=tiny_spec.to_dict(),
+            status="running",
+            attempts=1,
+            started=now - timedelta(seconds=seconds_ago),
+            worker=worker,
+            heartbeat=now - timedelta(seconds=seconds_ago),
+        )
+
+    # Another machine's worker crashed mid-clip; a second one is busy.
+    quiet, busy = running_on("gpu-2:7", 120), running_on("gpu-3:9", 1)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            quiet.refresh_from_db()
+            if quiet.is_finished:
+                break
+            time.sleep(0.05)
+    finally:
+        runtime.stop()
+    assert quiet.status == "succeeded"
+    assert (quiet.attempts, quiet.worker) == (2, worker_name())
+    busy.refresh_from_db()
+    assert (busy.status, busy.worker) == ("running", "gpu-3:9")
 
 
 def test_the_service_does_not_start_by_itself(alice_client):

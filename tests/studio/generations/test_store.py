@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -139,3 +143,147 @@ def test_a_crashed_job_someone_cancelled_stays_cancelled(alice, tiny_spec):
     recover_interrupted()
     generation.refresh_from_db()
     assert generation.status == "cancelled"
+
+
+def running_elsewhere(owner, spec, worker: str, seconds_ago: float) -> Generation:
+    """A job another worker claimed, which last beat ``seconds_ago``."""
+    now = timezone.now()
+    return queue(
+        owner,
+        spec,
+        status="running",
+        attempts=1,
+        started=now - timedelta(seconds=seconds_ago + 1),
+        worker=worker,
+        heartbeat=now - timedelta(seconds=seconds_ago),
+    )
+
+
+def a_finished_process_id() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+class RecordingEvents:
+    def __init__(self):
+        self.published: list[tuple[str, dict]] = []
+
+    def publish_event(self, job_id, event):
+        self.published.append((job_id, event))
+
+
+def test_a_claim_records_the_worker_and_its_first_heartbeat(alice, tiny_spec):
+    generation = queue(alice, tiny_spec)
+    OrmJobStore(worker="gpu-1:42").claim_next()
+    generation.refresh_from_db()
+    assert generation.worker == "gpu-1:42"
+    assert generation.heartbeat == generation.started
+    assert OrmJobStore().worker == f"{socket.gethostname()}:{os.getpid()}"
+
+
+def test_a_heartbeat_holds_only_for_the_worker_that_has_the_job(alice, tiny_spec):
+    generation = queue(alice, tiny_spec)
+    mine, theirs = OrmJobStore(worker="gpu-1:42"), OrmJobStore(worker="gpu-2:7")
+    job = mine.claim_next()
+    Generation.objects.filter(pk=generation.pk).update(
+        heartbeat=timezone.now() - timedelta(seconds=30)
+    )
+
+    assert mine.heartbeat(job.id)
+    generation.refresh_from_db()
+    assert timezone.now() - generation.heartbeat < timedelta(seconds=5)
+    assert not theirs.heartbeat(job.id)
+    generation.delete()
+    assert not mine.heartbeat(job.id)
+
+
+def test_a_busy_worker_elsewhere_keeps_its_job(alice, tiny_spec):
+    busy = running_elsewhere(alice, tiny_spec, "gpu-2:7", seconds_ago=20)
+    assert OrmJobStore().recover_stale() == 0
+    assert recover_interrupted() == (0, 0)  # nor does a worker starting here
+    busy.refresh_from_db()
+    assert (busy.status, busy.worker) == ("running", "gpu-2:7")
+
+
+def test_a_job_whose_worker_went_quiet_is_queued_again_and_the_quiet_worker_loses_it(
+    alice, tiny_spec, settings
+):
+    quiet = running_elsewhere(alice, tiny_spec, "gpu-2:7", seconds_ago=90)
+    events = RecordingEvents()
+
+    assert OrmJobStore(events).recover_stale() == 1
+    quiet.refresh_from_db()
+    assert (quiet.status, quiet.worker, quiet.started) == ("queued", "", None)
+    assert (str(quiet.pk), {"type": "queued", "position": 1}) in events.published
+
+    # The quiet worker comes back: the job is not its own any more.
+    back = OrmJobStore(worker="gpu-2:7")
+    assert not back.heartbeat(str(quiet.pk))
+    result = Result(
+        video_path=settings.MEDIA_ROOT / "clip.mp4",
+        poster_path=settings.MEDIA_ROOT / "clip.jpg",
+        num_frames=8,
+        fps=8,
+        width=64,
+        height=64,
+        seed=7,
+        seconds=1.0,
+        metadata={},
+    )
+    assert back.mark_succeeded(str(quiet.pk), result) is False
+    back.mark_failed(str(quiet.pk), "late")
+    quiet.refresh_from_db()
+    assert (quiet.status, quiet.video, quiet.error) == ("queued", "", "")
+
+    # ...and the next claim, by whichever worker, runs it a second time.
+    job = OrmJobStore(worker="gpu-3:1").claim_next()
+    assert job.id == str(quiet.pk)
+    quiet.refresh_from_db()
+    assert (quiet.worker, quiet.attempts) == ("gpu-3:1", 2)
+
+
+def test_a_quiet_worker_s_job_on_its_second_run_fails_and_its_viewers_hear_why(
+    alice, tiny_spec
+):
+    twice = running_elsewhere(alice, tiny_spec, "gpu-2:7", seconds_ago=300)
+    Generation.objects.filter(pk=twice.pk).update(attempts=2)
+    cancelled = running_elsewhere(alice, tiny_spec, "gpu-2:7", seconds_ago=300)
+    Generation.objects.filter(pk=cancelled.pk).update(cancel_requested=True)
+    events = RecordingEvents()
+
+    assert OrmJobStore(events).recover_stale() == 2
+    twice.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert (twice.status, cancelled.status) == ("failed", "cancelled")
+    assert "stopped twice" in twice.error
+    assert (str(twice.pk), {"type": "failed", "error": twice.error}) in events.published
+    assert (str(cancelled.pk), {"type": "cancelled"}) in events.published
+
+
+def test_a_job_of_a_process_on_this_machine_that_ended_is_queued_again_at_once(
+    alice, tiny_spec
+):
+    host = socket.gethostname()
+    ended = running_elsewhere(
+        alice, tiny_spec, f"{host}:{a_finished_process_id()}", seconds_ago=1
+    )
+    alive = running_elsewhere(alice, tiny_spec, f"{host}:{os.getppid()}", seconds_ago=1)
+
+    assert OrmJobStore().recover_stale() == 1
+    ended.refresh_from_db()
+    alive.refresh_from_db()
+    assert (ended.status, alive.status) == ("queued", "running")
+
+
+def test_a_worker_s_own_running_job_is_left_alone_until_it_restarts(alice, tiny_spec):
+    generation = queue(alice, tiny_spec)
+    store = OrmJobStore()
+    store.claim_next()
+
+    assert store.recover_stale() == 0
+    assert Generation.objects.get(pk=generation.pk).status == "running"
+    # A restarted container can come back with the same pid: at start-up a
+    # job in this process's own name is one it can no longer be rendering.
+    assert recover_interrupted() == (1, 0)
+    assert Generation.objects.get(pk=generation.pk).status == "queued"
