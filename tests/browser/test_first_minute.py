@@ -38,6 +38,8 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         page.press("#id_prompt", "Control+Enter")
 
         page.wait_for_selector(".live-card", timeout=15_000)
+        # The empty project's hint gives way to the clip on its way.
+        assert not page.is_visible("#gallery > .empty")
         # The tab shows the step while the clip renders, then its own title.
         page.wait_for_function(
             "/^\\[\\d+\\/20\\] /.test(document.title)", timeout=60_000
