@@ -175,10 +175,25 @@ class LivePreview {
     this.card.remove();
   }
 
+  // A failed clip says why, and offers its settings again instead of Cancel.
   onFailed(error) {
     this.finish();
     this.card.dataset.status = "failed";
     this.setStatus(error || "This clip failed.");
+    this.card.querySelector("[data-role=cancel]")?.remove();
+    const actions = this.card.querySelector("[data-role=failed-actions]");
+    if (!actions || !actions.hidden) return;
+    actions.hidden = false;
+    actions.querySelector("[data-role=dismiss]").addEventListener("click", () => this.dismiss());
+  }
+
+  // The failed clip leaves the queue for the gallery, where it keeps its reason.
+  async dismiss() {
+    const gallery = document.getElementById("gallery");
+    if (gallery?.dataset.url && window.htmx) {
+      await window.htmx.ajax("GET", gallery.dataset.url, { target: "#gallery", swap: "outerHTML" });
+    }
+    this.card.remove();
   }
 
   finish() {

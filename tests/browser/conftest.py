@@ -46,11 +46,11 @@ def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 90) -> No
 
 
 @pytest.fixture(scope="module")
-def live_studio(tmp_path_factory):
-    """A Daphne server on a free port with its own SQLite file, media and data
+def live_studio_env(tmp_path_factory) -> dict[str, str]:
+    """The environment of the live studio: its own SQLite file, media and data
     folders; the channel layer is whatever REDIS_URL says."""
     folder = tmp_path_factory.mktemp("studio")
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
         "STUDIO_MEDIA_ROOT": str(folder / "media"),
@@ -60,12 +60,27 @@ def live_studio(tmp_path_factory):
         "STUDIO_SIGNUP_OPEN": "1",
         "PYTHONUNBUFFERED": "1",
     }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+
+
+def live_manage(env: dict[str, str], *args: str) -> str:
+    """Run a manage.py command against the live studio's database."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
         check=True,
+        capture_output=True,
+        text=True,
     )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def live_studio(live_studio_env):
+    """A Daphne server on a free port, serving the studio of ``live_studio_env``."""
+    env = live_studio_env
+    folder = Path(env["STUDIO_MEDIA_ROOT"]).parent
+    live_manage(env, "migrate", "--noinput", "-v", "0")
     port = free_port()
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(

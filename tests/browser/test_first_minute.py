@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from generation.tiny_models import save_tiny
 from tests.browser.conftest import (
     ROOT,
+    live_manage,
     save_artifacts,
     sign_up_with_a_project,
     wait_for_the_composer,
@@ -186,4 +188,50 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
         assert page.is_disabled("#bulk button[value=delete]")
     except Exception:
         save_artifacts(page, "player-keys")
+        raise
+
+
+def test_a_clip_that_fails_says_why_and_offers_its_settings_again(
+    live_studio, live_studio_env, page, tmp_path
+):
+    # A creator registered a model folder that turns out to be broken.
+    folder = save_tiny("animatediff", tmp_path / "ad")
+    live_manage(
+        live_studio_env,
+        *("models", "add", "broken-ad", "--family", "animatediff"),
+        *("--path", str(folder)),
+    )
+    (folder / "unet" / "config.json").write_text("{not json")
+    try:
+        sign_up_with_a_project(page, live_studio, "noor", "Broken")
+        page.select_option("#id_model", "broken-ad")
+        page.fill("#id_prompt", "a green triangle growing over a field")
+        page.press("#id_prompt", "Control+Enter")
+
+        card = page.wait_for_selector(
+            ".live-card[data-status='failed']", timeout=120_000
+        )
+        assert "could not be loaded" in card.inner_text()
+        assert page.locator(".live-card [data-role=cancel]").count() == 0
+        generation = card.get_attribute("data-generation")
+        again = page.get_attribute(
+            ".live-card >> text=Use these settings again", "href"
+        )
+        assert again.endswith(f"?from={generation}")
+
+        page.click(".live-card >> text=Dismiss")
+        page.wait_for_selector(".live-card", state="detached")
+        failed = page.locator(f"#clip-{generation}")
+        assert "failed" in failed.get_attribute("class")
+        assert "could not be loaded" in failed.inner_text()
+
+        page.goto(f"{live_studio}{again}")
+        wait_for_the_composer(page)
+        assert page.input_value("#id_prompt") == "a green triangle growing over a field"
+        # The folder that failed to load is no longer offered.
+        assert "broken-ad" not in page.eval_on_selector_all(
+            "#id_model option", "options => options.map(o => o.value)"
+        )
+    except Exception:
+        save_artifacts(page, "failed-clip")
         raise
