@@ -89,10 +89,11 @@ case "${1:-}" in
   test)
     install
     ensure_chromium
+    # Up before the first run too: the separate worker's tests talk to Redis.
+    ensure_redis
     run_suite "embedded defaults (SQLite, in-memory channel layer)" \
       -u DATABASE_URL -u REDIS_URL
     ensure_postgres
-    ensure_redis
     run_suite "PostgreSQL and Redis" \
       DATABASE_URL="postgres://postgres${PGPASSWORD:+:$PGPASSWORD}@127.0.0.1:5432/studio" \
       REDIS_URL=redis://127.0.0.1:6379/0

@@ -31,6 +31,9 @@ from generation.specs import StepEvent
 logger = logging.getLogger(__name__)
 
 PREVIEW_MESSAGE = 1
+# Workers in their own processes (``manage.py worker``) listen here, so a
+# clip queued through any server process starts at once.
+WORKERS_GROUP = "generation-workers"
 
 
 def group_name(generation_id: object) -> str:
@@ -113,30 +116,51 @@ class LiveEvents:
     async def _pump(self, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
         while True:
             group, message = await queue.get()
-            if self.delivers_locally():
-                for viewer in list(self._viewers.get(group, ())):
-                    try:
-                        await viewer.deliver(message)
-                    except Exception:
-                        # A viewer that went away must not stop the others.
-                        logger.debug("Dropped a viewer of %s", group, exc_info=True)
-                        self.unwatch(group, viewer)
-                continue
             try:
-                await get_channel_layer().group_send(group, message)
-            except Exception:
-                logger.exception("Could not relay an event to %s", group)
+                await self._send(group, message)
+            finally:
+                queue.task_done()
+
+    async def _send(self, group: str, message: dict[str, Any]) -> None:
+        if self.delivers_locally():
+            for viewer in list(self._viewers.get(group, ())):
+                try:
+                    await viewer.deliver(message)
+                except Exception:
+                    # A viewer that went away must not stop the others.
+                    logger.debug("Dropped a viewer of %s", group, exc_info=True)
+                    self.unwatch(group, viewer)
+            return
+        try:
+            await get_channel_layer().group_send(group, message)
+        except Exception:
+            logger.exception("Could not relay an event to %s", group)
+
+    async def flushed(self) -> None:
+        """Return once every event published so far has been sent."""
+        with self._lock:
+            queue = self._queue
+        if queue is not None:
+            await queue.join()
 
     def _publish(self, job_id: str, message: dict[str, Any]) -> None:
+        self._publish_to(group_name(job_id), message)
+
+    def _publish_to(self, group: str, message: dict[str, Any]) -> None:
         with self._lock:
             loop, queue = self._loop, self._queue
         if loop is None or queue is None or loop.is_closed():
             return
         try:
-            loop.call_soon_threadsafe(queue.put_nowait, (group_name(job_id), message))
+            loop.call_soon_threadsafe(queue.put_nowait, (group, message))
         except RuntimeError:
             # The loop closed between the check and the call: nobody is listening.
             pass
+
+    def wake_workers(self) -> None:
+        """Tell workers in other processes that a clip was queued."""
+        if not self.delivers_locally():
+            self._publish_to(WORKERS_GROUP, {"type": "worker.wake"})
 
     def publish_event(self, job_id: str, event: dict[str, Any]) -> None:
         text = json.dumps(event, separators=(",", ":"))

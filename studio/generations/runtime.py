@@ -7,20 +7,25 @@ serves its first connection, and tests start a service only when they ask.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import logging
 import threading
 from typing import Any
 
+from channels.layers import get_channel_layer
 from django.conf import settings
 
-from studio.generations.events import LiveEvents
+from studio.generations.events import WORKERS_GROUP, LiveEvents
 
 logger = logging.getLogger(__name__)
 
 events = LiveEvents()
 _service: Any = None
+_listener: concurrent.futures.Future | None = None
 _lock = threading.Lock()
+# channels-redis forgets group members after a day; a worker re-joins sooner.
+REJOIN_SECONDS = 600.0
 
 
 def ensure_started(**service_options: Any) -> Any:
@@ -43,14 +48,50 @@ def ensure_started(**service_options: Any) -> Any:
         service = GenerationService(store=OrmJobStore(events), sink=events, **options)
         service.start()
         _service = service
+        _listen_for_wakes(service)
         logger.info("Generation service started on %s", service.device)
         return service
 
 
+def _listen_for_wakes(service: Any) -> None:
+    """With a channel layer shared between processes, let clips queued in
+    any process wake this worker at once instead of at its next poll."""
+    global _listener
+    loop = events.bound_loop
+    if events.delivers_locally() or loop is None or not loop.is_running():
+        return
+    _listener = asyncio.run_coroutine_threadsafe(_wake_on_messages(service), loop)
+
+
+async def _wake_on_messages(service: Any) -> None:
+    layer = get_channel_layer()
+    while True:
+        try:
+            channel = await layer.new_channel()
+            while True:
+                await layer.group_add(WORKERS_GROUP, channel)
+                try:
+                    async with asyncio.timeout(REJOIN_SECONDS):
+                        while True:
+                            message = await layer.receive(channel)
+                            if message.get("type") == "worker.wake":
+                                service.wake()
+                except TimeoutError:
+                    continue  # re-join before the group forgets this worker
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("Listening for queued clips failed; polling meanwhile")
+            await asyncio.sleep(5)
+
+
 def stop(timeout: float = 10) -> None:
-    global _service
+    global _service, _listener
     with _lock:
         service, _service = _service, None
+        listener, _listener = _listener, None
+    if listener is not None:
+        listener.cancel()
     if service is not None:
         service.stop(timeout=timeout)
         # The worker's database connection dies with its thread's locals.
@@ -62,8 +103,11 @@ def current() -> Any:
 
 
 def wake() -> None:
+    """A clip was queued: wake this process's worker, and any worker that
+    runs in a process of its own."""
     if _service is not None:
         _service.wake()
+    events.wake_workers()
 
 
 def cancel(job_id: str) -> None:

@@ -1,0 +1,172 @@
+"""`manage.py worker`: a generation worker in a process of its own.
+
+These start real processes: a Daphne server without a worker and a worker
+beside it, sharing one SQLite file and the Redis server of this machine (the
+suite's runner starts it) on a database of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from generation.encode import probe_video
+from tests.browser.conftest import ROOT, free_port, wait_until_up
+
+REDIS = "redis://127.0.0.1:6379/7"
+
+
+@pytest.fixture
+def studio_env(tmp_path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STUDIO_MEDIA_ROOT": str(tmp_path / "media"),
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+        "REDIS_URL": REDIS,
+        "DJANGO_DEBUG": "1",
+        "STUDIO_SERVICE_AUTOSTART": "false",
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage(env, "migrate", "--noinput", "-v", "0")
+    return env
+
+
+def manage(env: dict[str, str], *args: str, check: bool = True):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=check,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_worker_without_redis_refuses_to_start_and_says_why(studio_env):
+    env = {k: v for k, v in studio_env.items() if k != "REDIS_URL"}
+    done = manage(env, "worker", check=False)
+    assert done.returncode != 0
+    assert "needs REDIS_URL" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--device", "gpu9"], "Unknown device 'gpu9'"),
+        (["--poll", "0"], "--poll must be between 0.1 and 60 seconds"),
+        (["--poll", "soon"], "invalid float value"),
+    ],
+)
+def test_a_worker_with_a_bad_option_says_what_is_wrong(studio_env, args, message):
+    done = manage(studio_env, "worker", *args, check=False)
+    assert done.returncode != 0
+    assert message in done.stderr
+
+
+def submit(port: int, token: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/generations",
+        data=json.dumps(body).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+async def watch(port: int, token: str, ws_url: str) -> list:
+    import websockets
+
+    received = []
+    url = f"ws://127.0.0.1:{port}{ws_url}?token={token}"
+    async with websockets.connect(url, max_size=None) as socket:
+        while True:
+            message = await asyncio.wait_for(socket.recv(), timeout=60)
+            if isinstance(message, bytes):
+                received.append(("preview", time.monotonic()))
+                continue
+            event = json.loads(message)
+            received.append((event, time.monotonic()))
+            if event["type"] in ("succeeded", "failed", "cancelled"):
+                return received
+
+
+def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tmp_path):
+    manage(
+        studio_env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "User.objects.create_user('ana', password='a-long-enough-passphrase')",
+    )
+    token = manage(studio_env, "apitoken", "ana").stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "studio.asgi:application"],
+        cwd=ROOT, env=studio_env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    # A 30 s poll: only the wake-up through Redis can start a clip promptly.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--device", "cpu", "--poll", "30"],
+        cwd=ROOT, env=studio_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/accounts/login/", server)
+        # Its log lines come first; the line that says it is ready follows them.
+        lines = iter(worker.stdout.readline, "")
+        assert any("is waiting for clips" in line for line in lines)
+        time.sleep(1)  # past the worker's first look at the queue
+        body = {"prompt": "a red ball bouncing to the right", "num_frames": 8,
+                "width": 64, "height": 64, "steps": 4, "seed": 5}  # fmt: skip
+        created = submit(port, token, body)
+        queued_at = time.monotonic()
+        received = asyncio.run(watch(port, token, created["ws_url"]))
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=30)
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+    events = [event for event, _ in received if event != "preview"]
+    assert events[0]["type"] == "state"
+    started = next(t for event, t in received if event != "preview"
+                   and event["type"] in ("started", "progress"))  # fmt: skip
+    assert started - queued_at < 10  # not the 30 s poll
+    assert [e["step"] for e in events if e["type"] == "progress"][-1] == 4
+    assert sum(1 for event, _ in received if event == "preview") >= 3
+    assert events[-1]["type"] == "succeeded"
+    video = events[-1]["video_url"].removeprefix("/media/")
+    assert probe_video(Path(studio_env["STUDIO_MEDIA_ROOT"]) / video)["frames"] == 8
+    row = (
+        manage(
+            studio_env,
+            "shell",
+            "-c",
+            "from studio.generations.models import Generation;"
+            "g = Generation.objects.get();print(g.status, g.worker)",
+        )
+        .stdout.splitlines()[-1]
+        .split()
+    )
+    assert row == ["succeeded", f"{socket.gethostname()}:{worker.pid}"]
+    assert worker.returncode == 0
+    assert "Stopping" in output
