@@ -52,7 +52,6 @@ HEARTBEAT_INTERVAL = 10.0
 SWEEP_INTERVAL = 30.0
 # Set to a whole number to pin torch's intra-op thread count for the worker.
 THREADS_ENV = "GENERATION_TORCH_THREADS"
-SHUTDOWN_REASON = "The studio shut down before this clip finished. Try again."
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,11 @@ class JobStore(Protocol):
 
     def mark_cancelled(self, job_id: str) -> None:
         """Record that the job stopped because it was cancelled."""
+        ...
+
+    def release(self, job_id: str) -> None:
+        """Put a job back in the queue as if never tried: this worker is
+        stopping (a restart, a deploy) before it finished."""
         ...
 
     def heartbeat(self, job_id: str) -> bool:
@@ -303,8 +307,8 @@ class GenerationService:
     def stop(self, timeout: float = 10) -> None:
         """Stop the worker; a running job stops at its next step.
 
-        That job is marked failed (not cancelled: nobody asked), so the
-        creator can simply try again.
+        That job goes back in the queue (not cancelled: nobody asked), for
+        this worker when it starts again or for another one.
         """
         self._stopping.set()
         self._wake.set()
@@ -537,8 +541,7 @@ class GenerationService:
             if self._was_lost(job.id):
                 return  # another worker has it now; it reports the outcome
             if self._stopping.is_set() and not self._was_cancelled(job.id):
-                self.store.mark_failed(job.id, SHUTDOWN_REASON)
-                self._emit(job.id, {"type": "failed", "error": SHUTDOWN_REASON})
+                self.store.release(job.id)  # the next worker starts it afresh
             else:
                 self.store.mark_cancelled(job.id)
                 self._emit(job.id, {"type": "cancelled"})

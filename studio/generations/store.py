@@ -20,6 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -261,6 +262,21 @@ class OrmJobStore:
         row = Generation.objects.filter(pk=job_id).values("cancel_requested").first()
         # A deleted job counts as cancelled: nobody wants its result.
         return row is None or row["cancel_requested"]
+
+    def release(self, job_id: str) -> None:
+        """Queue a job this worker stopped before finishing, as if untried:
+        its viewers hear their place in line, and it starts afresh."""
+        _fresh_connection()
+        released = self._mine(job_id).update(
+            status=Status.QUEUED,
+            started=None,
+            worker="",
+            heartbeat=None,
+            attempts=Greatest(F("attempts") - 1, 0),
+        )
+        if released and self.events is not None:
+            self.events.forget(job_id)
+            self._announce_positions()
 
     def heartbeat(self, job_id: str) -> bool:
         """Say this worker is still on the job; False once it is not its own

@@ -12,7 +12,7 @@ from PIL import Image
 from generation.adapters import get_adapter, register, unregister
 from generation.encode import probe_video
 from generation.previews import decode_strip
-from generation.service import SHUTDOWN_REASON, ClaimedJob, GenerationService
+from generation.service import ClaimedJob, GenerationService
 from generation.specs import GenerationCancelled, StepEvent
 
 
@@ -59,6 +59,9 @@ class RecordingStore:
 
     def mark_cancelled(self, job_id):
         self._record(job_id, "cancelled")
+
+    def release(self, job_id):
+        self._record(job_id, "released")
 
     def heartbeat(self, job_id):
         with self.lock:
@@ -320,17 +323,19 @@ def test_wake_makes_a_queued_job_start_promptly(
     assert started - woken < 0.5
 
 
-def test_stopping_fails_the_running_job_so_it_can_be_retried(
+def test_stopping_puts_the_running_job_back_in_the_queue(
     service, store, sink, spec, tmp_path
 ):
     stopper = threading.Thread(target=service.stop)
     sink.on_preview = lambda job_id, event: stopper.start() if event.step == 1 else None
-    store.add("job-1", replace(spec, num_inference_steps=4), tmp_path)
+    store.add("job-1", replace(spec, num_inference_steps=4), tmp_path / "out")
     service.start()
     service.wake()
-    assert finish(store, sink, "job-1") == [("failed", SHUTDOWN_REASON)]
+    assert store.wait_for("job-1") == [("released",)]
     stopper.join(10)
     assert not service.running
+    assert not {"succeeded", "failed", "cancelled"} & set(sink.types("job-1"))
+    assert not (tmp_path / "out").exists()  # the next run starts afresh
 
 
 def test_run_spec_renders_synchronously_with_the_same_events(service, spec, tmp_path):

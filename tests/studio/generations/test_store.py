@@ -172,6 +172,9 @@ class RecordingEvents:
     def publish_event(self, job_id, event):
         self.published.append((job_id, event))
 
+    def forget(self, job_id):
+        self.published.append((job_id, "forgotten"))
+
 
 def test_a_claim_records_the_worker_and_its_first_heartbeat(alice, tiny_spec):
     generation = queue(alice, tiny_spec)
@@ -287,3 +290,26 @@ def test_a_worker_s_own_running_job_is_left_alone_until_it_restarts(alice, tiny_
     # job in this process's own name is one it can no longer be rendering.
     assert recover_interrupted() == (1, 0)
     assert Generation.objects.get(pk=generation.pk).status == "queued"
+
+
+def test_a_job_released_by_a_stopping_worker_is_queued_again_as_if_untried(
+    alice, tiny_spec
+):
+    generation = queue(alice, tiny_spec)
+    events = RecordingEvents()
+    store = OrmJobStore(events, worker="gpu-1:42")
+    job = store.claim_next()
+
+    OrmJobStore(worker="gpu-2:7").release(job.id)  # not its job: nothing happens
+    assert Generation.objects.get(pk=generation.pk).status == "running"
+
+    store.release(job.id)
+    generation.refresh_from_db()
+    assert (generation.status, generation.attempts) == ("queued", 0)
+    assert (generation.worker, generation.started, generation.heartbeat) == (
+        "",
+        None,
+        None,
+    )
+    assert (job.id, "forgotten") in events.published  # its old progress
+    assert (job.id, {"type": "queued", "position": 1}) in events.published

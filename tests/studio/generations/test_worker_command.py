@@ -89,7 +89,12 @@ def submit(port: int, token: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-async def watch(port: int, token: str, ws_url: str) -> list:
+FINAL = frozenset({"succeeded", "failed", "cancelled"})
+
+
+async def watch(port: int, token: str, ws_url: str, until=FINAL, on_event=None) -> list:
+    """Every message of a generation's websocket, timed, up to an event of
+    a type in ``until``; ``on_event`` sees each JSON event as it comes."""
     import websockets
 
     received = []
@@ -102,7 +107,9 @@ async def watch(port: int, token: str, ws_url: str) -> list:
                 continue
             event = json.loads(message)
             received.append((event, time.monotonic()))
-            if event["type"] in ("succeeded", "failed", "cancelled"):
+            if on_event is not None:
+                on_event(event)
+            if event["type"] in until:
                 return received
 
 
@@ -139,9 +146,24 @@ def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tm
         created = submit(port, token, body)
         queued_at = time.monotonic()
         received = asyncio.run(watch(port, token, created["ws_url"]))
-    finally:
-        worker.send_signal(signal.SIGTERM)
+
+        # Stopped mid-clip (a deploy), the worker puts the clip back in line.
+        long = submit(port, token, {**body, "num_frames": 48, "steps": 100})
+
+        def stop_at_the_first_step(event):
+            if event["type"] == "progress" and worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+
+        interrupted = asyncio.run(
+            watch(
+                port, token, long["ws_url"], {"queued"} | FINAL, stop_at_the_first_step
+            )
+        )
         output, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.communicate(timeout=30)
         server.terminate()
         server.wait(30)
         log.close()
@@ -156,17 +178,17 @@ def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tm
     assert events[-1]["type"] == "succeeded"
     video = events[-1]["video_url"].removeprefix("/media/")
     assert probe_video(Path(studio_env["STUDIO_MEDIA_ROOT"]) / video)["frames"] == 8
-    row = (
-        manage(
-            studio_env,
-            "shell",
-            "-c",
-            "from studio.generations.models import Generation;"
-            "g = Generation.objects.get();print(g.status, g.worker)",
-        )
-        .stdout.splitlines()[-1]
-        .split()
-    )
-    assert row == ["succeeded", f"{socket.gethostname()}:{worker.pid}"]
+    rows = manage(
+        studio_env,
+        "shell",
+        "-c",
+        "from studio.generations.models import Generation\n"
+        "for g in Generation.objects.order_by('created'):"
+        " print(g.status, g.attempts, g.worker or '-')",
+    ).stdout.splitlines()[-2:]
+    assert rows[0] == f"succeeded 1 {socket.gethostname()}:{worker.pid}"
+
+    assert interrupted[-1][0]["type"] == "queued"
+    assert rows[1] == "queued 0 -"
     assert worker.returncode == 0
-    assert "Stopping" in output
+    assert "goes back in the queue" in output

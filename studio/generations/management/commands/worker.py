@@ -92,9 +92,7 @@ class Command(BaseCommand):
         while not stopping.wait(0.5):
             if not service.running:
                 break
-        self.stdout.write(
-            "Stopping: a clip being rendered stops, for its creator to retry."
-        )
+        self.stdout.write("Stopping: a clip being rendered goes back in the queue.")
         runtime.stop()
         # The last events (a stopped clip's "failed") still reach its viewers.
         asyncio.run_coroutine_threadsafe(runtime.events.flushed(), loop).result(10)
