@@ -27,7 +27,13 @@ def _state_for(user: Any, generation_id: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     generation = Generation.objects.filter(pk=pk, owner_id=user.pk).first()
-    return None if generation is None else generation_state(generation)
+    if generation is None:
+        return None
+    state = generation_state(generation)
+    if generation.status == Generation.Status.RUNNING:
+        # The latest preview, read here too: it may come from the shared cache.
+        state["_preview"] = runtime.events.live_preview(state["id"])
+    return state
 
 
 class GenerationConsumer(AsyncWebsocketConsumer):
@@ -63,9 +69,9 @@ class GenerationConsumer(AsyncWebsocketConsumer):
             await self._unsubscribe()
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        preview = state.pop("_preview", None)
         await self.send(text_data=json.dumps({"type": "state", **state}))
         held = self._held if self._held is not None else []
-        preview = runtime.events.latest_preview.get(state["id"])
         caught_up = any(m["type"] == "generation.preview" for m in held)
         if preview is not None and state["status"] == Generation.Status.RUNNING:
             # A held preview is older than the latest one, which is on its way.

@@ -25,12 +25,17 @@ from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 
 from generation.specs import StepEvent
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_MESSAGE = 1
+# With a shared layer the live state also goes to the shared cache (Redis), so
+# a server process without the worker can catch a late viewer up too.
+LIVE_KEY = "live:{kind}:{job}"
+LIVE_SECONDS = 3600
 # Workers in their own processes (``manage.py worker``) listen here, so a
 # clip queued through any server process starts at once.
 WORKERS_GROUP = "generation-workers"
@@ -69,7 +74,8 @@ class LiveEvents:
     """Relays events to channel-layer groups and remembers the live state.
 
     The latest preview and progress of each running generation are kept in
-    memory so that a viewer who connects late can catch up at once.
+    memory so that a viewer who connects late can catch up at once; with a
+    channel layer shared between processes, in the shared cache as well.
     """
 
     def __init__(self) -> None:
@@ -222,6 +228,7 @@ class LiveEvents:
         }
         frame = pack_preview(header, event.preview)
         self.latest_preview[job_id] = frame
+        self._share(job_id, "preview", frame)
         self._publish(job_id, {"type": "generation.preview", "frame": frame})
 
     def _progress(self, job_id: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -232,8 +239,52 @@ class LiveEvents:
             "eta": None if event.get("eta") is None else round(float(event["eta"]), 3),
         }
         self.progress[job_id] = progress
+        self._share(job_id, "progress", progress)
         return {"type": "progress", **progress}
 
     def forget(self, job_id: str) -> None:
         self.latest_preview.pop(job_id, None)
         self.progress.pop(job_id, None)
+        if not self.delivers_locally():
+            try:
+                cache.delete_many(
+                    [_live_key("preview", job_id), _live_key("progress", job_id)]
+                )
+            except Exception:
+                logger.warning("Could not clear the live state of %s", job_id)
+
+    def _share(self, job_id: str, kind: str, value: Any) -> None:
+        if self.delivers_locally():
+            return
+        try:
+            cache.set(_live_key(kind, job_id), value, LIVE_SECONDS)
+        except Exception:
+            # Viewers elsewhere catch up at the next step instead.
+            logger.debug(
+                "Could not share the live %s of %s", kind, job_id, exc_info=True
+            )
+
+    def _shared(self, job_id: str, kind: str) -> Any:
+        if self.delivers_locally():
+            return None
+        try:
+            return cache.get(_live_key(kind, job_id))
+        except Exception:
+            logger.debug(
+                "Could not read the live %s of %s", kind, job_id, exc_info=True
+            )
+            return None
+
+    def live_progress(self, job_id: str) -> dict[str, Any] | None:
+        """A running job's latest progress, from this process or another."""
+        job_id = str(job_id)
+        return self.progress.get(job_id) or self._shared(job_id, "progress")
+
+    def live_preview(self, job_id: str) -> bytes | None:
+        """A running job's latest preview message, from this process or another."""
+        job_id = str(job_id)
+        return self.latest_preview.get(job_id) or self._shared(job_id, "preview")
+
+
+def _live_key(kind: str, job_id: str) -> str:
+    return LIVE_KEY.format(kind=kind, job=job_id)

@@ -203,7 +203,11 @@ def generation_state(
     when describing many."""
     job_id = str(generation.pk)
     steps = generation.settings.get("num_inference_steps", 0)
-    live = runtime.events.progress.get(job_id)
+    live = (
+        runtime.events.live_progress(job_id)
+        if generation.status == Generation.Status.RUNNING
+        else None
+    )
     if generation.status == Generation.Status.SUCCEEDED:
         progress = {"step": steps, "steps": steps}
     elif generation.status == Generation.Status.RUNNING and live:

@@ -14,7 +14,7 @@ from generation.specs import StepEvent
 from studio.accounts.services import api_token_create
 from studio.asgi import application
 from studio.generations import runtime
-from studio.generations.events import group_name, unpack_preview
+from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
 from studio.generations.services import generation_submit
 
@@ -319,3 +319,55 @@ async def test_cancelling_a_running_clip_reaches_the_viewer(
     assert generation.status == "cancelled"
     assert not generation.video
     await asyncio.sleep(0)
+
+
+@pytest.fixture
+def shared_layer(settings):
+    """Channels and the cache on this machine's Redis, as with several processes."""
+    url = "redis://127.0.0.1:6379/8"
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [url]},
+        }
+    }
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+        }
+    }
+    assert not runtime.events.delivers_locally()
+
+
+async def test_a_late_viewer_on_a_process_without_the_worker_still_catches_up(
+    alice, alice_client, alice_cookie, generation, shared_layer
+):
+    # The worker runs in another process: its LiveEvents is not this one's.
+    elsewhere = LiveEvents()
+    await database_sync_to_async(
+        Generation.objects.filter(pk=generation.pk).update
+    )(status="running")
+    job = str(generation.pk)
+    elsewhere.emit(job, {"type": "started", "steps": 2})
+    preview = StepEvent(step=1, steps=2, elapsed=0.4, eta=0.4, preview=b"jpeg",
+                        frames=8, width=32, height=32)  # fmt: skip
+    await asyncio.to_thread(elsewhere.emit_preview, job, preview)
+    elsewhere.emit(job, {"type": "progress", "step": 1, "steps": 2,
+                         "elapsed": 0.4, "eta": 0.4})  # fmt: skip
+    assert runtime.events.progress.get(job) is None  # nothing of it here
+
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    await ws.connect()
+    state = await ws.receive_json_from()
+    assert state["progress"] == {"step": 1, "steps": 2, "elapsed": 0.4, "eta": 0.4}
+    header, image = unpack_preview(await ws.receive_from())
+    assert (header["step"], image) == (1, b"jpeg")
+    await ws.disconnect()
+    api = await database_sync_to_async(alice_client.get)(f"/api/generations/{job}")
+    assert api.json()["progress"]["step"] == 1
+
+    # Once the clip ends, nothing of its live state lingers.
+    elsewhere.emit(job, {"type": "cancelled"})
+    assert runtime.events.live_progress(job) is None
+    assert runtime.events.live_preview(job) is None
