@@ -1,6 +1,6 @@
 """The studio's overhead over a raw pipeline call, measured side by side.
 
-    python bench/overhead.py [--rounds 15] [--frames 16] [--steps 20]
+    python bench/overhead.py [--rounds 15] [--frames 16] [--steps 20] [--separate-worker]
 
 (a) calls the built-in pipeline directly; (b) goes through the studio: a
 Daphne server with its in-process generation service, `POST /api/generations`
@@ -9,6 +9,10 @@ stored). Rounds alternate a and b so drift on a noisy machine hits both.
 Prints the ratio b/a, submit → first preview latency against one step, and the
 preview work (prediction → small frames → JPEG strip) as a share of step time.
 Writes bench/results/overhead.json.
+
+--separate-worker runs (b) the way several machines would: the Daphne server
+without a worker, `manage.py worker` in a process of its own, both on Redis
+(REDIS_URL, default redis://127.0.0.1:6379/9); writes overhead-worker.json.
 """
 
 from __future__ import annotations
@@ -79,10 +83,13 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start: " + server.stderr.read().decode()[-2000:])
 
 
-def fresh_studio(prefix: str) -> tuple[subprocess.Popen, int, str]:
-    """A studio on the embedded defaults in a temporary folder, with one user.
+def fresh_studio(
+    prefix: str, redis_url: str | None = None
+) -> tuple[subprocess.Popen, int, str, subprocess.Popen | None]:
+    """A studio in a temporary folder, with one user: on the embedded
+    defaults, or with ``redis_url`` a server on Redis and a separate worker.
 
-    Returns the Daphne server, its port and the user's API token.
+    Returns the Daphne server, its port, the user's API token and the worker.
     """
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
     env = {
@@ -95,6 +102,8 @@ def fresh_studio(prefix: str) -> tuple[subprocess.Popen, int, str]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("REDIS_URL", None)
+    if redis_url:
+        env.update(REDIS_URL=redis_url, STUDIO_SERVICE_AUTOSTART="false")
     manage(env, "migrate", "-v", "0")
     manage(
         env,
@@ -105,7 +114,23 @@ def fresh_studio(prefix: str) -> tuple[subprocess.Popen, int, str]:
     )
     token = manage(env, "apitoken", "bench").strip().splitlines()[-1]
     port = free_port()
-    return start_server(env, port), port, token
+    worker = None
+    if redis_url:
+        log = tmp / "worker.log"
+        with log.open("w") as out:
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "worker", "--device", "cpu"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while "is waiting for clips" not in log.read_text():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the worker did not start: " + log.read_text())
+            time.sleep(0.2)
+    return start_server(env, port), port, token, worker
 
 
 def submit(port: int, token: str, body: dict) -> dict:
@@ -195,14 +220,24 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
     ap.add_argument("--size", type=int, default=256, help="output width and height")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "overhead.json"))
+    ap.add_argument("--out", default=None, help="JSON results path")
+    ap.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="render in `manage.py worker` beside a server without one, on Redis",
+    )
+    ap.add_argument("--redis-url", default="redis://127.0.0.1:6379/9")
     args = ap.parse_args()
+    name = "overhead-worker.json" if args.separate_worker else "overhead.json"
+    args.out = args.out or str(ROOT / "bench" / "results" / name)
 
     import torch
 
     from generation.builtin.pipeline import WEIGHTS_DIR, BuiltinVideoPipeline
 
-    server, port, token = fresh_studio("studio-bench-")
+    server, port, token, worker = fresh_studio(
+        "studio-bench-", args.redis_url if args.separate_worker else None
+    )
     body = {
         "prompt": PROMPT,
         "num_frames": args.frames,
@@ -244,13 +279,21 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
 
     raw_s = statistics.median(raws)
     studio_s = statistics.median(s["total"] for s in studios)
     first = statistics.median(s["first_preview"] for s in studios)
     step = raw_s / args.steps
     result = {
-        "settings": {**body, "rounds": args.rounds, "threads": torch.get_num_threads()},
+        "settings": {
+            **body,
+            "rounds": args.rounds,
+            "threads": torch.get_num_threads(),
+            "separate_worker": args.separate_worker,
+        },
         "raw_s": raws,
         "studio_s": [s["total"] for s in studios],
         "ratio": studio_s / raw_s,
