@@ -133,16 +133,31 @@ def sink():
 
 
 @pytest.fixture
-def service(store, sink, tiny_adapter):
-    service = GenerationService(
-        store=store,
-        sink=sink,
-        device="cpu",
-        poll_interval=0.05,
-        adapter_loader=lambda name, device: tiny_adapter,
-    )
-    yield service
-    service.stop()
+def make_service(store, sink, tiny_adapter):
+    """A service on the tiny model, with these options; stopped afterwards."""
+    made = []
+
+    def make(**options):
+        options = {"poll_interval": 0.05, **options}
+        made.append(
+            GenerationService(
+                store=store,
+                sink=sink,
+                device="cpu",
+                adapter_loader=lambda name, device: tiny_adapter,
+                **options,
+            )
+        )
+        return made[-1]
+
+    yield make
+    for service in made:
+        service.stop()
+
+
+@pytest.fixture
+def service(make_service):
+    return make_service()
 
 
 def test_it_runs_a_queued_job_end_to_end(service, store, sink, spec, tmp_path):
@@ -392,15 +407,9 @@ def slow_steps(store, monkeypatch):
 
 
 def test_a_running_job_tells_the_store_it_is_alive_every_interval(
-    store, sink, spec, tiny_adapter, tmp_path, slow_steps
+    make_service, store, sink, spec, tmp_path, slow_steps
 ):
-    service = GenerationService(
-        store=store,
-        sink=sink,
-        poll_interval=0.02,
-        heartbeat_interval=0.05,
-        adapter_loader=lambda name, device: tiny_adapter,
-    )
+    service = make_service(poll_interval=0.02, heartbeat_interval=0.05)
     store.add("job-1", replace(spec, num_inference_steps=8), tmp_path)
     service.start()
     try:
@@ -417,16 +426,10 @@ def test_a_running_job_tells_the_store_it_is_alive_every_interval(
 
 
 def test_a_job_taken_back_by_the_queue_stops_here_and_records_nothing(
-    store, sink, spec, tiny_adapter, tmp_path, slow_steps
+    make_service, store, sink, spec, tmp_path, slow_steps
 ):
     store.taken_back.add("job-1")
-    service = GenerationService(
-        store=store,
-        sink=sink,
-        poll_interval=0.02,
-        heartbeat_interval=0.02,
-        adapter_loader=lambda name, device: tiny_adapter,
-    )
+    service = make_service(poll_interval=0.02, heartbeat_interval=0.02)
     store.add("job-1", replace(spec, num_inference_steps=60), tmp_path / "out")
     service.start()
     try:
@@ -463,15 +466,9 @@ def test_a_clip_finished_after_its_job_was_taken_back_is_not_kept(
 
 
 def test_between_jobs_the_worker_asks_the_store_to_take_back_quiet_workers_jobs(
-    store, sink, tiny_adapter
+    make_service, store
 ):
-    service = GenerationService(
-        store=store,
-        sink=sink,
-        poll_interval=0.01,
-        sweep_interval=0.1,
-        adapter_loader=lambda name, device: tiny_adapter,
-    )
+    service = make_service(poll_interval=0.01, sweep_interval=0.1)
     service.start()
     time.sleep(0.55)
     service.stop()

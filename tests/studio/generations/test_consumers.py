@@ -345,9 +345,9 @@ async def test_a_late_viewer_on_a_process_without_the_worker_still_catches_up(
 ):
     # The worker runs in another process: its LiveEvents is not this one's.
     elsewhere = LiveEvents()
-    await database_sync_to_async(
-        Generation.objects.filter(pk=generation.pk).update
-    )(status="running")
+    await database_sync_to_async(Generation.objects.filter(pk=generation.pk).update)(
+        status="running"
+    )
     job = str(generation.pk)
     elsewhere.emit(job, {"type": "started", "steps": 2})
     preview = StepEvent(step=1, steps=2, elapsed=0.4, eta=0.4, preview=b"jpeg",

@@ -19,6 +19,15 @@ from studio.generations.store import worker_name
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def wait_until_finished(generation: Generation, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        generation.refresh_from_db()
+        if generation.is_finished:
+            return
+        time.sleep(0.05)
+
+
 def test_on_start_up_a_job_left_running_is_run_again(alice, tiny_spec, tiny_adapter):
     generation = Generation.objects.create(
         owner=alice,
@@ -32,12 +41,7 @@ def test_on_start_up_a_job_left_running_is_run_again(alice, tiny_spec, tiny_adap
         adapter_loader=lambda name, device: tiny_adapter, poll_interval=0.05
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            generation.refresh_from_db()
-            if generation.is_finished:
-                break
-            time.sleep(0.05)
+        wait_until_finished(generation)
     finally:
         runtime.stop()
     assert generation.status == "succeeded"
@@ -70,12 +74,7 @@ def test_a_running_service_takes_over_the_job_of_a_worker_that_went_quiet(
     # Another machine's worker crashed mid-clip; a second one is busy.
     quiet, busy = running_on("gpu-2:7", 120), running_on("gpu-3:9", 1)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            quiet.refresh_from_db()
-            if quiet.is_finished:
-                break
-            time.sleep(0.05)
+        wait_until_finished(quiet)
     finally:
         runtime.stop()
     assert quiet.status == "succeeded"
