@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from generation.service import ClaimedJob
+from generation.service import HEARTBEAT_INTERVAL, ClaimedJob
 from generation.specs import GenerationSpec, Result
 from studio.generations.events import LiveEvents, media_relative
 from studio.generations.models import MAX_ATTEMPTS, Generation
@@ -36,16 +37,21 @@ Status = Generation.Status
 POSITION_UPDATES = 200
 # A running job whose worker has not beaten for this long is taken back.
 # Workers beat every few seconds (GenerationService.heartbeat_interval).
-STALE_AFTER = timedelta(seconds=60)
+STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_INTERVAL)
+# ...or sooner when its worker's process on this machine has ended: two beats.
+ENDED_AFTER = timedelta(seconds=2 * HEARTBEAT_INTERVAL)
 TWICE_INTERRUPTED = (
     "The studio stopped twice while rendering this clip, so it was not "
     "tried again. Try fewer frames, a smaller size or fewer steps."
 )
+# One name per worker process, even where processes share a host name and
+# pids repeat (containers): "host:pid:tag".
+_WORKER_TAG = secrets.token_hex(3)
 
 
 def worker_name() -> str:
-    """This process's worker, as jobs record it: "host:pid"."""
-    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+    """This process's worker, as jobs record it: "host:pid:tag"."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{_WORKER_TAG}"
 
 
 def _process_alive(pid: int) -> bool:
@@ -58,19 +64,20 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _worker_gone(name: str, *, me: str, starting: bool) -> bool:
-    """Whether a worker that still looks alive is known to be gone.
+def _worker_ended(name: str, *, me: str) -> bool:
+    """Whether another worker of this machine has ended: its process is gone,
+    or it had this process's pid in an earlier life (a restarted container).
 
-    Only a worker on this machine can be checked: its process is not running
-    any more, or it had this process's own name before this process started
-    (a restarted container reuses its pids). Elsewhere, only silence tells.
+    A process in another pid namespace can look ended too, so jobs are only
+    taken back on this ground once their heartbeat is ``ENDED_AFTER`` old,
+    which a live worker's never is.
     """
     if name == me:
-        return starting
-    host, _, pid = name.rpartition(":")
-    if host != me.rpartition(":")[0] or not pid.isdigit():
         return False
-    return not _process_alive(int(pid))
+    host, pid, _ = (name.split(":") + ["", ""])[:3]
+    if host != me.split(":")[0] or not pid.isdigit():
+        return False
+    return int(pid) == os.getpid() or not _process_alive(int(pid))
 
 
 def owner_media_dir(owner_id: int) -> str:
@@ -128,28 +135,27 @@ def job_task(settings_: dict) -> dict | None:
     return {"job": "sequence", "spec": spec, **task}
 
 
-def orphaned_jobs(*, me: str, starting: bool) -> QuerySet[Generation]:
+def orphaned_jobs(*, me: str) -> QuerySet[Generation]:
     """Running jobs whose worker is gone: silent for ``STALE_AFTER``, never
     beating at all, or a process of this machine that has ended."""
-    silent = Q(heartbeat__isnull=True) | Q(heartbeat__lt=timezone.now() - STALE_AFTER)
+    now = timezone.now()
+    silent = Q(heartbeat__isnull=True) | Q(heartbeat__lt=now - STALE_AFTER)
     running = Generation.objects.filter(status=Status.RUNNING)
     names = running.exclude(silent).values_list("worker", flat=True).distinct()
-    gone = [name for name in names if _worker_gone(name, me=me, starting=starting)]
-    return running.filter(silent | Q(worker__in=gone))
+    ended = [name for name in names if _worker_ended(name, me=me)]
+    return running.filter(silent | Q(worker__in=ended, heartbeat__lt=now - ENDED_AFTER))
 
 
-def recover_jobs(
-    *, me: str | None = None, starting: bool = True
-) -> dict[str, list[str]]:
+def recover_jobs(*, me: str | None = None) -> dict[str, list[str]]:
     """Re-queue running jobs whose worker is gone; fail those interrupted
     twice; close those someone asked to cancel meanwhile.
 
-    ``starting``: this process's worker has not started yet, so any job in
-    its own name is left from before a restart. Returns the ids by outcome.
+    ``me``: the worker looking (this process's by default), whose own jobs
+    are left alone. Returns the ids by outcome.
     """
     me = me or worker_name()
     now = timezone.now()
-    orphans = orphaned_jobs(me=me, starting=starting)
+    orphans = orphaned_jobs(me=me)
     rows = orphans.values_list(
         "pk", "attempts", "cancel_requested", "worker", "heartbeat"
     )
@@ -198,7 +204,7 @@ def recover_interrupted() -> tuple[int, int]:
 
     Returns (requeued, failed).
     """
-    outcome = recover_jobs(starting=True)
+    outcome = recover_jobs()
     return len(outcome["requeued"]), len(outcome["failed"])
 
 
@@ -290,7 +296,7 @@ class OrmJobStore:
         Returns how many jobs changed hands or ended.
         """
         _fresh_connection()
-        outcome = recover_jobs(me=self.worker, starting=False)
+        outcome = recover_jobs(me=self.worker)
         if self.events is not None:
             for job_id in outcome["failed"]:
                 self.events.publish_event(

@@ -17,6 +17,7 @@ from studio.generations.store import (
     fair_queue,
     output_dir,
     recover_interrupted,
+    worker_name,
 )
 
 pytestmark = pytest.mark.django_db
@@ -119,17 +120,28 @@ def test_a_cancelled_or_deleted_job_reports_cancel_requested(alice, tiny_spec):
     assert store.cancel_requested(job_id)
 
 
+def crash(store: OrmJobStore) -> None:
+    """The store's worker process ends, mid-run, half a minute ago."""
+    Generation.objects.filter(worker=store.worker).update(
+        heartbeat=timezone.now() - timedelta(seconds=30)
+    )
+
+
 def test_a_job_left_running_by_a_crash_is_queued_again_once(alice, tiny_spec):
     generation = queue(alice, tiny_spec)
-    store = OrmJobStore()
-    store.claim_next()  # ...and the server dies mid-run.
+    ended = f"{socket.gethostname()}:{a_finished_process_id()}:ab12cd"
+    store = OrmJobStore(worker=ended)
+    store.claim_next()
+    crash(store)
 
+    # The server starts again: a new process, which takes the job back.
     assert recover_interrupted() == (1, 0)
     generation.refresh_from_db()
     assert generation.status == "queued"
     assert generation.started is None
 
-    store.claim_next()  # ...and it dies again.
+    store.claim_next()
+    crash(store)  # ...and it dies again.
     assert recover_interrupted() == (0, 1)
     generation.refresh_from_db()
     assert generation.status == "failed"
@@ -138,7 +150,9 @@ def test_a_job_left_running_by_a_crash_is_queued_again_once(alice, tiny_spec):
 
 def test_a_crashed_job_someone_cancelled_stays_cancelled(alice, tiny_spec):
     generation = queue(alice, tiny_spec)
-    OrmJobStore().claim_next()
+    store = OrmJobStore(worker="gpu-9:1:ab12cd")
+    store.claim_next()
+    Generation.objects.filter(pk=generation.pk).update(heartbeat=None)
     generation.request_cancel()
     recover_interrupted()
     generation.refresh_from_db()
@@ -182,7 +196,8 @@ def test_a_claim_records_the_worker_and_its_first_heartbeat(alice, tiny_spec):
     generation.refresh_from_db()
     assert generation.worker == "gpu-1:42"
     assert generation.heartbeat == generation.started
-    assert OrmJobStore().worker == f"{socket.gethostname()}:{os.getpid()}"
+    assert OrmJobStore().worker.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    assert OrmJobStore().worker == worker_name()
 
 
 def test_a_heartbeat_holds_only_for_the_worker_that_has_the_job(alice, tiny_spec):
@@ -264,32 +279,42 @@ def test_a_quiet_worker_s_job_on_its_second_run_fails_and_its_viewers_hear_why(
     assert (str(cancelled.pk), {"type": "cancelled"}) in events.published
 
 
-def test_a_job_of_a_process_on_this_machine_that_ended_is_queued_again_at_once(
+def test_a_job_of_a_process_on_this_machine_that_ended_is_taken_back_after_two_beats(
     alice, tiny_spec
 ):
     host = socket.gethostname()
-    ended = running_elsewhere(
-        alice, tiny_spec, f"{host}:{a_finished_process_id()}", seconds_ago=1
-    )
-    alive = running_elsewhere(alice, tiny_spec, f"{host}:{os.getppid()}", seconds_ago=1)
+    ended = f"{host}:{a_finished_process_id()}:ab12cd"
+    long_ago = running_elsewhere(alice, tiny_spec, ended, seconds_ago=25)
+    # A live worker beats every 10 s, so a fresh heartbeat is never taken
+    # back on this ground: the process may live in another pid namespace.
+    just_now = running_elsewhere(alice, tiny_spec, ended, seconds_ago=5)
+    alive = running_elsewhere(alice, tiny_spec, f"{host}:{os.getppid()}:ab12cd", 25)
 
     assert OrmJobStore().recover_stale() == 1
-    ended.refresh_from_db()
-    alive.refresh_from_db()
-    assert (ended.status, alive.status) == ("queued", "running")
+    for job in (long_ago, just_now, alive):
+        job.refresh_from_db()
+    assert (long_ago.status, just_now.status, alive.status) == (
+        "queued",
+        "running",
+        "running",
+    )
 
 
-def test_a_worker_s_own_running_job_is_left_alone_until_it_restarts(alice, tiny_spec):
-    generation = queue(alice, tiny_spec)
+def test_a_worker_s_own_jobs_stay_its_own_and_an_earlier_life_s_are_taken_back(
+    alice, tiny_spec
+):
+    mine = queue(alice, tiny_spec)
     store = OrmJobStore()
     store.claim_next()
+    # A restarted container comes back with the same pid and another tag.
+    earlier = f"{socket.gethostname()}:{os.getpid()}:000000"
+    before_restart = running_elsewhere(alice, tiny_spec, earlier, seconds_ago=25)
 
-    assert store.recover_stale() == 0
-    assert Generation.objects.get(pk=generation.pk).status == "running"
-    # A restarted container can come back with the same pid: at start-up a
-    # job in this process's own name is one it can no longer be rendering.
-    assert recover_interrupted() == (1, 0)
-    assert Generation.objects.get(pk=generation.pk).status == "queued"
+    assert store.recover_stale() == 1
+    assert recover_interrupted() == (0, 0)
+    mine.refresh_from_db()
+    before_restart.refresh_from_db()
+    assert (mine.status, before_restart.status) == ("running", "queued")
 
 
 def test_a_job_released_by_a_stopping_worker_is_queued_again_as_if_untried(

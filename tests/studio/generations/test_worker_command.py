@@ -186,7 +186,7 @@ def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tm
         "for g in Generation.objects.order_by('created'):"
         " print(g.status, g.attempts, g.worker or '-')",
     ).stdout.splitlines()[-2:]
-    assert rows[0] == f"succeeded 1 {socket.gethostname()}:{worker.pid}"
+    assert rows[0].startswith(f"succeeded 1 {socket.gethostname()}:{worker.pid}:")
 
     assert interrupted[-1][0]["type"] == "queued"
     assert rows[1] == "queued 0 -"
