@@ -106,6 +106,15 @@ class JobStore(Protocol):
         ``sweep_interval``, before a claim."""
         ...
 
+    def alive(self, device: str, job_id: str | None) -> None:
+        """Record that this worker is up: when it starts, then every
+        ``heartbeat_interval``, with the job it is on (None: idle)."""
+        ...
+
+    def goodbye(self) -> None:
+        """Record that this worker stopped."""
+        ...
+
 
 class EventSink(Protocol):
     """Where progress goes: JSON-able events and binary previews."""
@@ -482,6 +491,7 @@ class GenerationService:
 
     def _work(self) -> None:
         logger.info("generation worker started on %s", self.device)
+        self._say_alive()
         next_sweep = time.monotonic()
         while not self._stopping.is_set():
             # Cleared before claiming, so a wake() during the claim is not lost.
@@ -505,11 +515,22 @@ class GenerationService:
             except Exception:
                 # Recording the outcome itself failed; keep serving.
                 logger.exception("generation %s: recording the outcome failed", job.id)
+        try:
+            self.store.goodbye()
+        except Exception:
+            logger.exception("recording that the worker stopped failed")
         logger.info("generation worker on %s stopped", self.device)
+
+    def _say_alive(self) -> None:
+        try:
+            self.store.alive(self.device, self.current_job)
+        except Exception:
+            logger.exception("recording that the worker is alive failed")
 
     def _beat(self) -> None:
         """Tell the store, while a job runs, that this worker is still on it."""
         while not self._stopping.wait(self.heartbeat_interval):
+            self._say_alive()
             job_id = self.current_job
             if job_id is None:
                 continue

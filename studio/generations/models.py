@@ -125,3 +125,22 @@ class Generation(models.Model):
         )
         self.cancel_requested = True
         return False
+
+
+class Worker(models.Model):
+    """A generation worker that said it is alive: in a server process or on
+    its own (``manage.py worker``), on this machine or another."""
+
+    name = models.CharField(max_length=100, unique=True)
+    device = models.CharField(max_length=40)
+    started = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    job = models.ForeignKey(
+        Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.device})"

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations import runtime
-from studio.generations.models import Generation
-from studio.generations.store import output_dir, queue_positions
+from studio.generations.models import Generation, Worker
+from studio.generations.store import STALE_AFTER, output_dir, queue_positions
 from studio.projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -243,3 +243,28 @@ def generation_state(
             # A rendered sequence's captions sit beside its video.
             state["captions_url"] = generation.video_url.removesuffix(".mp4") + ".vtt"
     return state
+
+
+def workers_status() -> list[dict[str, Any]]:
+    """Every worker that said it is alive in the last day: its name, device,
+    what it does now ("rendering", "idle" or "silent") and when it last
+    said so, with a rendering clip's step."""
+    silent_before = timezone.now() - STALE_AFTER
+    rows = []
+    for worker in Worker.objects.all():
+        row = {
+            "name": worker.name,
+            "device": worker.device,
+            "last_seen": worker.last_seen,
+            "started": worker.started,
+            "state": "idle",
+        }
+        if worker.last_seen < silent_before:
+            row["state"] = "silent"
+        elif worker.job_id is not None:
+            row["state"] = "rendering"
+            live = runtime.events.live_progress(str(worker.job_id))
+            if live:
+                row.update(step=live["step"], steps=live["steps"])
+        rows.append(row)
+    return rows

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import IntegrityError, close_old_connections, connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -28,7 +28,7 @@ from django.utils.crypto import salted_hmac
 from generation.service import HEARTBEAT_INTERVAL, ClaimedJob
 from generation.specs import GenerationSpec, Result
 from studio.generations.events import LiveEvents, media_relative
-from studio.generations.models import MAX_ATTEMPTS, Generation
+from studio.generations.models import MAX_ATTEMPTS, Generation, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ POSITION_UPDATES = 200
 STALE_AFTER = timedelta(seconds=6 * HEARTBEAT_INTERVAL)
 # ...or sooner when its worker's process on this machine has ended: two beats.
 ENDED_AFTER = timedelta(seconds=2 * HEARTBEAT_INTERVAL)
+# A worker not heard from for this long leaves the Models page's list.
+FORGET_WORKER_AFTER = timedelta(days=1)
 TWICE_INTERRUPTED = (
     "The studio stopped twice while rendering this clip, so it was not "
     "tried again. Try fewer frames, a smaller size or fewer steps."
@@ -290,12 +292,31 @@ class OrmJobStore:
         _fresh_connection()
         return bool(self._mine(job_id).update(heartbeat=timezone.now()))
 
+    def alive(self, device: str, job_id: str | None) -> None:
+        """Say this worker is up, on ``device``, rendering ``job_id`` (or idle)."""
+        _fresh_connection()
+        # Single statements, no transaction: a beat never holds a lock for long.
+        seen = {"device": device, "last_seen": timezone.now(), "job_id": job_id}
+        if not Worker.objects.filter(name=self.worker).update(**seen):
+            try:
+                Worker.objects.create(name=self.worker, **seen)
+            except IntegrityError:  # the other thread of this worker was first
+                Worker.objects.filter(name=self.worker).update(**seen)
+
+    def goodbye(self) -> None:
+        """This worker stops: it leaves the list of workers."""
+        _fresh_connection()
+        Worker.objects.filter(name=self.worker).delete()
+
     def recover_stale(self) -> int:
         """Take back the jobs of workers that went quiet; tell their viewers.
 
         Returns how many jobs changed hands or ended.
         """
         _fresh_connection()
+        Worker.objects.filter(
+            last_seen__lt=timezone.now() - FORGET_WORKER_AFTER
+        ).delete()
         outcome = recover_jobs(me=self.worker)
         if self.events is not None:
             for job_id in outcome["failed"]:

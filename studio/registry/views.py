@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from studio.generations.api import api_view
+from studio.generations.services import workers_status
 from studio.registry.services import model_rows
 
 PUBLIC_FIELDS = ("name", "family", "task", "status", "reason", "defaults",
@@ -17,7 +18,11 @@ def model_list(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff:
         # Folder paths and load options are the server's business.
         rows = [{**row, "path": "", "options": {}} for row in rows]
-    ctx = {"models": rows, "staff": request.user.is_staff}
+    workers = workers_status()
+    if not request.user.is_staff:
+        # Host names are the server's business too.
+        workers = [{**worker, "name": ""} for worker in workers]
+    ctx = {"models": rows, "staff": request.user.is_staff, "workers": workers}
     return render(request, "registry/model_list.html", ctx)
 
 

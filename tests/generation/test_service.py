@@ -27,6 +27,7 @@ class RecordingStore:
         self.heartbeats: list[str] = []
         self.taken_back: set[str] = set()
         self.sweeps = 0
+        self.alive_calls: list = []
         self.lock = threading.Lock()
         self.done = threading.Condition(self.lock)
 
@@ -72,6 +73,14 @@ class RecordingStore:
         with self.lock:
             self.sweeps += 1
         return 0
+
+    def alive(self, device, job_id):
+        with self.lock:
+            self.alive_calls.append((device, job_id))
+
+    def goodbye(self):
+        with self.lock:
+            self.alive_calls.append("goodbye")
 
     def wait_for(self, *job_ids, timeout=60.0):
         with self.lock:
@@ -423,6 +432,10 @@ def test_a_running_job_tells_the_store_it_is_alive_every_interval(
     assert outcome == "succeeded"
     assert beats >= 3  # 8 steps of ≥ 50 ms, a beat every 50 ms
     assert set(store.heartbeats) == {"job-1"}
+    # The worker says it is up from the start, with its job while it has one.
+    assert store.alive_calls[0] == ("cpu", None)
+    assert ("cpu", "job-1") in store.alive_calls
+    assert store.alive_calls[-1] == "goodbye"
 
 
 def test_a_job_taken_back_by_the_queue_stops_here_and_records_nothing(

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from generation.specs import Result
-from studio.generations.models import Generation
+from studio.generations.models import Generation, Worker
 from studio.generations.store import (
     OrmJobStore,
     fair_queue,
@@ -338,3 +338,36 @@ def test_a_job_released_by_a_stopping_worker_is_queued_again_as_if_untried(
     )
     assert (job.id, "forgotten") in events.published  # its old progress
     assert (job.id, {"type": "queued", "position": 1}) in events.published
+
+
+def test_a_worker_says_it_is_alive_with_its_job_and_leaves_the_list_when_it_stops(
+    alice, tiny_spec
+):
+    generation = queue(alice, tiny_spec)
+    store = OrmJobStore(worker="gpu-1:42:ab12cd")
+    store.alive("cuda:0", None)
+    worker = Worker.objects.get(name="gpu-1:42:ab12cd")
+    assert (worker.device, worker.job) == ("cuda:0", None)
+
+    store.alive("cuda:0", str(generation.pk))
+    worker.refresh_from_db()
+    assert worker.job == generation
+    assert Worker.objects.count() == 1
+
+    store.goodbye()
+    assert not Worker.objects.exists()
+
+
+def test_a_worker_not_heard_from_for_a_day_is_forgotten(alice, tiny_spec):
+    Worker.objects.create(
+        name="gpu-2:7:ab12cd",
+        device="cuda",
+        last_seen=timezone.now() - timedelta(days=1, minutes=1),
+    )
+    Worker.objects.create(
+        name="gpu-3:9:ab12cd",
+        device="cuda",
+        last_seen=timezone.now() - timedelta(hours=23),
+    )
+    OrmJobStore().recover_stale()
+    assert list(Worker.objects.values_list("name", flat=True)) == ["gpu-3:9:ab12cd"]

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from generation import adapters
 from generation.adapters import available_models
@@ -219,3 +221,41 @@ def test_staff_manage_models_in_the_admin(client, admin_user, wan_folder):
         },  # fmt: skip
     )
     assert refused.status_code == 200 and "dtype must be" in refused.content.decode()
+
+
+def workers_table(page: str) -> str:
+    table = page[page.index('class="table workers"') :]
+    return table[: table.index("</table>")]
+
+
+def test_staff_see_every_worker_with_what_it_does_now(
+    client, admin_user, alice, settings
+):
+    from studio.generations.models import Generation, Worker
+
+    now = timezone.now()
+    clip = Generation.objects.create(owner=alice, prompt="a red ball", seed=1,
+                                     settings={"num_inference_steps": 20})  # fmt: skip
+    Worker.objects.create(name="gpu-1:42:ab12cd", device="cuda:0", job=clip)
+    Worker.objects.create(name="gpu-2:7:ab12cd", device="cuda:1")
+    Worker.objects.create(name="gpu-3:9:ab12cd", device="cuda:0",
+                          last_seen=now - timedelta(minutes=5))  # fmt: skip
+    client.force_login(admin_user)
+    table = workers_table(client.get("/models/").content.decode())
+    rows = table.split("<tr")[2:]
+    assert ["gpu-1:42:ab12cd" in rows[0], "gpu-2:7:ab12cd" in rows[1]] == [True, True]
+    assert 'data-state="rendering"' in rows[0]
+    assert 'data-state="idle"' in rows[1] and "waiting for clips" in rows[1]
+    assert 'data-state="silent"' in rows[2] and "5\xa0minutes ago" in rows[2]
+    assert "a red ball" not in table  # whose clip it is stays private
+
+
+def test_creators_see_the_workers_but_not_their_host_names(alice_client):
+    from studio.generations.models import Worker
+
+    page = alice_client.get("/models/").content.decode()
+    assert "No worker is running" in page
+    Worker.objects.create(name="gpu-1:42:ab12cd", device="cuda:0")
+    table = workers_table(alice_client.get("/models/").content.decode())
+    assert "cuda:0" in table and "waiting for clips" in table
+    assert "gpu-1" not in table
