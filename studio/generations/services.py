@@ -249,13 +249,15 @@ def workers_status() -> list[dict[str, Any]]:
     """Every worker that said it is alive in the last day: its name, device,
     what it does now ("rendering", "idle" or "silent") and when it last
     said so, with a rendering clip's step."""
-    silent_before = timezone.now() - STALE_AFTER
+    now = timezone.now()
+    silent_before = now - STALE_AFTER
     rows = []
     for worker in Worker.objects.all():
         row = {
             "name": worker.name,
             "device": worker.device,
             "last_seen": worker.last_seen,
+            "seconds_ago": int((now - worker.last_seen).total_seconds()),
             "started": worker.started,
             "state": "idle",
         }

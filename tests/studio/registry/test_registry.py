@@ -259,3 +259,12 @@ def test_creators_see_the_workers_but_not_their_host_names(alice_client):
     table = workers_table(alice_client.get("/models/").content.decode())
     assert "cuda:0" in table and "waiting for clips" in table
     assert "gpu-1" not in table
+
+
+def test_a_worker_heard_from_seconds_ago_says_so_in_seconds(alice_client):
+    from studio.generations.models import Worker
+
+    Worker.objects.create(name="gpu-1:42:ab12cd", device="cuda:0",
+                          last_seen=timezone.now() - timedelta(seconds=12))  # fmt: skip
+    table = workers_table(alice_client.get("/models/").content.decode())
+    assert "12 s ago" in table or "13 s ago" in table
