@@ -528,7 +528,8 @@ class GenerationService:
             logger.exception("recording that the worker is alive failed")
 
     def _beat(self) -> None:
-        """Tell the store, while a job runs, that this worker is still on it."""
+        """Tell the store every interval that this worker is up and, while a
+        job runs, that it is still on that job."""
         while not self._stopping.wait(self.heartbeat_interval):
             self._say_alive()
             job_id = self.current_job

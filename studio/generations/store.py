@@ -152,8 +152,8 @@ def recover_jobs(*, me: str | None = None) -> dict[str, list[str]]:
     """Re-queue running jobs whose worker is gone; fail those interrupted
     twice; close those someone asked to cancel meanwhile.
 
-    ``me``: the worker looking (this process's by default), whose own jobs
-    are left alone. Returns the ids by outcome.
+    ``me``: the worker looking (this process's by default); its own jobs are
+    left alone unless they went silent. Returns the ids by outcome.
     """
     me = me or worker_name()
     now = timezone.now()
