@@ -84,7 +84,8 @@ case "${1:-}" in
     echo
     echo "  The studio is at http://127.0.0.1:8000/"
     echo
-    exec "$PY" manage.py runserver 127.0.0.1:8000
+    # No autoreloader: one process, and Ctrl+C stops the worker cleanly.
+    exec "$PY" manage.py runserver --noreload 127.0.0.1:8000
     ;;
   test)
     install

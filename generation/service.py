@@ -564,6 +564,7 @@ class GenerationService:
                 return  # another worker has it now; it reports the outcome
             if self._stopping.is_set() and not self._was_cancelled(job.id):
                 self.store.release(job.id)  # the next worker starts it afresh
+                logger.info("generation %s goes back in the queue", job.id)
             else:
                 self.store.mark_cancelled(job.id)
                 self._emit(job.id, {"type": "cancelled"})

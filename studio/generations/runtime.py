@@ -7,9 +7,11 @@ serves its first connection, and tests start a service only when they ask.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import gc
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -26,6 +28,10 @@ _listener: concurrent.futures.Future | None = None
 _lock = threading.Lock()
 # channels-redis forgets group members after a day; a worker re-joins sooner.
 REJOIN_SECONDS = 600.0
+# How long a stopping server waits for the clip being rendered to reach its
+# next step and go back in the queue.
+STOP_SECONDS = 10.0
+_exit_hooks = False
 
 
 def ensure_started(**service_options: Any) -> Any:
@@ -115,9 +121,45 @@ def cancel(job_id: str) -> None:
         _service.cancel(job_id)
 
 
+async def stop_and_flush(timeout: float = STOP_SECONDS) -> None:
+    """Stop the worker from the server's loop, then let the events it sent on
+    the way out (a clip going back in the queue) reach their viewers."""
+    await asyncio.to_thread(stop, timeout)
+    try:
+        async with asyncio.timeout(2):
+            await events.flushed()
+    except TimeoutError:
+        logger.warning("Some live events were not sent before the server stopped")
+
+
+def install_exit_hooks(loop: asyncio.AbstractEventLoop) -> None:
+    """Give the clip being rendered back to the queue when the server stops,
+    instead of leaving it ``running`` until a sweep takes it back.
+
+    Daphne (and ``runserver --noreload``) stop a Twisted reactor on SIGINT or
+    SIGTERM: the worker stops before the reactor does, while the loop can still
+    send the clip's ``queued`` event. Any other exit (``runserver``'s reloader,
+    ``sys.exit``) stops it at interpreter exit.
+    """
+    global _exit_hooks
+    with _lock:
+        if _exit_hooks:
+            return
+        _exit_hooks = True
+    atexit.register(stop, STOP_SECONDS)
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if reactor is not None and getattr(reactor, "running", False):
+        from twisted.internet import defer
+
+        def before_shutdown() -> Any:
+            return defer.Deferred.fromFuture(loop.create_task(stop_and_flush()))
+
+        reactor.addSystemEventTrigger("before", "shutdown", before_shutdown)
+
+
 class StudioApp:
-    """Wraps the ASGI router: binds live events to the server's loop and
-    starts the service with the first connection."""
+    """Wraps the ASGI router: binds live events to the server's loop, starts
+    the service with the first connection and stops it with the server."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -126,6 +168,31 @@ class StudioApp:
         loop = asyncio.get_running_loop()
         if events.bound_loop is not loop:
             events.bind(loop)
+            install_exit_hooks(loop)
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
         if _service is None and settings.STUDIO_SERVICE_AUTOSTART:
             await asyncio.to_thread(ensure_started)
         await self.app(scope, receive, send)
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        """ASGI servers that speak lifespan (Uvicorn, Hypercorn) start the
+        worker with the server and stop it before they exit."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if settings.STUDIO_SERVICE_AUTOSTART:
+                        await asyncio.to_thread(ensure_started)
+                except Exception as error:
+                    logger.exception("The generation service did not start")
+                    await send(
+                        {"type": "lifespan.startup.failed", "message": str(error)}
+                    )
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await stop_and_flush()
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -8,49 +8,34 @@ suite's runner starts it) on a database of their own.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from generation.encode import probe_video
 from tests.browser.conftest import ROOT, free_port, wait_until_up
+from tests.studio.generations import processes
+from tests.studio.generations.processes import (
+    FINAL,
+    api_user,
+    generation_rows,
+    manage,
+    submit,
+    watch,
+)
 
 REDIS = "redis://127.0.0.1:6379/7"
 
 
 @pytest.fixture
 def studio_env(tmp_path) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "STUDIO_MEDIA_ROOT": str(tmp_path / "media"),
-        "STUDIO_DATA_DIR": str(tmp_path / "data"),
-        "REDIS_URL": REDIS,
-        "DJANGO_DEBUG": "1",
-        "STUDIO_SERVICE_AUTOSTART": "false",
-        "PYTHONUNBUFFERED": "1",
-    }
-    manage(env, "migrate", "--noinput", "-v", "0")
-    return env
-
-
-def manage(env: dict[str, str], *args: str, check: bool = True):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=check,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return processes.studio_env(
+        tmp_path, REDIS_URL=REDIS, STUDIO_SERVICE_AUTOSTART="false"
     )
 
 
@@ -75,53 +60,8 @@ def test_a_worker_with_a_bad_option_says_what_is_wrong(studio_env, args, message
     assert message in done.stderr
 
 
-def submit(port: int, token: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/generations",
-        data=json.dumps(body).encode(),
-        headers={
-            "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
-FINAL = frozenset({"succeeded", "failed", "cancelled"})
-
-
-async def watch(port: int, token: str, ws_url: str, until=FINAL, on_event=None) -> list:
-    """Every message of a generation's websocket, timed, up to an event of
-    a type in ``until``; ``on_event`` sees each JSON event as it comes."""
-    import websockets
-
-    received = []
-    url = f"ws://127.0.0.1:{port}{ws_url}?token={token}"
-    async with websockets.connect(url, max_size=None) as socket:
-        while True:
-            message = await asyncio.wait_for(socket.recv(), timeout=60)
-            if isinstance(message, bytes):
-                received.append(("preview", time.monotonic()))
-                continue
-            event = json.loads(message)
-            received.append((event, time.monotonic()))
-            if on_event is not None:
-                on_event(event)
-            if event["type"] in until:
-                return received
-
-
 def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tmp_path):
-    manage(
-        studio_env,
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User;"
-        "User.objects.create_user('ana', password='a-long-enough-passphrase')",
-    )
-    token = manage(studio_env, "apitoken", "ana").stdout.strip().splitlines()[-1]
+    token = api_user(studio_env)
     port = free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
@@ -178,14 +118,7 @@ def test_a_worker_in_its_own_process_renders_what_a_server_queues(studio_env, tm
     assert events[-1]["type"] == "succeeded"
     video = events[-1]["video_url"].removeprefix("/media/")
     assert probe_video(Path(studio_env["STUDIO_MEDIA_ROOT"]) / video)["frames"] == 8
-    rows = manage(
-        studio_env,
-        "shell",
-        "-c",
-        "from studio.generations.models import Generation\n"
-        "for g in Generation.objects.order_by('created'):"
-        " print(g.status, g.attempts, g.worker or '-')",
-    ).stdout.splitlines()[-2:]
+    rows = generation_rows(studio_env)[-2:]
     assert rows[0].startswith(f"succeeded 1 {socket.gethostname()}:{worker.pid}:")
 
     assert interrupted[-1][0]["type"] == "queued"
