@@ -2,6 +2,8 @@
 // composer's shortcuts and live summary, the gallery's hover play and player.
 
 const PREVIEW = 1;
+// Reconnection attempts after the socket drops (about 80 s in all).
+const RETRIES = 20;
 const players = new Map(); // generation id -> LivePreview
 
 // Binary preview message: u32 type, u32 header length, JSON header, image bytes.
@@ -64,6 +66,9 @@ class LivePreview {
     const message = JSON.parse(event.data);
     switch (message.type) {
       case "state":
+        // Connected (again): a later drop gets its full round of retries.
+        this.retries = 0;
+        delete this.card.dataset.connection;
         this.onState(message);
         break;
       case "queued":
@@ -215,9 +220,14 @@ class LivePreview {
       return;
     }
     // The server restarted or the network blinked: catch up through `state`.
-    if (this.retries < 20) {
+    // A clip the stopping server was rendering is back in the queue by then.
+    if (this.retries < RETRIES) {
       this.retries += 1;
+      this.card.dataset.connection = "lost";
+      this.setStatus("Connection lost — reconnecting…");
       setTimeout(() => this.connect(), Math.min(500 * this.retries, 5000));
+    } else {
+      this.setStatus("Lost the connection to the studio. Reload the page to follow this clip.");
     }
   }
 }
