@@ -6,7 +6,7 @@ from typing import Any
 
 from generation import specs
 from studio import schema_parts
-from studio.generations.search import STATUSES
+from studio.generations.search import FILTER_STATUSES
 
 
 def _errors() -> dict[str, Any]:
@@ -196,8 +196,8 @@ def openapi_schema() -> dict[str, Any]:
                         _query("q", "Words the prompt contains (all of them)."),
                         _query(
                             "status",
-                            "Only this status.",
-                            {"type": "string", "enum": list(STATUSES)},
+                            "Only this status; `active` is queued or running.",
+                            {"type": "string", "enum": list(FILTER_STATUSES)},
                         ),
                         _query(
                             "project",

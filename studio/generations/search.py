@@ -12,6 +12,9 @@ from studio.generations.models import Generation
 
 MAX_QUERY_CHARS = 200
 STATUSES = [choice for choice, _ in Generation.Status.choices]
+# "active": queued or running, the clips still on their way.
+ACTIVE = "active"
+FILTER_STATUSES = [ACTIVE, *STATUSES]
 
 
 def clean_filters(
@@ -30,8 +33,8 @@ def clean_filters(
     elif query:
         filters["query"] = query
     status = params.get("status", "")
-    if status and status not in STATUSES:
-        errors["status"] = [f"Status is one of: {', '.join(STATUSES)}."]
+    if status and status not in FILTER_STATUSES:
+        errors["status"] = [f"Status is one of: {', '.join(FILTER_STATUSES)}."]
     elif status:
         filters["status"] = status
     project = params.get("project", "")
@@ -68,12 +71,15 @@ def generation_search(
     model: str = "",
     starred: bool | None = None,
 ) -> QuerySet[Generation]:
-    """``generations`` narrowed by the filters, newest first."""
+    """``generations`` narrowed by the filters, newest first; clips on their
+    way (``status="active"``) in the order they render: oldest first."""
     found = generations
     if query:
         for word in query.split()[:12]:
             found = found.filter(prompt__icontains=word)
-    if status:
+    if status == ACTIVE:
+        found = found.filter(status__in=Generation.ACTIVE)
+    elif status:
         found = found.filter(status=status)
     if project is not None:
         found = found.filter(project=project)
@@ -81,4 +87,7 @@ def generation_search(
         found = found.filter(settings__model=model)
     if starred is not None:
         found = found.filter(starred=starred)
-    return found.select_related("project").order_by("-created", "-pk")
+    found = found.select_related("project")
+    if status == ACTIVE:
+        return found.order_by("created", "pk")
+    return found.order_by("-created", "-pk")

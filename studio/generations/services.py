@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from generation.specs import MAX_SEED, GenerationSpec
@@ -30,6 +30,11 @@ class QueueFull(Exception):
             "or cancel one."
         )
         self.limit = limit
+
+
+# The htmx event a page answer carries when it queued clips: the top bar
+# counts them at once.
+CLIPS_QUEUED = "clips-queued"
 
 
 def generation_submit(
@@ -243,6 +248,19 @@ def generation_state(
             # A rendered sequence's captions sit beside its video.
             state["captions_url"] = generation.video_url.removesuffix(".mp4") + ".vtt"
     return state
+
+
+def render_queue(user: AbstractBaseUser) -> dict[str, int]:
+    """How many of ``user``'s clips are rendering and waiting, across projects."""
+    counts = dict(
+        Generation.objects.filter(owner=user, status__in=Generation.ACTIVE)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    running = counts.get(Generation.Status.RUNNING, 0)
+    queued = counts.get(Generation.Status.QUEUED, 0)
+    return {"running": running, "queued": queued, "active": running + queued}
 
 
 def workers_status() -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ app_name = "generations"
 urlpatterns = [
     path("clips/", views.clip_list, name="list"),
     path("clips/bulk/", views.clip_bulk, name="bulk"),
+    path("clips/queue/", views.queue_badge, name="queue"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="detail"),
     path(
         "generations/<uuid:generation_id>/cancel/",

@@ -23,7 +23,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts.data import clips_archive
 from studio.galleries.models import Gallery
@@ -37,6 +37,7 @@ from studio.generations.services import (
     generation_star,
     generations_delete,
     generations_star,
+    render_queue,
 )
 from studio.generations.validation import model_names
 from studio.projects.models import Project
@@ -78,6 +79,19 @@ def clip_list(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "gallery":
         template += "#results"
     return render(request, template, ctx)
+
+
+@require_GET
+def queue_badge(request: HttpRequest) -> HttpResponse:
+    """The top bar's count of clips rendering and waiting, polled while any are."""
+    if not request.user.is_authenticated:
+        # 286 tells htmx to stop polling: the session ended.
+        return HttpResponse(status=286)
+    return render(
+        request,
+        "generations/queue_badge.html",
+        {"render_queue": render_queue(request.user)},
+    )
 
 
 @login_required

@@ -11,10 +11,11 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from studio.generations.forms import GenerationForm
 from studio.generations.models import Generation
-from studio.generations.services import QueueFull
+from studio.generations.services import CLIPS_QUEUED, QueueFull
 from studio.projects.forms import ProjectForm
 from studio.projects.models import Project
 from studio.projects.services import (
@@ -128,6 +129,7 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     form = GenerationForm(request.POST, request.FILES, owner=request.user)
     # htmx swaps only 2xx answers; the form shows its own errors either way.
     status = 200
+    queued = False
     source = library_prompt(request.user, request.POST.get("library_prompt"))
     if form.is_valid() and form.spec is not None:
         try:
@@ -148,6 +150,7 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect(project)
+            queued = True
 
     ctx = {
         "project": project,
@@ -158,9 +161,12 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "library_prompt": source.pk if source else None,
     }
     if request.htmx:
-        return render(
+        response = render(
             request, "projects/project_detail.html#workspace", ctx, status=status
         )
+        if queued:  # the top bar counts it at once
+            trigger_client_event(response, CLIPS_QUEUED)
+        return response
     return render(request, "projects/project_detail.html", ctx, status=status)
 
 

@@ -9,11 +9,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from generation import sequence, sheet
 from generation.sequence import SoundtrackError
 from studio.generations.models import Generation
-from studio.generations.services import QueueFull
+from studio.generations.services import CLIPS_QUEUED, QueueFull
 from studio.projects.models import Project
 from studio.storyboards import services
 from studio.storyboards.forms import (
@@ -86,11 +87,16 @@ def _path_rows(shots: list[Shot], paths) -> list[dict]:
     return rows
 
 
-def _board(request: HttpRequest, storyboard: Storyboard) -> HttpResponse:
+def _board(
+    request: HttpRequest, storyboard: Storyboard, *, queued: bool = False
+) -> HttpResponse:
     """After a change: the board fragment for htmx, else back to the page."""
     if request.htmx:
         ctx = _board_context(request, storyboard)
-        return render(request, "storyboards/storyboard_detail.html#board", ctx)
+        response = render(request, "storyboards/storyboard_detail.html#board", ctx)
+        if queued:
+            trigger_client_event(response, CLIPS_QUEUED)
+        return response
     return redirect(storyboard)
 
 
@@ -306,7 +312,7 @@ def shot_action(
             ctx = _board_context(request, storyboard)
             ctx["error"] = str(exc)
             return render(request, "storyboards/storyboard_detail.html#board", ctx)
-    return _board(request, storyboard)
+    return _board(request, storyboard, queued=action == "generate")
 
 
 @login_required
@@ -353,6 +359,7 @@ def generate_missing(
 ) -> HttpResponse:
     storyboard = _storyboard(request, project_id, storyboard_id)
     missing = services.shots_missing(storyboard)
+    takes = []
     try:
         takes = services.takes_generate(shots=missing)
     except (StoryboardError, QueueFull) as exc:
@@ -360,7 +367,7 @@ def generate_missing(
     else:
         if not takes:
             messages.info(request, "Every shot already has a take.")
-    return _board(request, storyboard)
+    return _board(request, storyboard, queued=bool(takes))
 
 
 # -- choices ------------------------------------------------------------------------
@@ -412,7 +419,8 @@ def render_sequence(
         services.storyboard_render(storyboard=storyboard)
     except (StoryboardError, QueueFull, ValueError) as exc:
         messages.error(request, str(exc))
-    return _board(request, storyboard)
+        return _board(request, storyboard)
+    return _board(request, storyboard, queued=True)
 
 
 @login_required

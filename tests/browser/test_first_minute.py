@@ -235,3 +235,34 @@ def test_a_clip_that_fails_says_why_and_offers_its_settings_again(
     except Exception:
         save_artifacts(page, "failed-clip")
         raise
+
+
+def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
+    try:
+        sign_up_with_a_project(page, live_studio, "tomas", "Kites")
+        page.fill("#id_duration", "4")
+        page.fill("#id_steps", "100")
+        page.fill("#id_prompt", "a red kite drifting right over a sea")
+        page.press("#id_prompt", "Control+Enter")
+        # Counted at once, from the answer that queued it.
+        badge = page.wait_for_selector("#queue-badge[data-active='1']", timeout=10_000)
+        assert badge.inner_text().strip() in ("1 rendering", "1 queued")
+
+        page.click("#queue-badge")  # polling may have swapped the element
+        page.wait_for_url("**/clips/?status=active")
+        card = page.wait_for_selector(".live-card", timeout=10_000)
+        page.wait_for_function(
+            "Number(document.querySelector('.live-card')?.dataset.previews || 0) >= 2",
+            timeout=60_000,
+        )
+        assert "a red kite drifting right" in card.inner_text()
+        # Done: it leaves the list of clips on their way, and the count goes.
+        page.wait_for_selector(".live-card", state="detached", timeout=120_000)
+        page.wait_for_selector(
+            "#queue-badge[data-active='0']", state="attached", timeout=10_000
+        )
+        assert "No clip matches" in page.inner_text("#gallery")
+        assert page.locator("#queue-badge").is_hidden()
+    except Exception:
+        save_artifacts(page, "queue-badge")
+        raise

@@ -459,3 +459,95 @@ def test_downloading_only_unfinished_clips_says_so(alice_client, library):
     response = bulk(alice_client, "download", [library["failed"].pk], htmx=False)
     assert response.status_code == 400
     assert "None of the ticked clips has finished yet." in response.content.decode()
+
+
+# -- clips on their way: the "In progress" filter and the top bar's count --------
+
+
+def test_in_progress_lists_queued_and_running_clips_as_live_cards(alice_client, alice):
+    running = clip(alice, "a kite climbing", status="running")
+    queued = clip(alice, "a kite falling", status="queued")
+    clip(alice, "a kite landed")
+    response = alice_client.get(reverse("generations:list"), {"status": "active"})
+    html = response.content.decode()
+    assert shown(response) == set()  # no finished clip card
+    for generation in (running, queued):
+        assert f'data-live="/ws/generations/{generation.pk}"' in html
+    assert "a kite landed" not in html
+    assert '<option value="active" selected>In progress</option>' in html
+
+
+def test_the_api_filters_clips_on_their_way_with_status_active(alice_client, alice):
+    clip(alice, "a kite climbing", status="running")
+    clip(alice, "a kite falling", status="queued")
+    clip(alice, "a kite landed")
+    results = alice_client.get("/api/generations", {"status": "active"}).json()
+    # In the order they render: the running clip, then the one in line.
+    assert [g["status"] for g in results["results"]] == ["running", "queued"]
+    schema = alice_client.get("/api/schema").json()
+    [status] = [
+        p
+        for p in schema["paths"]["/api/generations"]["get"]["parameters"]
+        if p["name"] == "status"
+    ]
+    assert "active" in status["schema"]["enum"]
+
+
+def badge(response) -> str:
+    match = re.search(
+        r'<(a|span)\b[^>]*id="queue-badge"[^>]*>(.*?)</\1>', response, re.S
+    )
+    assert match, "no queue badge"
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", match.group(2))).split())
+
+
+def test_the_top_bar_counts_alices_clips_on_their_way_and_not_bobs(
+    alice_client, alice, bob
+):
+    page = alice_client.get(reverse("projects:list")).content.decode()
+    assert 'data-active="0"' in page and "every 3s" not in page
+    clip(alice, "a kite climbing", status="running")
+    clip(alice, "a kite falling", status="queued")
+    clip(alice, "a kite drifting", status="queued")
+    clip(alice, "a kite landed")
+    clip(bob, "bob's kite", status="queued")
+
+    page = alice_client.get(reverse("projects:list")).content.decode()
+    assert badge(page) == "1 rendering · 2 queued"
+    assert 'data-active="3"' in page
+    assert "/clips/?status=active" in page
+    # The badge refreshes itself while clips are on their way.
+    polled = alice_client.get(reverse("generations:queue"), HTTP_HX_REQUEST="true")
+    assert polled.status_code == 200
+    assert 'hx-trigger="every 3s, clips-queued from:body"' in polled.content.decode()
+    assert badge(polled.content.decode()) == "1 rendering · 2 queued"
+
+    Generation.objects.filter(owner=alice).update(status="succeeded")
+    polled = alice_client.get(reverse("generations:queue")).content.decode()
+    assert badge(polled) == "" and 'data-active="0"' in polled
+    assert "every 3s" not in polled  # nothing on its way: no more polling
+
+
+def test_a_signed_out_page_stops_polling_the_queue(anonymous_client):
+    response = anonymous_client.get(reverse("generations:queue"))
+    assert response.status_code == 286
+    assert response.content == b""
+
+
+def test_queueing_from_the_project_page_tells_the_top_bar(alice_client, alice):
+    project = Project.objects.create(owner=alice, name="Kites")
+    response = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        {"prompt": "a red kite rising", "duration": "1", "fps": "8",
+         "aspect": "1:1", "size": "64", "steps": "2", "guidance": "5",
+         "variations": "1", "model": "builtin"},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert json.loads(response["HX-Trigger"]) == {"clips-queued": {}}
+    refused = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        {"prompt": "", "duration": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "HX-Trigger" not in refused
