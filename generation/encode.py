@@ -47,17 +47,34 @@ def _temporary_sibling(path: Path) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
 
 
-def clip_metadata(spec: GenerationSpec, **extra: Any) -> dict[str, str]:
+# What a clip shows and where its inputs lie: left out of the tags of copies
+# shared by an owner who keeps the prompts to themselves.
+PRIVATE_SETTINGS = ("prompt", "negative_prompt", "image_path", "video_path")
+
+
+def clip_metadata(
+    spec: GenerationSpec, *, with_prompt: bool = True, **extra: Any
+) -> dict[str, str]:
     """The container tags describing how a clip was made.
 
     Individual settings get their own tag, and ``comment`` holds them all as
-    JSON (the one tag most players show). ``extra`` adds or overrides tags.
+    JSON (the one tag most players show). Without ``with_prompt`` the tags
+    say how the clip was made but not what it shows (no prompts, no input
+    paths). ``extra`` adds or overrides tags.
     """
     settings = spec.to_dict()
+    if not with_prompt:
+        settings = {k: v for k, v in settings.items() if k not in PRIVATE_SETTINGS}
     tags = {
-        "title": spec.prompt,
-        "prompt": spec.prompt,
-        "negative_prompt": spec.negative_prompt,
+        **(
+            {
+                "title": spec.prompt,
+                "prompt": spec.prompt,
+                "negative_prompt": spec.negative_prompt,
+            }
+            if with_prompt
+            else {}
+        ),
         "seed": str(spec.seed),
         "model": spec.model,
         "steps": str(spec.num_inference_steps),

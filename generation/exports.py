@@ -266,6 +266,38 @@ def write_contact_sheet(
     return _atomic(Path(path), write)
 
 
+def remux(
+    source: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    *,
+    metadata: Metadata,
+) -> Path:
+    """Copy the MP4 at ``source`` to ``dest`` with ``metadata`` as its only
+    container tags: the same frames, not re-encoded, and no Content
+    Credentials (the caller signs the copy)."""
+
+    def write(temporary: Path) -> None:
+        with (
+            av.open(str(source)) as original,
+            av.open(
+                str(temporary),
+                "w",
+                format="mp4",
+                options={"movflags": "+use_metadata_tags+faststart"},
+            ) as copy,
+        ):
+            video = original.streams.video[0]
+            stream = copy.add_stream_from_template(video)
+            copy.metadata.update(dict(metadata))
+            for packet in original.demux(video):
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = stream
+                copy.mux(packet)
+
+    return _atomic(Path(dest), write)
+
+
 def export_clip(
     source: str | os.PathLike[str],
     key: str,

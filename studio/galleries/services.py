@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -155,35 +157,49 @@ def gallery_item_move(*, item: GalleryItem, position: int) -> GalleryItem:
 # -- downloads ----------------------------------------------------------------
 
 
-def export_path(generation: Generation, key: str, *, watermark: bool) -> Path:
+def export_path(
+    generation: Generation, key: str, *, watermark: bool, private: bool = False
+) -> Path:
     """Where the export of one clip in one format is kept once made."""
     suffix = exports.FORMATS[key].suffix
-    mark = "-ai" if watermark else ""
+    mark = ("-ai" if watermark else "") + ("-private" if private else "")
     return output_dir(generation) / "exports" / f"{key}{mark}{suffix}"
 
 
 def generation_export(
-    *, generation: Generation, key: str, watermark: bool = False
+    *, generation: Generation, key: str, watermark: bool = False, private: bool = False
 ) -> Path:
     """The clip in format ``key``, made on first request and kept beside it.
 
     The MP4 without a mark is the signed original; a marked MP4 is re-encoded
-    and signed again. Raises KeyError for an unknown format.
+    and signed again. A ``private`` export's tags leave out the prompts (its
+    MP4 is the original's frames, not re-encoded, signed again). Raises
+    KeyError for an unknown format.
     """
     if key not in exports.FORMATS:
         raise KeyError(key)
     source = settings.MEDIA_ROOT / generation.video
-    if key == "mp4" and not watermark:
+    if key == "mp4" and not watermark and not private:
         return source
-    dest = export_path(generation, key, watermark=watermark)
+    dest = export_path(generation, key, watermark=watermark, private=private)
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     spec = generation.spec
-    metadata = encode.clip_metadata(spec)
-    exports.export_clip(source, key, dest, metadata=metadata, watermark=watermark)
-    if key == "mp4":
-        sign_video(dest, spec=spec, credentials=studio_credentials())
+    metadata = encode.clip_metadata(spec, with_prompt=not private)
+    if key != "mp4":
+        exports.export_clip(source, key, dest, metadata=metadata, watermark=watermark)
+        return dest
+    # Made and signed in a folder of its own, then moved into place: a viewer
+    # never gets an unsigned or half-written copy.
+    with tempfile.TemporaryDirectory(dir=dest.parent) as folder:
+        made = Path(folder) / dest.name
+        if watermark:
+            exports.export_clip(source, key, made, metadata=metadata, watermark=True)
+        else:
+            exports.remux(source, made, metadata=metadata)
+        sign_video(made, spec=spec, credentials=studio_credentials())
+        os.replace(made, dest)
     return dest
 
 
@@ -193,6 +209,10 @@ def file_stem(text: str, default: str) -> str:
     return "-".join(part for part in words.split("-") if part)[:48] or default
 
 
-def download_name(generation: Generation, key: str) -> str:
-    stem = file_stem(generation.prompt, "clip")
-    return f"{stem}-{generation.seed}{exports.FORMATS[key].suffix}"
+def download_name(generation: Generation, key: str, *, private: bool = False) -> str:
+    """A download's file name: the prompt's words and the seed, or for a
+    ``private`` copy (prompts kept to the owner) the clip's short id."""
+    suffix = exports.FORMATS[key].suffix
+    if private:
+        return f"clip-{generation.pk.hex[:8]}{suffix}"
+    return f"{file_stem(generation.prompt, 'clip')}-{generation.seed}{suffix}"

@@ -99,6 +99,13 @@ def share_link_record_view(*, link: ShareLink) -> None:
     link.last_viewed = now
 
 
+def shows_prompts(link: ShareLink) -> bool:
+    """Whether the link's viewers may read the prompts: only where the owner
+    said so, on a gallery. Elsewhere the prompts stay out of the page, the
+    file names and the files' tags."""
+    return link.gallery is not None and link.gallery.show_prompts
+
+
 def shared_generation(link: ShareLink, generation_id: object) -> Generation | None:
     """A finished clip the link shows, or None: anything else is not shared."""
     clips = Generation.objects.filter(

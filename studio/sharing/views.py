@@ -41,6 +41,7 @@ from studio.sharing.services import (
     share_link_revoke,
     share_url,
     shared_generation,
+    shows_prompts,
 )
 
 SHARE_PAGE_SIZE = 24
@@ -177,14 +178,14 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         page = gallery_page(items, request.GET.get("page"), SHARE_PAGE_SIZE)
         clips = [item.generation for item in page]
         title, description = gallery.title, gallery.description
-        show_prompts = gallery.show_prompts
+        show_prompts = shows_prompts(link)
         cover = gallery.cover if gallery.cover in clips else None
         cover = cover or (clips[0] if clips else None)
     else:
         page = None
         clips = [link.generation]
         title, description = "A clip", ""
-        show_prompts = False
+        show_prompts = shows_prompts(link)
         cover = link.generation
 
     ctx = {
@@ -207,7 +208,10 @@ def _verdict(generation: Generation):
     return video_verdict(settings.MEDIA_ROOT / generation.video)
 
 
-def _shared_clip(token: str, generation_id: UUID) -> Generation | HttpResponse:
+def _shared_clip(
+    token: str, generation_id: UUID
+) -> tuple[Generation, bool] | HttpResponse:
+    """The shared clip, and whether its owner keeps its prompt private."""
     try:
         link = share_link_resolve(token)
     except LinkExpired:
@@ -215,7 +219,7 @@ def _shared_clip(token: str, generation_id: UUID) -> Generation | HttpResponse:
     generation = shared_generation(link, generation_id) if link else None
     if generation is None:
         return HttpResponse("Not found.", status=404, content_type="text/plain")
-    return generation
+    return generation, not shows_prompts(link)
 
 
 @require_GET
@@ -224,9 +228,10 @@ def share_media(
     request: HttpRequest, token: str, generation_id: UUID, kind: str
 ) -> HttpResponseBase:
     """A shared clip's video or poster, by token; never the owner-only view."""
-    generation = _shared_clip(token, generation_id)
-    if isinstance(generation, HttpResponse):
-        return generation
+    shared = _shared_clip(token, generation_id)
+    if isinstance(shared, HttpResponse):
+        return shared
+    generation, private = shared
     if kind not in ("video", "poster"):
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     relative = generation.video if kind == "video" else generation.poster
@@ -235,6 +240,9 @@ def share_media(
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     if not file.is_file():
         return HttpResponse("Not found.", status=404, content_type="text/plain")
+    if kind == "video" and private:
+        # The same frames, signed, without the prompt in the file's tags.
+        file = generation_export(generation=generation, key="mp4", private=True)
     response = _ranged_file(request, file)
     response["Cache-Control"] = "private, max-age=300"
     response["Referrer-Policy"] = "no-referrer"
@@ -246,18 +254,22 @@ def share_media(
 def share_download(
     request: HttpRequest, token: str, generation_id: UUID, key: str
 ) -> HttpResponseBase:
-    generation = _shared_clip(token, generation_id)
-    if isinstance(generation, HttpResponse):
-        return generation
+    shared = _shared_clip(token, generation_id)
+    if isinstance(shared, HttpResponse):
+        return shared
+    generation, private = shared
     if key not in exports.FORMATS:
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     path = generation_export(
-        generation=generation, key=key, watermark=settings.STUDIO_EXPORT_WATERMARK
+        generation=generation,
+        key=key,
+        watermark=settings.STUDIO_EXPORT_WATERMARK,
+        private=private,
     )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,
-        filename=download_name(generation, key),
+        filename=download_name(generation, key, private=private),
         content_type=exports.FORMATS[key].content_type,
     )
     response["Cache-Control"] = "no-store"

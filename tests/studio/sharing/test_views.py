@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 
+import av
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from generation.credentials import verify_video
+from generation.encode import probe_video
 from studio.galleries.services import gallery_create, gallery_item_add
 from studio.sharing.models import ShareLink
 from studio.sharing.services import share_link_create, share_link_revoke
@@ -259,3 +264,67 @@ def test_an_anonymous_visitor_cannot_share_or_revoke(anonymous_client, shared, g
         assert response["Location"].startswith("/accounts/login/")
     link.refresh_from_db()
     assert link.revoked is None
+
+
+# -- prompts the owner keeps: out of the files a share serves ---------------------
+
+
+def served_file(response, tmp_path, name: str):
+    path = tmp_path / name
+    path.write_bytes(b"".join(response.streaming_content))
+    return path
+
+
+def frame_digest(path) -> list[bytes]:
+    """The video's coded frames, packet by packet."""
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
+def every_tag(path) -> str:
+    return " ".join(f"{k}={v}" for k, v in probe_video(path)["metadata"].items())
+
+
+def test_a_gallery_that_hides_prompts_serves_clips_without_them(
+    anonymous_client, shared, clip, tmp_path
+):
+    _, token = shared  # the gallery keeps its prompts (the default)
+    streamed = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/video")
+    download = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/download/mp4")
+    assert "red" not in download["Content-Disposition"]
+    assert f"clip-{clip.pk.hex[:8]}.mp4" in download["Content-Disposition"]
+    for response, name in ((streamed, "streamed.mp4"), (download, "download.mp4")):
+        path = served_file(response, tmp_path, name)
+        tags = probe_video(path)["metadata"]
+        assert "red ball" not in every_tag(path)
+        assert "prompt" not in tags and "title" not in tags
+        # How it was made still travels with it, and its credentials hold.
+        assert tags["model"] == "builtin" and tags["ai_generated"] == "true"
+        assert json.loads(tags["comment"])["seed"] == clip.seed
+        assert verify_video(path).status == "valid"
+        # The same frames as the original, not re-encoded.
+        assert frame_digest(path) == frame_digest(settings.MEDIA_ROOT / clip.video)
+    gif = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/download/gif")
+    assert b"red ball" not in b"".join(gif.streaming_content)
+    # The owner's own files keep everything.
+    assert "red ball" in every_tag(settings.MEDIA_ROOT / clip.video)
+
+
+def test_a_gallery_that_shows_prompts_serves_the_original(
+    anonymous_client, shared, gallery, clip, tmp_path
+):
+    gallery.show_prompts = True
+    gallery.save()
+    _, token = shared
+    download = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/download/mp4")
+    assert "a-red-ball-bouncing" in download["Content-Disposition"]
+    path = served_file(download, tmp_path, "download.mp4")
+    assert path.read_bytes() == (settings.MEDIA_ROOT / clip.video).read_bytes()
+
+
+def test_a_single_clip_link_never_gives_its_prompt_away(
+    anonymous_client, alice, clip, tmp_path
+):
+    _, token = share_link_create(owner=alice, generation=clip)
+    streamed = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/video")
+    assert "red ball" not in every_tag(served_file(streamed, tmp_path, "clip.mp4"))
