@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -13,8 +15,10 @@ from django_htmx.http import trigger_client_event
 
 from generation import sequence, sheet
 from generation.sequence import SoundtrackError
+from studio.galleries.services import generation_export
 from studio.generations.models import Generation
 from studio.generations.services import CLIPS_QUEUED, QueueFull
+from studio.generations.views import _ranged_file
 from studio.projects.models import Project
 from studio.storyboards import services
 from studio.storyboards.forms import (
@@ -448,8 +452,6 @@ def soundtrack(
 
 
 def sheet_shots(storyboard: Storyboard) -> list[sheet.SheetShot]:
-    from django.conf import settings
-
     rows = []
     for shot in services.shots_with_takes(storyboard):
         take = shot.used_take()
@@ -575,17 +577,18 @@ def shared_page(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _serve(request: HttpRequest, path: str) -> HttpResponse:
-    from django.conf import settings
-
-    from studio.generations.views import _ranged_file
-
+def _serve_check(path: str) -> Path:
+    """The media file at ``path``, or 404 when it is not one."""
     file = (settings.MEDIA_ROOT / path).resolve() if path else None
     if file is None or not file.is_relative_to(settings.MEDIA_ROOT):
         raise Http404
     if not file.is_file():
         raise Http404
-    return _ranged_file(request, file)
+    return file
+
+
+def _serve(request: HttpRequest, path: str) -> HttpResponse:
+    return _ranged_file(request, _serve_check(path))
 
 
 def shared_shot(request: HttpRequest, token: str, shot_id: int) -> HttpResponse:
@@ -593,7 +596,12 @@ def shared_shot(request: HttpRequest, token: str, shot_id: int) -> HttpResponse:
     link = _shared(token)
     shot = get_object_or_404(services.shots_with_takes(link.storyboard), pk=shot_id)
     take = shot.used_take()
-    return _serve(request, take.generation.video if take else "")
+    if take is None or not take.generation.video:
+        raise Http404
+    _serve_check(take.generation.video)
+    # The page never shows prompts: neither does the file's metadata.
+    video = generation_export(generation=take.generation, key="mp4", private=True)
+    return _ranged_file(request, video)
 
 
 def shared_media(request: HttpRequest, token: str, name: str) -> HttpResponse:

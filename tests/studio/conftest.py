@@ -10,6 +10,7 @@ from studio.generations import runtime
 @pytest.fixture(autouse=True)
 def studio_settings(settings, tmp_path):
     settings.MEDIA_ROOT = (tmp_path / "media").resolve()
+    settings.STUDIO_DATA_DIR = tmp_path / "data"  # signing keys
     settings.STUDIO_SERVICE_AUTOSTART = False
     settings.STUDIO_MAX_QUEUED_PER_USER = 8
     # A fresh channel layer per test: each test has its own event loop.

@@ -6,6 +6,9 @@ import wave
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from generation.credentials import verify_video
+from generation.encode import clip_metadata, probe_video, write_video
+from generation.exports import read_frames
 from studio.storyboards import services
 from studio.storyboards.models import Shot, Storyboard
 
@@ -301,6 +304,27 @@ def test_a_share_link_plays_the_cut_for_a_logged_out_viewer(
     # The shot without a take yet says so.
     later = anonymous_client.get(f"/storyboards/shared/{token}/?shot={shots[2].pk}")
     assert "not ready" in later.content.decode()
+
+
+def test_a_shared_cut_plays_its_takes_without_their_prompts(
+    anonymous_client, storyboard, shots, make_take, settings, tmp_path
+):
+    take = make_take(shots[0])
+    original = settings.MEDIA_ROOT / take.generation.video
+    frames, fps = read_frames(original)
+    spec = take.generation.spec
+    write_video(frames, original, fps=fps, metadata=clip_metadata(spec))
+    _, token = services.storyboard_link_create(storyboard=storyboard)
+    response = anonymous_client.get(
+        f"/storyboards/shared/{token}/shots/{shots[0].pk}.mp4"
+    )
+    served = tmp_path / "take.mp4"
+    served.write_bytes(b"".join(response.streaming_content))
+    tags = probe_video(served)["metadata"]
+    assert shots[0].prompt not in " ".join(tags.values())
+    assert tags["ai_generated"] == "true"
+    assert verify_video(served).status == "valid"
+    assert shots[0].prompt in probe_video(original)["metadata"]["prompt"]
 
 
 def test_a_revoked_or_wrong_share_link_is_a_404(anonymous_client, storyboard, shots):
