@@ -1,15 +1,24 @@
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import secrets
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import IO, Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from generation.encode import PRIVATE_SETTINGS
+from generation.specs import GenerationSpec
 from studio.galleries.models import Gallery
+from studio.galleries.services import download_name, generation_export
 from studio.generations.models import Generation
 from studio.sharing.models import ShareLink, share_digest
 
@@ -118,3 +127,45 @@ def shared_generation(link: ShareLink, generation_id: object) -> Generation | No
             pk__in=link.gallery.items.values("generation"), owner=link.owner_id
         )
     return clips.first()
+
+
+# A share viewer's "Download all" holds at most this many clips, in board order.
+MAX_SHARED_ARCHIVE = 200
+_SPEC_FIELDS = {field.name for field in fields(GenerationSpec)}
+_PATHS = ("image_path", "video_path")
+
+
+def _shared_record(clip: Generation, name: str, *, private: bool) -> dict[str, Any]:
+    """What a share viewer may know of a clip: how it was made; its prompts
+    only where the owner shows them; never a path on the server."""
+    hidden = PRIVATE_SETTINGS if private else _PATHS
+    settings = {
+        key: value
+        for key, value in clip.settings.items()
+        if key in _SPEC_FIELDS and key not in hidden
+    }
+    return {"file": name, "seed": clip.seed, "settings": settings}
+
+
+def shared_clips_archive(
+    *, clips: Sequence[Generation], private: bool, watermark: bool
+) -> IO[bytes]:
+    """A ZIP of the clips as a share serves them (signed MP4s; copies without
+    the prompts where the owner keeps them), numbered in order, with
+    clips.json saying how each was made. An open temporary file at its start.
+    """
+    archive_file = tempfile.TemporaryFile()
+    records = []
+    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number, clip in enumerate(clips, 1):
+            path = generation_export(
+                generation=clip, key="mp4", watermark=watermark, private=private
+            )
+            name = f"{number:03d}-{download_name(clip, 'mp4', private=private)}"
+            archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+            records.append(_shared_record(clip, name, private=private))
+        archive.writestr(
+            "clips.json", json.dumps(records, indent=2, ensure_ascii=False)
+        )
+    archive_file.seek(0)
+    return archive_file

@@ -11,6 +11,7 @@ urlpatterns = [
     path("shares/<int:link_id>/revoke/", views.share_revoke, name="revoke"),
     # Anything after s/ is a token candidate: malformed ones answer 404 too.
     path("s/<str:token>/", views.share_page, name="page"),
+    path("s/<str:token>/download/", views.share_download_all, name="download_all"),
     path(
         "s/<str:token>/clips/<uuid:generation_id>/<str:kind>",
         views.share_media,

@@ -25,6 +25,7 @@ from studio.galleries.credentials import video_verdict
 from studio.galleries.models import Gallery
 from studio.galleries.services import (
     download_name,
+    file_stem,
     gallery_page,
     generation_export,
 )
@@ -34,12 +35,14 @@ from studio.sharing.forms import ShareLinkForm
 from studio.sharing.models import ShareLink
 from studio.sharing.ratelimit import rate_limited
 from studio.sharing.services import (
+    MAX_SHARED_ARCHIVE,
     LinkExpired,
     share_link_create,
     share_link_record_view,
     share_link_resolve,
     share_link_revoke,
     share_url,
+    shared_clips_archive,
     shared_generation,
     shows_prompts,
 )
@@ -197,6 +200,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         "clips": [(clip, _verdict(clip)) for clip in clips],
         "cover": cover,
         "formats": exports.FORMATS.values(),
+        "max_archive": MAX_SHARED_ARCHIVE,
         "page_url": request.build_absolute_uri(),
         # Media links are built from this prefix rather than reversed per clip.
         "clips_base": reverse("sharing:page", args=[token]) + "clips/",
@@ -271,6 +275,44 @@ def share_download(
         as_attachment=True,
         filename=download_name(generation, key, private=private),
         content_type=exports.FORMATS[key].content_type,
+    )
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+@rate_limited("share-media", "STUDIO_SHARE_MEDIA_RATE_LIMIT")
+def share_download_all(request: HttpRequest, token: str) -> HttpResponseBase:
+    """A shared gallery's clips in board order as one ZIP (the first
+    MAX_SHARED_ARCHIVE of them), as the share page serves them."""
+    try:
+        link = share_link_resolve(token)
+    except LinkExpired:
+        return HttpResponse("This share link has expired.", status=410)
+    if link is None or link.gallery is None:
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    items = link.gallery.items.select_related("generation").order_by("position")
+    clips = [
+        item.generation
+        for item in items[:MAX_SHARED_ARCHIVE]
+        if item.generation.status == Generation.Status.SUCCEEDED
+        and item.generation.video
+    ]
+    if not clips:
+        return HttpResponse(
+            "This gallery has no clips yet.", status=404, content_type="text/plain"
+        )
+    archive = shared_clips_archive(
+        clips=clips,
+        private=not shows_prompts(link),
+        watermark=settings.STUDIO_EXPORT_WATERMARK,
+    )
+    response = FileResponse(
+        archive,
+        as_attachment=True,
+        filename=f"{file_stem(link.gallery.title, 'gallery')}.zip",
+        content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import re
+import zipfile
 
 import av
 import pytest
@@ -328,3 +330,75 @@ def test_a_single_clip_link_never_gives_its_prompt_away(
     _, token = share_link_create(owner=alice, generation=clip)
     streamed = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/video")
     assert "red ball" not in every_tag(served_file(streamed, tmp_path, "clip.mp4"))
+
+
+# -- a share viewer downloads every clip at once ----------------------------------
+
+
+def archive_of(response) -> zipfile.ZipFile:
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def test_a_viewer_downloads_a_shared_gallery_in_board_order_without_hidden_prompts(
+    anonymous_client, shared, clip, other_clip, tmp_path
+):
+    _, token = shared
+    page = anonymous_client.get(f"/s/{token}/").content.decode()
+    assert f'href="/s/{token}/download/"' in page and "Download all 2 clips" in page
+
+    response = anonymous_client.get(f"/s/{token}/download/")
+    assert response.status_code == 200
+    assert 'filename="client-picks.zip"' in response["Content-Disposition"]
+    archive = archive_of(response)
+    assert archive.namelist() == [
+        f"001-clip-{clip.pk.hex[:8]}.mp4",
+        f"002-clip-{other_clip.pk.hex[:8]}.mp4",
+        "clips.json",
+    ]
+    records = json.loads(archive.read("clips.json"))
+    assert [r["seed"] for r in records] == [clip.seed, other_clip.seed]
+    assert all("prompt" not in r["settings"] for r in records)
+    for name in archive.namelist():
+        data = archive.read(name)
+        assert b"red ball" not in data and b"blue box" not in data
+        if name.endswith(".mp4"):
+            path = tmp_path / name
+            path.write_bytes(data)
+            assert verify_video(path).status == "valid"
+
+
+def test_a_gallery_that_shows_prompts_downloads_with_them(
+    anonymous_client, shared, gallery, clip
+):
+    gallery.show_prompts = True
+    gallery.save()
+    _, token = shared
+    archive = archive_of(anonymous_client.get(f"/s/{token}/download/"))
+    assert (
+        archive.namelist()[0] == f"001-a-red-ball-bouncing-to-the-right-{clip.seed}.mp4"
+    )
+    [first, _] = json.loads(archive.read("clips.json"))
+    assert first["settings"]["prompt"] == "a red ball bouncing to the right"
+    assert (
+        archive.read(archive.namelist()[0])
+        == (settings.MEDIA_ROOT / clip.video).read_bytes()
+    )
+
+
+def test_downloading_everything_needs_a_live_gallery_link(
+    anonymous_client, alice, clip, expired_token, revoked_token
+):
+    _, single = share_link_create(owner=alice, generation=clip)
+    assert anonymous_client.get(f"/s/{single}/download/").status_code == 404
+    assert anonymous_client.get(f"/s/{revoked_token}/download/").status_code == 404
+    assert anonymous_client.get(f"/s/{UNKNOWN}/download/").status_code == 404
+    assert anonymous_client.get(f"/s/{expired_token}/download/").status_code == 410
+
+
+def test_an_empty_shared_gallery_has_nothing_to_download(anonymous_client, alice):
+    empty = gallery_create(owner=alice, title="Soon")
+    _, token = share_link_create(owner=alice, gallery=empty)
+    assert "Download all" not in anonymous_client.get(f"/s/{token}/").content.decode()
+    response = anonymous_client.get(f"/s/{token}/download/")
+    assert response.status_code == 404
+    assert b"no clips yet" in response.content
