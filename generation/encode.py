@@ -65,6 +65,10 @@ def clip_metadata(
     settings = spec.to_dict()
     if not with_prompt:
         settings = {k: v for k, v in settings.items() if k not in PRIVATE_SETTINGS}
+    for key in ("image_path", "video_path"):
+        # An input by its file name: a file travels far from the server's disk.
+        if settings.get(key):
+            settings[key] = Path(settings[key]).name
     tags = {
         **(
             {

@@ -180,3 +180,17 @@ def test_it_scales_the_poster_like_the_video(tmp_path):
     path = write_poster(left_half_red(), tmp_path / "poster.png", size=(96, 64))
     image = np.asarray(Image.open(path))
     np.testing.assert_array_equal(image, fit_frames(left_half_red(), 96, 64)[1])
+
+
+def test_a_clips_tags_name_its_input_by_file_name_not_by_server_path():
+    spec = GenerationSpec(
+        prompt="the cat in the photo turns its head",
+        image_path="/srv/studio/data/inputs/7/a1b2c3.png",
+    )
+    settings = json.loads(clip_metadata(spec)["comment"])
+    assert settings["image_path"] == "a1b2c3.png"
+    assert settings["video_path"] == ""
+    private = clip_metadata(spec, with_prompt=False)
+    assert "prompt" not in private and "title" not in private
+    assert "image_path" not in json.loads(private["comment"])
+    assert "turns its head" not in " ".join(private.values())
