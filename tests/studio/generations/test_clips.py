@@ -475,6 +475,9 @@ def test_in_progress_lists_queued_and_running_clips_as_live_cards(alice_client, 
         assert f'data-live="/ws/generations/{generation.pk}"' in html
     assert "a kite landed" not in html
     assert '<option value="active" selected>In progress</option>' in html
+    Generation.objects.filter(owner=alice).update(status="succeeded")
+    response = alice_client.get(reverse("generations:list"), {"status": "active"})
+    assert "Nothing is rendering or waiting right now." in response.content.decode()
 
 
 def test_the_api_filters_clips_on_their_way_with_status_active(alice_client, alice):
