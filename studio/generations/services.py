@@ -121,6 +121,17 @@ def generation_cancel(*, generation: Generation) -> None:
         runtime.cancel(str(generation.pk))
 
 
+def generations_cancel(*, generations: QuerySet[Generation]) -> int:
+    """Cancel every clip of ``generations`` still rendering or waiting (and
+    not already asked to stop); the number of them."""
+    active = list(
+        generations.filter(status__in=Generation.ACTIVE, cancel_requested=False)
+    )
+    for generation in active:
+        generation_cancel(generation=generation)
+    return len(active)
+
+
 def generation_star(*, generation: Generation, starred: bool) -> None:
     """Mark a clip as a keeper, or not."""
     generation.starred = starred

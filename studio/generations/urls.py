@@ -10,6 +10,7 @@ urlpatterns = [
     path("clips/", views.clip_list, name="list"),
     path("clips/bulk/", views.clip_bulk, name="bulk"),
     path("clips/queue/", views.queue_badge, name="queue"),
+    path("clips/cancel/", views.clips_cancel_all, name="cancel_all"),
     path("generations/<uuid:generation_id>/", views.generation_detail, name="detail"),
     path(
         "generations/<uuid:generation_id>/cancel/",

@@ -35,6 +35,7 @@ from studio.generations.services import (
     generation_cancel,
     generation_delete,
     generation_star,
+    generations_cancel,
     generations_delete,
     generations_star,
     render_queue,
@@ -92,6 +93,18 @@ def queue_badge(request: HttpRequest) -> HttpResponse:
         "generations/queue_badge.html",
         {"render_queue": render_queue(request.user)},
     )
+
+
+@login_required
+@require_POST
+def clips_cancel_all(request: HttpRequest) -> HttpResponse:
+    """Cancel every clip of the creator's still rendering or waiting."""
+    done = generations_cancel(generations=Generation.objects.filter(owner=request.user))
+    if done:
+        messages.success(request, f"{done} clip{pluralize(done)} cancelled.")
+    else:
+        messages.info(request, "Nothing was rendering or waiting.")
+    return redirect(f"{reverse('generations:list')}?status=active")
 
 
 @login_required

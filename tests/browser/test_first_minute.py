@@ -266,3 +266,29 @@ def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
     except Exception:
         save_artifacts(page, "queue-badge")
         raise
+
+
+def test_a_creator_cancels_everything_on_its_way_at_once(live_studio, page):
+    try:
+        sign_up_with_a_project(page, live_studio, "ravi", "Too many kites")
+        page.fill("#id_duration", "4")
+        page.fill("#id_steps", "100")
+        page.fill("#id_variations", "3")
+        page.fill("#id_prompt", "a red kite drifting right over a sea")
+        page.press("#id_prompt", "Control+Enter")
+        page.wait_for_selector("#queue-badge[data-active='3']", timeout=10_000)
+
+        page.click("#queue-badge")
+        page.wait_for_selector(".live-card")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("[data-testid=cancel-all]")
+        page.wait_for_url("**/clips/?status=active")
+        assert "3 clips cancelled." in page.inner_text(".messages")
+        # The running one stops at its next step; then nothing is left.
+        page.wait_for_selector(".live-card", state="detached", timeout=30_000)
+        page.wait_for_selector(
+            "#queue-badge[data-active='0']", state="attached", timeout=10_000
+        )
+    except Exception:
+        save_artifacts(page, "cancel-all")
+        raise

@@ -554,3 +554,33 @@ def test_queueing_from_the_project_page_tells_the_top_bar(alice_client, alice):
         HTTP_HX_REQUEST="true",
     )
     assert "HX-Trigger" not in refused
+
+
+def test_alice_cancels_every_clip_on_its_way_and_bobs_go_on(alice_client, alice, bob):
+    running = clip(alice, "a kite climbing", status="running")
+    queued = clip(alice, "a kite falling", status="queued")
+    landed = clip(alice, "a kite landed")
+    bobs = clip(bob, "bob's kite", status="queued")
+    page = alice_client.get(reverse("generations:list"), {"status": "active"})
+    assert "Cancel all 2" in page.content.decode()
+    assert alice_client.get(reverse("generations:cancel_all")).status_code == 405
+
+    response = alice_client.post(reverse("generations:cancel_all"), follow=True)
+    assert response.redirect_chain[-1][0] == "/clips/?status=active"
+    assert "2 clips cancelled." in response.content.decode()
+    for generation in (running, queued, landed, bobs):
+        generation.refresh_from_db()
+    assert queued.status == "cancelled"
+    assert running.cancel_requested  # it stops at its next step
+    assert (landed.status, bobs.status) == ("succeeded", "queued")
+
+    again = alice_client.post(reverse("generations:cancel_all"), follow=True)
+    assert "Nothing was rendering or waiting." in again.content.decode()
+
+
+def test_anonymous_visitors_cannot_cancel_anything(anonymous_client, bob):
+    queued = clip(bob, "bob's kite", status="queued")
+    response = anonymous_client.post(reverse("generations:cancel_all"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    queued.refresh_from_db()
+    assert queued.status == "queued"
