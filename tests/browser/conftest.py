@@ -152,3 +152,14 @@ def wait_for_the_composer(page) -> None:
     """
     page.wait_for_selector("#composer[data-bound]")
     page.wait_for_load_state("load")
+
+
+def queue_a_long_clip(page, prompt: str, *, variations: int = 1) -> None:
+    """Queue ``variations`` clips of 4 s at 100 steps from the project page:
+    seconds of rendering each, long enough to act while they render."""
+    page.fill("#id_duration", "4")
+    page.fill("#id_steps", "100")
+    if variations > 1:
+        page.fill("#id_variations", str(variations))
+    page.fill("#id_prompt", prompt)
+    page.press("#id_prompt", "Control+Enter")

@@ -12,6 +12,7 @@ from generation.tiny_models import save_tiny
 from tests.browser.conftest import (
     ROOT,
     live_manage,
+    queue_a_long_clip,
     save_artifacts,
     sign_up_with_a_project,
     wait_for_the_composer,
@@ -240,10 +241,7 @@ def test_a_clip_that_fails_says_why_and_offers_its_settings_again(
 def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
     try:
         sign_up_with_a_project(page, live_studio, "tomas", "Kites")
-        page.fill("#id_duration", "4")
-        page.fill("#id_steps", "100")
-        page.fill("#id_prompt", "a red kite drifting right over a sea")
-        page.press("#id_prompt", "Control+Enter")
+        queue_a_long_clip(page, "a red kite drifting right over a sea")
         # Counted at once, from the answer that queued it.
         badge = page.wait_for_selector("#queue-badge[data-active='1']", timeout=10_000)
         assert badge.inner_text().strip() in ("1 rendering", "1 queued")
@@ -271,11 +269,7 @@ def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
 def test_a_creator_cancels_everything_on_its_way_at_once(live_studio, page):
     try:
         sign_up_with_a_project(page, live_studio, "ravi", "Too many kites")
-        page.fill("#id_duration", "4")
-        page.fill("#id_steps", "100")
-        page.fill("#id_variations", "3")
-        page.fill("#id_prompt", "a red kite drifting right over a sea")
-        page.press("#id_prompt", "Control+Enter")
+        queue_a_long_clip(page, "a red kite drifting right over a sea", variations=3)
         page.wait_for_selector("#queue-badge[data-active='3']", timeout=10_000)
 
         page.click("#queue-badge")

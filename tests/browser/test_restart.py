@@ -15,6 +15,7 @@ from tests.browser.conftest import (
     ROOT,
     free_port,
     live_manage,
+    queue_a_long_clip,
     save_artifacts,
     sign_up_with_a_project,
     wait_until_up,
@@ -51,10 +52,7 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
     server = serve(env, port, log)
     try:
         sign_up_with_a_project(page, url, "kai", "Restarts")
-        page.fill("#id_duration", "4")
-        page.fill("#id_steps", "100")
-        page.fill("#id_prompt", "a yellow star drifting left over a night sky")
-        page.press("#id_prompt", "Control+Enter")
+        queue_a_long_clip(page, "a yellow star drifting left over a night sky")
         page.wait_for_function(
             "Number(document.documentElement.dataset.previews || 0) >= 1",
             timeout=60_000,
