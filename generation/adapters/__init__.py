@@ -428,6 +428,11 @@ def get_adapter(name: str, device: str) -> Adapter:
             _release_memory(device)
         adapter = entry.factory(device)
         _loaded = (name, device, adapter)
+        # The model and every module imported so far live as long as the
+        # process: out of the collector's way, a full collection no longer
+        # scans them and stalls the server (and the clip) for a third of a
+        # second (bench/gc_pause.py).
+        gc.freeze()
         return adapter
 
 
@@ -441,6 +446,8 @@ def unload() -> None:
 
 
 def _release_memory(device: str) -> None:
+    # What the loaded model froze is collectable again, its cycles included.
+    gc.unfreeze()
     gc.collect()
     if device.startswith("cuda"):
         import torch

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 
 import pytest
@@ -69,6 +71,36 @@ def test_it_reloads_when_a_different_model_is_asked_for(stubs):
     get_adapter("stub-b", "cpu")
     get_adapter("stub-a", "cpu")
     assert stubs == [("stub-a", "cpu"), ("stub-b", "cpu"), ("stub-a", "cpu")]
+
+
+def test_a_loaded_model_is_kept_out_of_the_collectors_scans(stubs):
+    get_adapter("stub-a", "cpu")
+    assert gc.get_freeze_count() > 0
+    adapters.unload()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_released_model_is_collected_even_when_it_holds_cycles():
+    class Part:
+        pass
+
+    parts = []
+
+    def load(device):
+        adapter = Stub("cyclic", device)
+        # A pipeline and its components point at each other, as in diffusers.
+        adapter.part = Part()
+        adapter.part.owner = adapter
+        parts.append(weakref.ref(adapter.part))
+        return adapter
+
+    register("cyclic", load, family="stub")
+    try:
+        get_adapter("cyclic", "cpu")
+        adapters.unload()
+        assert parts[0]() is None
+    finally:
+        unregister("cyclic")
 
 
 def test_it_names_an_unknown_model():
