@@ -34,6 +34,8 @@ from generation.adapters import (
     get_adapter,
 )
 from generation.specs import (
+    MIN_FRAMES,
+    MIN_SIZE,
     GenerationCancelled,
     GenerationSpec,
     OnStep,
@@ -257,6 +259,10 @@ class GenerationService:
     jobs the worker asks the store every ``sweep_interval`` seconds to take
     back jobs of workers that went quiet. A job taken back from this worker
     stops at its next step, and nothing of it is recorded here.
+
+    ``warm_model``, when given, is loaded as soon as the worker starts and
+    run for one step at its smallest size, so the first clip does not wait
+    seconds for the model (a job queued meanwhile starts right after).
     """
 
     def __init__(
@@ -271,6 +277,7 @@ class GenerationService:
         signer: VideoSigner | None = None,
         heartbeat_interval: float = HEARTBEAT_INTERVAL,
         sweep_interval: float = SWEEP_INTERVAL,
+        warm_model: str | None = None,
     ) -> None:
         if preview_format not in previews.PREVIEW_FORMATS:
             raise ValueError(
@@ -284,6 +291,7 @@ class GenerationService:
         self.sweep_interval = sweep_interval
         self.preview_format = preview_format
         self.signer = signer
+        self.warm_model = warm_model
         self._load_adapter = adapter_loader
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -492,6 +500,8 @@ class GenerationService:
     def _work(self) -> None:
         logger.info("generation worker started on %s", self.device)
         self._say_alive()
+        if self.warm_model:
+            self._warm_up(self.warm_model)
         next_sweep = time.monotonic()
         while not self._stopping.is_set():
             # Cleared before claiming, so a wake() during the claim is not lost.
@@ -520,6 +530,34 @@ class GenerationService:
         except Exception:
             logger.exception("recording that the worker stopped failed")
         logger.info("generation worker on %s stopped", self.device)
+
+    def _warm_up(self, model: str) -> None:
+        """Load ``model`` and, where its rules allow the smallest clip, run
+        one step of it: the first real clip then finds the weights loaded
+        and the text encoder and kernels ready."""
+        spec = GenerationSpec(
+            prompt="warm-up",
+            model=model,
+            num_frames=MIN_FRAMES,
+            width=MIN_SIZE,
+            height=MIN_SIZE,
+            num_inference_steps=1,
+        )
+        started = time.perf_counter()
+        try:
+            with self._device_lock:
+                adapter = self._load_adapter(model, self.device)
+                if not self._stopping.is_set() and not adapter.validate(spec):
+                    adapter.generate(spec, should_stop=self._stopping.is_set)
+        except GenerationCancelled:
+            return
+        except Exception as error:
+            # A clip asking for this model will say why it cannot run.
+            logger.warning("warming up %s failed: %s", model, failure_reason(error))
+            return
+        logger.info(
+            "%s is loaded and warm (%.1f s)", model, time.perf_counter() - started
+        )
 
     def _say_alive(self) -> None:
         try:

@@ -49,6 +49,8 @@ def ensure_started(**service_options: Any) -> Any:
             "device": settings.STUDIO_DEVICE,
             # Every clip leaves the studio with Content Credentials.
             "signer": clip_signer(),
+            # Loaded while the creator signs up, not when the first clip asks.
+            "warm_model": settings.STUDIO_DEFAULT_MODEL,
             **service_options,
         }
         service = GenerationService(store=OrmJobStore(events), sink=events, **options)

@@ -487,3 +487,70 @@ def test_between_jobs_the_worker_asks_the_store_to_take_back_quiet_workers_jobs(
     service.stop()
     # Every 0.1 s, not at every one of the ~50 polls.
     assert 3 <= store.sweeps <= 8
+
+
+class CountingAdapter:
+    """The tiny adapter, recording the steps of every clip it is asked for."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.native_size = adapter.native_size
+        self.runs: list[int] = []
+
+    def validate(self, spec):
+        return self.adapter.validate(spec)
+
+    def generate(self, spec, **hooks):
+        self.runs.append(spec.num_inference_steps)
+        return self.adapter.generate(spec, **hooks)
+
+
+def test_the_worker_loads_and_warms_its_model_before_any_clip_is_asked_for(
+    store, sink, tiny_adapter
+):
+    counting = CountingAdapter(tiny_adapter)
+    loads = []
+
+    def loader(name, device):
+        loads.append((name, device))
+        return counting
+
+    service = GenerationService(
+        store=store, sink=sink, adapter_loader=loader, warm_model="builtin"
+    )
+    service.start()
+    try:
+        wait_until(lambda: counting.runs)
+    finally:
+        service.stop()
+    assert loads[0] == ("builtin", "cpu")
+    assert counting.runs == [1]
+    # Nobody's clip: nothing recorded, nothing sent to viewers.
+    assert store.outcomes == {}
+    assert sink.events == [] and sink.previews == []
+
+
+def test_a_model_that_cannot_warm_up_leaves_the_worker_serving_clips(
+    store, sink, tiny_adapter, spec, tmp_path
+):
+    from generation.adapters import ModelUnavailableError
+
+    def loader(name, device):
+        if name == "missing":
+            raise ModelUnavailableError("That model's folder is gone.")
+        return tiny_adapter
+
+    service = GenerationService(
+        store=store,
+        sink=sink,
+        adapter_loader=loader,
+        warm_model="missing",
+        poll_interval=0.05,
+    )
+    store.add("job-1", spec, tmp_path / "out")
+    service.start()
+    try:
+        (outcome,) = finish(store, sink, "job-1")
+    finally:
+        service.stop()
+    assert outcome[0] == "succeeded"

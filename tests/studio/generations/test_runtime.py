@@ -28,6 +28,27 @@ def wait_until_finished(generation: Generation, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+def test_on_start_up_the_default_model_is_loaded_before_any_clip_asks(
+    settings, tiny_adapter
+):
+    settings.STUDIO_DEFAULT_MODEL = "house-model"
+    loaded = threading.Event()
+    asked = []
+
+    def loader(name, device):
+        asked.append(name)
+        loaded.set()
+        return tiny_adapter
+
+    runtime.ensure_started(adapter_loader=loader, poll_interval=0.05)
+    try:
+        assert loaded.wait(30)
+    finally:
+        runtime.stop()
+    assert asked[0] == "house-model"
+    assert not Generation.objects.exists()
+
+
 def test_on_start_up_a_job_left_running_is_run_again(alice, tiny_spec, tiny_adapter):
     generation = Generation.objects.create(
         owner=alice,

@@ -71,7 +71,8 @@ def registered(tiny_folders):
 
 @pytest.fixture
 def service():
-    service = runtime.ensure_started(poll_interval=0.05)
+    # Each test asks for its own tiny model: no built-in model to warm first.
+    service = runtime.ensure_started(poll_interval=0.05, warm_model=None)
     yield service
     runtime.stop()
 
@@ -80,7 +81,7 @@ def service():
 def start_service():
     """Starts the service when called: a viewer can connect to a queued job
     before any step of it runs."""
-    yield lambda: runtime.ensure_started(poll_interval=0.05)
+    yield lambda: runtime.ensure_started(poll_interval=0.05, warm_model=None)
     runtime.stop()
 
 
