@@ -11,7 +11,6 @@ real time). Writes bench/results/builtin_speed.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import write_results  # noqa: E402
 
 
 def main() -> None:
@@ -122,10 +123,7 @@ def main() -> None:
         f"with previews + MP4    {result['studio_path_median_s']:.3f} s (target ≤ 1 s)"
     )
     print(f"real-time factor       {result['realtime_factor']:.2f}× at {args.fps} fps")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    write_results(result, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Prints medians and the ratio, and writes bench/results/claim.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -25,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import write_results  # noqa: E402
+
 INDEX = "generation_owner_started"
 
 
@@ -172,10 +174,7 @@ def main() -> None:
         f"fair pick alone: without {result['pick_ms']['without']:.2f} ms, "
         f"with {result['pick_ms']['with']:.2f} ms"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    write_results(result, args.out)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import time
-from pathlib import Path
 
 from overhead import PROMPT, ROOT, fresh_studio, studio_run
+from report import write_results
 
 
 def first_clip(idle: float, body: dict) -> dict[str, float]:
@@ -74,10 +73,7 @@ def main() -> None:
         f"whole clip     {result['clip_at_once_s']:.2f} s and "
         f"{result['clip_after_idle_s']:.2f} s"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    write_results(result, args.out)
 
 
 if __name__ == "__main__":

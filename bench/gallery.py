@@ -18,7 +18,6 @@ Target (PRODUCT.md): p95 ≤ 50 ms with a constant number of queries.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,6 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import write_results  # noqa: E402
+
 TARGET_P95_MS = 50.0
 PROJECTS = 20
 
@@ -216,10 +218,7 @@ def main() -> None:
         f"owner {sorted(owner_queries)} share {sorted(share_queries)} "
         f"clips {sorted(clips_queries)} per page"
     )
-    out = ROOT / "bench" / "results" / "gallery.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    write_results(summary, ROOT / "bench" / "results" / "gallery.json")
 
 
 if __name__ == "__main__":

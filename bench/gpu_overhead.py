@@ -33,6 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report import write_results  # noqa: E402
+
 SIZES = {  # frames, width, height: each family's published resolution
     "wan": (33, 832, 480),
     "ltx": (41, 704, 480),
@@ -301,9 +303,9 @@ def main() -> None:
         "preview_share_of_step": round(preview_ms / 1e3 / raw_step, 4),
     }
     print(json.dumps(report, indent=2))
-    out = ROOT / "bench" / "results" / f"gpu_overhead_{args.family}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_results(
+        report, ROOT / "bench" / "results" / f"gpu_overhead_{args.family}.json"
+    )
 
 
 if __name__ == "__main__":

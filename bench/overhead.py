@@ -36,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import write_results  # noqa: E402
+
 PROMPT = "a red ball bouncing to the right, slow push-in"
 
 
@@ -388,10 +391,7 @@ def main() -> None:
             f"               so the ratio is ≤ 1.03 for clips whose raw call takes "
             f"≥ {break_even:.2f} s"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    write_results(result, args.out)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Target (issue 5): p95 ≤ 20 ms.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -30,6 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from report import write_results  # noqa: E402
+
 TARGET_P95_MS = 20.0
 
 SUBJECTS = [
@@ -220,10 +222,7 @@ def main() -> None:
     print(
         f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results(result, args.out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from overhead import fresh_studio, submit  # noqa: E402
+from report import write_results  # noqa: E402
 
 
 async def viewer(
@@ -111,10 +112,7 @@ def main() -> None:
         f"latency p50 {summary['p50_ms']:.1f} ms  p95 {summary['p95_ms']:.1f} ms  "
         f"p99 {summary['p99_ms']:.1f} ms (target ≤ 100 ms)  max {summary['max_ms']:.1f} ms"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2))
-    print(f"wrote {out}")
+    write_results(summary, args.out)
 
 
 if __name__ == "__main__":
