@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "results" / "viewers.json"))
     args = ap.parse_args()
 
-    server, port, token = fresh_studio("studio-viewers-")
+    server, port, token, _ = fresh_studio("studio-viewers-")
     body = {
         "prompt": "a blue box drifting right over the sea",
         "num_frames": args.frames,
