@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -76,6 +77,7 @@ def generation_submit_batch(
     limit = settings.STUDIO_MAX_QUEUED_PER_USER
     batch = uuid.uuid4() if len(specs) > 1 else None
     with transaction.atomic():
+        _hold_queue_of(user)
         queued = Generation.objects.filter(
             owner=user, status=Generation.Status.QUEUED
         ).count()
@@ -97,6 +99,16 @@ def generation_submit_batch(
             Project.objects.filter(pk=project.pk).update(updated=timezone.now())
         transaction.on_commit(lambda: _announce_queued(generations))
     return generations
+
+
+def _hold_queue_of(user: AbstractBaseUser) -> None:
+    """Make the caller's transaction the only one counting and queueing
+    ``user``'s clips until it ends: concurrent submits would each count the
+    same queue and together pass the limit. PostgreSQL locks the user's row;
+    SQLite's IMMEDIATE transactions already take the database's one write
+    lock up front, before the count."""
+    users = get_user_model()._default_manager
+    list(users.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def _announce_queued(generations: list[Generation]) -> None:
