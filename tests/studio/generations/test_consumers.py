@@ -20,12 +20,14 @@ from studio.generations.services import generation_submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A browser sends the Host it opened the socket with beside its Origin.
+HOST = (b"host", b"localhost")
 ORIGIN = (b"origin", b"http://localhost")
 PROMPT = "a red ball bouncing to the right, slow push-in"
 
 
 def communicator(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, path, headers=list(headers))
+    return WebsocketCommunicator(application, path, headers=[HOST, *headers])
 
 
 def assert_no_listeners(generation_id) -> None:

@@ -115,7 +115,11 @@ async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
     ws = WebsocketCommunicator(
         application,
         f"/ws/generations/{generation.pk}",
-        headers=[(b"origin", b"http://localhost"), alice_cookie],
+        headers=[
+            (b"host", b"localhost"),
+            (b"origin", b"http://localhost"),
+            alice_cookie,
+        ],
     )
     await ws.connect()
     await ws.receive_json_from()

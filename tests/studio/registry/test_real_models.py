@@ -21,6 +21,7 @@ from studio.generations.models import Generation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+HOST = (b"host", b"localhost")
 ORIGIN = (b"origin", b"http://localhost")
 # Latent frames of a 9-frame clip: 4× in time for most, 8× for LTX, none for
 # AnimateDiff's image VAE.
@@ -123,7 +124,7 @@ async def receive_until_finished(ws: WebsocketCommunicator, *, on_preview=None):
 
 def connect(generation_id: str, cookie) -> WebsocketCommunicator:
     return WebsocketCommunicator(
-        application, f"/ws/generations/{generation_id}", headers=[ORIGIN, cookie]
+        application, f"/ws/generations/{generation_id}", headers=[HOST, ORIGIN, cookie]
     )
 
 

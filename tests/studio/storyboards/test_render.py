@@ -16,6 +16,7 @@ from studio.generations.models import Generation
 from studio.storyboards import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
+HOST = (b"host", b"localhost")
 ORIGIN = (b"origin", b"http://localhost")
 
 
@@ -45,7 +46,9 @@ async def test_the_rendered_sequence_is_exact_and_ends_with_its_captions(
         storyboard=storyboard
     )
     ws = WebsocketCommunicator(
-        application, f"/ws/generations/{render.generation_id}", [ORIGIN, alice_cookie]
+        application,
+        f"/ws/generations/{render.generation_id}",
+        [HOST, ORIGIN, alice_cookie],
     )
     connected, _ = await ws.connect()
     assert connected
