@@ -16,8 +16,9 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -54,6 +55,12 @@ HEARTBEAT_INTERVAL = 10.0
 SWEEP_INTERVAL = 30.0
 # Set to a whole number to pin torch's intra-op thread count for the worker.
 THREADS_ENV = "GENERATION_TORCH_THREADS"
+# generation.adapters keeps one loaded model per process, and a pipeline
+# keeps the state of the call it runs (its scheduler's timesteps, sigmas and
+# step index): a second call on it mid-run, say the warm-up of a service
+# started while another still finishes a clip, would step that clip past the
+# end of its schedule. Every service of the process takes turns on it.
+_PIPELINE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -295,7 +302,6 @@ class GenerationService:
         self._load_adapter = adapter_loader
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._device_lock = threading.Lock()
         self._flags_lock = threading.Lock()
         self._cancelled: set[str] = set()
         # Jobs the store handed to another worker while this one had them.
@@ -360,6 +366,22 @@ class GenerationService:
                 self._cancelled.clear()
             self._cancelled.add(job_id)
 
+    @contextmanager
+    def _pipeline_turn(self) -> Iterator[None]:
+        """Hold the process's loaded pipeline, waiting while another service
+        of this process uses it."""
+        if not _PIPELINE_LOCK.acquire(blocking=False):
+            logger.info(
+                "generation worker on %s waits: another worker of this process "
+                "is using the model",
+                self.device,
+            )
+            _PIPELINE_LOCK.acquire()
+        try:
+            yield
+        finally:
+            _PIPELINE_LOCK.release()
+
     def _apply_thread_setting(self) -> None:
         threads = os.environ.get(THREADS_ENV, "").strip()
         if threads:
@@ -390,7 +412,7 @@ class GenerationService:
         :class:`GenerationCancelled` when stopped, :class:`InvalidSpecError`
         for settings the model rejects.
         """
-        with self._device_lock:
+        with self._pipeline_turn():
             return self._render(spec, Path(output_dir), on_step, should_stop, basename)
 
     def run_task(
@@ -545,7 +567,7 @@ class GenerationService:
         )
         started = time.perf_counter()
         try:
-            with self._device_lock:
+            with self._pipeline_turn():
                 adapter = self._load_adapter(model, self.device)
                 if not self._stopping.is_set() and not adapter.validate(spec):
                     adapter.generate(spec, should_stop=self._stopping.is_set)

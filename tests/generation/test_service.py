@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import replace
@@ -554,3 +555,55 @@ def test_a_model_that_cannot_warm_up_leaves_the_worker_serving_clips(
     finally:
         service.stop()
     assert outcome[0] == "succeeded"
+
+
+class LogWatch(logging.Handler):
+    """Sets ``seen`` when a record containing one of ``fragments`` is logged."""
+
+    def __init__(self, *fragments):
+        super().__init__(logging.INFO)
+        self.fragments = fragments
+        self.seen = threading.Event()
+
+    def emit(self, record):
+        if any(fragment in record.getMessage() for fragment in self.fragments):
+            self.seen.set()
+
+
+def test_a_service_warming_up_waits_for_a_clip_another_service_renders(
+    make_service, tiny_adapter, spec, tmp_path, caplog
+):
+    """A server restarting in place starts a fresh service while the old one
+    still finishes its clip on the process's one loaded pipeline: the fresh
+    one's one-step warm-up must not reset the scheduler under that clip."""
+    caplog.set_level(logging.INFO, logger="generation.service")
+    service_log = logging.getLogger("generation.service")
+    # Without turns, the warm-up runs through; with them, it says it waits.
+    stepped_in = LogWatch("waits", "is loaded and warm", "warming up")
+    warmed = LogWatch("is loaded and warm")
+    for watch in (stepped_in, warmed):
+        service_log.addHandler(watch)
+    old = make_service()
+    fresh = make_service(warm_model="builtin")
+    checks = 0
+
+    def should_stop():
+        nonlocal checks
+        checks += 1
+        if checks == 2:  # the clip's first step is done, three to go
+            fresh.start()
+            assert stepped_in.seen.wait(60)
+        return False
+
+    try:
+        result = old.run_spec(
+            replace(spec, num_inference_steps=4),
+            tmp_path / "clip",
+            should_stop=should_stop,
+        )
+        assert warmed.seen.wait(60)
+    finally:
+        for watch in (stepped_in, warmed):
+            service_log.removeHandler(watch)
+    assert result.num_frames == spec.num_frames
+    assert probe_video(result.video_path)["frames"] == spec.num_frames
