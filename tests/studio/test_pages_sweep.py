@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+from django.test import Client
 from django.urls import URLResolver, get_resolver
 
 from studio.generations.models import Generation
@@ -131,3 +132,33 @@ def test_a_nul_character_in_a_form_is_refused_with_the_reason(alice, alice_clien
     assert response.status_code == 400
     assert "NUL characters" in response.content.decode()
     assert not Prompt.objects.filter(owner=alice).exists()
+
+
+def test_every_page_carries_a_policy_that_runs_no_inline_script(
+    alice, alice_client, objects
+):
+    from studio.security_headers import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+
+    gallery = objects["gallery_id"]
+    share = alice_client.post(
+        f"/api/galleries/{gallery}/shares", "{}", content_type="application/json"
+    ).json()
+    pages = [address(route, objects) for route in routes()]
+    pages += [share["url"], "/s/no-such-link/"]
+    # A page that fails still answers with the policies.
+    owner = Client(raise_request_exception=False)
+    anonymous = Client(raise_request_exception=False)
+    assert anonymous.get(share["url"]).status_code == 200
+    unprotected = []
+    for url in pages:
+        for client in (owner, anonymous):
+            owner.force_login(alice)  # a route may have ended the session
+            response = client.get(url)
+            if (
+                response.get("Content-Security-Policy") != CONTENT_SECURITY_POLICY
+                or response.get("Permissions-Policy") != PERMISSIONS_POLICY
+            ):
+                unprotected.append((url, response.status_code))
+    assert unprotected == []
+    assert "script-src 'self';" in CONTENT_SECURITY_POLICY
+    assert "unsafe-inline" not in CONTENT_SECURITY_POLICY

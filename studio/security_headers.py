@@ -1,0 +1,65 @@
+"""Content-Security-Policy and Permissions-Policy on every response.
+
+The pages load scripts and styles only from the studio's static files (no
+inline code, no eval), play media and open websockets to the studio itself,
+and use none of the browser's sensors or devices. A share page is opened by
+strangers from links: the policy keeps whatever a prompt or title holds from
+ever running as code there.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "media-src 'self'",
+        # CSP Level 3 lets 'self' match ws: and wss: of the page's own host,
+        # which is where previews stream from.
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+    )
+)
+
+
+class SecurityHeaders(MiddlewareMixin):
+    """Sets both policies unless a view has set its own."""
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponse
+    ) -> HttpResponse:
+        # Django's debug pages for 404 and 500 style and script themselves
+        # inline; a creator debugging locally needs them readable.
+        if settings.DEBUG and response.status_code in (404, 500):
+            return response
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        return response
