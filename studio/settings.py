@@ -64,7 +64,10 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 CSRF_FAILURE_VIEW = "studio.errors.csrf_failure"
 
 INSTALLED_APPS = [
-    # First, so that `runserver` is Daphne's and serves websockets too.
+    # First, so that `runserver` is the studio's server (Daphne, with the
+    # limits of studio.server.edge) and serves websockets too; Daphne before
+    # staticfiles, whose runserver it replaces.
+    "studio.server",
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
