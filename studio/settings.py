@@ -6,6 +6,7 @@ through the typed helpers below. Nothing else in the project reads os.environ.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -251,6 +252,17 @@ STUDIO_EXPORT_WATERMARK = env_bool("STUDIO_EXPORT_WATERMARK", False)
 # Requests per minute per client address to share pages and to their media.
 STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 60)
 STUDIO_SHARE_MEDIA_RATE_LIMIT = env_int("STUDIO_SHARE_MEDIA_RATE_LIMIT", 600)
+# Addresses or networks of the reverse proxies in front of the studio. A request
+# from one of them is rate-limited by the client address the proxy forwards in
+# X-Forwarded-For; from anyone else, by its own address, whatever it sends.
+STUDIO_TRUSTED_PROXIES = env_list("STUDIO_TRUSTED_PROXIES", [])
+for _proxy in STUDIO_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"STUDIO_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network"
+        ) from None
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

@@ -1,8 +1,13 @@
-"""A per-address, fixed-window request limiter on Django's cache."""
+"""A per-address, fixed-window request limiter on Django's cache.
+
+Behind a reverse proxy every request comes from the proxy's address; set
+``STUDIO_TRUSTED_PROXIES`` to it and each visitor is counted on their own.
+"""
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,10 +20,57 @@ from django.shortcuts import render
 WINDOW_SECONDS = 60
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(proxy) for proxy in proxies)
+
+
+def _address(text: str) -> Address | None:
+    """An address as proxies write it: bare, or with a port ("1.2.3.4:80",
+    "[2001:db8::1]:80"), so that one client is one key whatever its port."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_trusted(address: Address | None, proxies: tuple[Network, ...]) -> bool:
+    return address is not None and any(address in net for net in proxies)
+
+
 def client_address(request: HttpRequest) -> str:
-    # Behind a proxy, the proxy should set REMOTE_ADDR (e.g. uvicorn's
-    # --proxy-headers); a client-sent X-Forwarded-For is not to be believed.
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    """The address a request is counted under.
+
+    A request from one of ``STUDIO_TRUSTED_PROXIES`` counts under the
+    right-most X-Forwarded-For entry that is not a trusted proxy: each proxy
+    appends the address it was reached from, so the entries up to that one were
+    written by trusted proxies, and anything left of it by the client, who may
+    write anything. A request from anyone else counts under its own address,
+    whatever X-Forwarded-For it sends.
+    """
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    proxies = _networks(tuple(settings.STUDIO_TRUSTED_PROXIES))
+    if not _is_trusted(_address(remote), proxies):
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop for hop in forwarded.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if not _is_trusted(address, proxies):
+            return str(address) if address else hop.strip()[:64]
+    return remote
 
 
 def allow(scope: str, key: str, *, limit: int, window: int = WINDOW_SECONDS) -> bool:
