@@ -2,8 +2,10 @@
 
     python -m generation.builtin.train_decoder --steps 8000 --out runs/decoder --resume
 
-Every step renders fresh clips of random world parameters at 32 px and at
-128 px; the 32 px clip, blurred and noised at random (so the decoder also
+The world renders random clips at 32 px and at 128 px into a pool that
+takes one fresh clip a step (rendering costs more than a step of this small
+network); every step draws clips from the pool, a random run of frames and a
+random crop of each. The 32 px clip, blurred and noised at random (so the decoder also
 takes the denoiser's imperfect frames), is the input and the 128 px render
 of the same parameters the target. Loss: L1 on pixels plus L1 on the spatial
 gradients, which pays for edges in the right place rather than a safe blur.
@@ -33,7 +35,8 @@ from tqdm import tqdm
 from . import world
 from .decoder import BuiltinDetailDecoder
 
-DEFAULT_MODEL = dict(channels=48, blocks=5, up_channels=24)
+DEFAULT_MODEL = dict(channels=32, blocks=4, up_channels=24)
+POOL_FRAMES = 16  # the default clip length, so motion per frame is as generated
 
 
 def to_tensor(clips: np.ndarray) -> torch.Tensor:
@@ -116,6 +119,7 @@ class DecoderTrainer:
             torch.set_rng_state(state["torch_rng"])
             self.wall_before = state.get("wall", 0.0)
             print(f"resumed from step {self.step}")
+        self.pool = [render_pairs(self.rng, 1, POOL_FRAMES) for _ in range(args.pool)]
         # A fixed held-out set, the same on every resume.
         self.heldout = render_pairs(
             random.Random(12345), args.heldout_clips, 16, held_out=True
@@ -131,15 +135,27 @@ class DecoderTrainer:
 
     def train_step(self) -> float:
         a = self.args
+        self.pool[self.step % len(self.pool)] = render_pairs(self.rng, 1, POOL_FRAMES)
         frames = self.rng.choice(a.frames)
-        clips = max(1, a.batch_frames // frames)
-        low, high = render_pairs(self.rng, clips, frames)
-        low = augment(low, self.gen)
         crop = a.crop
-        y0 = self.rng.randrange(0, 32 - crop + 1)
-        x0 = self.rng.randrange(0, 32 - crop + 1)
-        low = low[..., y0 : y0 + crop, x0 : x0 + crop]
-        high = high[..., 4 * y0 : 4 * (y0 + crop), 4 * x0 : 4 * (x0 + crop)]
+        lows, highs = [], []
+        for _ in range(max(1, a.batch_frames // frames)):
+            low, high = self.rng.choice(self.pool)
+            f0 = self.rng.randrange(0, POOL_FRAMES - frames + 1)
+            y0 = self.rng.randrange(0, 32 - crop + 1)
+            x0 = self.rng.randrange(0, 32 - crop + 1)
+            lows.append(low[:, :, f0 : f0 + frames, y0 : y0 + crop, x0 : x0 + crop])
+            highs.append(
+                high[
+                    :,
+                    :,
+                    f0 : f0 + frames,
+                    4 * y0 : 4 * (y0 + crop),
+                    4 * x0 : 4 * (x0 + crop),
+                ]
+            )
+        low = augment(torch.cat(lows), self.gen)
+        high = torch.cat(highs)
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate()
         loss = detail_loss(self.model(low), high)
@@ -248,11 +264,12 @@ def main(argv: list[str] | None = None) -> DecoderTrainer:
     p.add_argument(
         "--batch-frames",
         type=int,
-        default=64,
+        default=24,
         help="frames a step (clips = this / the step's frame count)",
     )
-    p.add_argument("--frames", type=int, nargs="+", default=[8, 16])
-    p.add_argument("--crop", type=int, default=24, help="input crop side, 32 px clip")
+    p.add_argument("--frames", type=int, nargs="+", default=[4, 8])
+    p.add_argument("--pool", type=int, default=48, help="rendered clips kept")
+    p.add_argument("--crop", type=int, default=20, help="input crop side, 32 px clip")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--warmup", type=int, default=200)
     p.add_argument("--lr-final-ratio", type=float, default=0.05)
