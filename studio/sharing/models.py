@@ -15,7 +15,8 @@ def share_digest(token: str) -> str:
 
 
 class ShareLink(models.Model):
-    """A read-only link to one gallery or one clip; only the token's hash is kept."""
+    """A read-only link to one gallery, one clip or one storyboard's cut; only
+    the token's hash is kept."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links"
@@ -34,6 +35,13 @@ class ShareLink(models.Model):
         blank=True,
         related_name="share_links",
     )
+    storyboard = models.ForeignKey(
+        "storyboards.Storyboard",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="share_links",
+    )
     # Who the link was made for, so an owner can revoke one recipient's link.
     label = models.CharField(max_length=100, blank=True)
     digest = models.CharField(max_length=64, unique=True)
@@ -47,8 +55,21 @@ class ShareLink(models.Model):
         ordering = ["-created"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(gallery__isnull=False, generation__isnull=True)
-                | Q(gallery__isnull=True, generation__isnull=False),
+                condition=Q(
+                    gallery__isnull=False,
+                    generation__isnull=True,
+                    storyboard__isnull=True,
+                )
+                | Q(
+                    gallery__isnull=True,
+                    generation__isnull=False,
+                    storyboard__isnull=True,
+                )
+                | Q(
+                    gallery__isnull=True,
+                    generation__isnull=True,
+                    storyboard__isnull=False,
+                ),
                 name="share_link_one_target",
             )
         ]
@@ -57,7 +78,7 @@ class ShareLink(models.Model):
         return self.label or f"Share link {self.pk}"
 
     def get_absolute_url(self) -> str:
-        target = self.gallery or self.generation
+        target = self.gallery or self.generation or self.storyboard
         return target.get_absolute_url() if target else reverse("galleries:list")
 
     @property

@@ -8,8 +8,10 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import F
 from django.urls import reverse
@@ -21,6 +23,12 @@ from studio.galleries.models import Gallery
 from studio.galleries.services import download_name, generation_export
 from studio.generations.models import Generation
 from studio.sharing.models import ShareLink, share_digest
+from studio.storyboards.models import Storyboard
+from studio.storyboards.services import (
+    shared_take_path,
+    shared_takes_prepare,
+    shots_with_takes,
+)
 
 # 24 random bytes: 192 bits, 32 URL-safe characters.
 TOKEN_BYTES = 24
@@ -43,16 +51,20 @@ def share_link_create(
     owner: AbstractBaseUser,
     gallery: Gallery | None = None,
     generation: Generation | None = None,
+    storyboard: Storyboard | None = None,
     label: str = "",
     expires_in_hours: float | None = None,
 ) -> tuple[ShareLink, str]:
-    """A new link to a gallery or a clip of ``owner``'s.
+    """A new link to a gallery, a clip or a storyboard's cut of ``owner``'s.
 
-    Returns the link and its plain token, which is shown once and never stored.
+    For a storyboard, the files its visitors play are made now, so that no
+    visitor's request has to make one. Returns the link and its plain token,
+    which is shown once and never stored.
     """
-    if (gallery is None) == (generation is None):
-        raise ValueError("Share either a gallery or a clip.")
-    target = gallery or generation
+    targets = [t for t in (gallery, generation, storyboard) if t is not None]
+    if len(targets) != 1:
+        raise ValueError("Share one gallery, clip or storyboard.")
+    (target,) = targets
     if target.owner_id != owner.pk:
         raise PermissionError("Not yours to share.")
     if generation is not None and generation.status != Generation.Status.SUCCEEDED:
@@ -69,10 +81,13 @@ def share_link_create(
         owner=owner,
         gallery=gallery,
         generation=generation,
+        storyboard=storyboard,
         label=label.strip()[:100],
         digest=share_digest(token),
         expires=expires,
     )
+    if storyboard is not None:
+        shared_takes_prepare(storyboard=storyboard)
     return link, token
 
 
@@ -90,7 +105,7 @@ def share_link_resolve(token: str) -> ShareLink | None:
     if not isinstance(token, str) or not TOKEN_PATTERN.fullmatch(token):
         return None
     link = (
-        ShareLink.objects.select_related("gallery", "generation")
+        ShareLink.objects.select_related("gallery", "generation", "storyboard")
         .filter(digest=share_digest(token))
         .first()
     )
@@ -122,11 +137,50 @@ def shared_generation(link: ShareLink, generation_id: object) -> Generation | No
     ).exclude(video="")
     if link.generation_id is not None:
         clips = clips.filter(pk=link.generation_id)
-    else:
+    elif link.gallery_id is not None:
         clips = clips.filter(
             pk__in=link.gallery.items.values("generation"), owner=link.owner_id
         )
+    else:
+        return None
     return clips.first()
+
+
+def shared_shot_file(link: ShareLink, shot_id: int) -> Path | None:
+    """The copy a storyboard link plays for one of its shots, or None: for a
+    shot of another storyboard, one without a finished take, or one whose copy
+    was not made beforehand (visitors never wait for one to be made)."""
+    if link.storyboard_id is None:
+        return None
+    shot = shots_with_takes(link.storyboard).filter(pk=shot_id).first()
+    take = shot.used_take() if shot is not None else None
+    if take is None:
+        return None
+    path = shared_take_path(take)
+    return path if path.is_file() else None
+
+
+CUT_FILES = {"render.mp4": ".mp4", "render.vtt": ".vtt"}
+
+
+def shared_cut_file(link: ShareLink, name: str) -> Path | None:
+    """The storyboard's latest rendered cut (``render.mp4``) or its captions
+    (``render.vtt``), as the render wrote them, or None."""
+    if link.storyboard_id is None or name not in CUT_FILES:
+        return None
+    latest = (
+        link.storyboard.renders.filter(generation__status=Generation.Status.SUCCEEDED)
+        .exclude(generation__video="")
+        .select_related("generation")
+        .first()
+    )
+    if latest is None:
+        return None
+    relative = latest.generation.video.removesuffix(".mp4") + CUT_FILES[name]
+    path = (settings.MEDIA_ROOT / relative).resolve()
+    if not path.is_relative_to(settings.MEDIA_ROOT) or not path.is_file():
+        return None
+    return path
 
 
 # A share viewer's "Download all" holds at most this many clips, in board order.

@@ -22,4 +22,7 @@ urlpatterns = [
         views.share_download,
         name="download",
     ),
+    # A shared storyboard: each shot's take, and the latest rendered cut.
+    path("s/<str:token>/shots/<int:shot_id>.mp4", views.share_shot, name="shot"),
+    path("s/<str:token>/cut/<str:name>", views.share_cut, name="cut"),
 ]

@@ -43,8 +43,16 @@ from studio.sharing.services import (
     share_link_revoke,
     share_url,
     shared_clips_archive,
+    shared_cut_file,
     shared_generation,
+    shared_shot_file,
     shows_prompts,
+)
+from studio.storyboards.models import Storyboard
+from studio.storyboards.services import (
+    is_interactive,
+    shots_with_takes,
+    storyboard_paths,
 )
 
 SHARE_PAGE_SIZE = 24
@@ -58,18 +66,21 @@ def share_panel_context(
     *,
     gallery: Gallery | None = None,
     generation: Generation | None = None,
+    storyboard: Storyboard | None = None,
     form: ShareLinkForm | None = None,
     new_url: str = "",
 ) -> dict[str, object]:
     links = ShareLink.objects.filter(owner=request.user)
-    links = (
-        links.filter(gallery=gallery)
-        if gallery
-        else links.filter(generation=generation)
-    )
+    if gallery:
+        links = links.filter(gallery=gallery)
+    elif storyboard:
+        links = links.filter(storyboard=storyboard)
+    else:
+        links = links.filter(generation=generation)
     return {
         "share_gallery": gallery,
         "share_generation": generation,
+        "share_storyboard": storyboard,
         "share_links": links,
         "share_form": form or ShareLinkForm(),
         "new_url": new_url,
@@ -79,10 +90,16 @@ def share_panel_context(
 @login_required
 @require_POST
 def share_create(request: HttpRequest) -> HttpResponse:
-    gallery = generation = None
+    gallery = generation = storyboard = None
     if request.POST.get("gallery"):
         gallery = get_object_or_404(
             Gallery, pk=_uuid_or_404(request.POST["gallery"]), owner=request.user
+        )
+    elif request.POST.get("storyboard"):
+        storyboard = get_object_or_404(
+            Storyboard,
+            pk=_uuid_or_404(request.POST["storyboard"]),
+            owner=request.user,
         )
     else:
         generation = get_object_or_404(
@@ -98,6 +115,7 @@ def share_create(request: HttpRequest) -> HttpResponse:
             owner=request.user,
             gallery=gallery,
             generation=generation,
+            storyboard=storyboard,
             label=form.cleaned_data["label"],
             expires_in_hours=form.cleaned_data["expires_in_hours"],
         )
@@ -105,10 +123,15 @@ def share_create(request: HttpRequest) -> HttpResponse:
         form = ShareLinkForm()
         if not request.htmx:
             messages.success(request, f"Share link (copy it now): {new_url}")
-            return redirect(gallery or generation)
+            return redirect(gallery or generation or storyboard)
 
     ctx = share_panel_context(
-        request, gallery=gallery, generation=generation, form=form, new_url=new_url
+        request,
+        gallery=gallery,
+        generation=generation,
+        storyboard=storyboard,
+        form=form,
+        new_url=new_url,
     )
     return render(request, "sharing/share_panel.html#panel", ctx)
 
@@ -117,14 +140,17 @@ def share_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def share_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     link = get_object_or_404(
-        ShareLink.objects.select_related("gallery", "generation"),
+        ShareLink.objects.select_related("gallery", "generation", "storyboard"),
         pk=link_id,
         owner=request.user,
     )
     share_link_revoke(link=link)
     if request.htmx:
         ctx = share_panel_context(
-            request, gallery=link.gallery, generation=link.generation
+            request,
+            gallery=link.gallery,
+            generation=link.generation,
+            storyboard=link.storyboard,
         )
         return render(request, "sharing/share_panel.html#panel", ctx)
     messages.success(request, "The link was revoked; it no longer opens.")
@@ -172,6 +198,8 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         return _expired(request, exc.link)
     if link is None:
         return _not_found(request)
+    if link.storyboard is not None:
+        return _storyboard_page(request, link, token)
     share_link_record_view(link=link)
 
     if link.gallery is not None:
@@ -206,6 +234,51 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         "clips_base": reverse("sharing:page", args=[token]) + "clips/",
     }
     return _public(request, "sharing/share_page.html", ctx)
+
+
+def _storyboard_page(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
+    """The cut for anyone with the link: one shot at a time, choices as links.
+    Only the opening of the cut counts as a view, not each shot after it."""
+    storyboard = link.storyboard
+    shots = list(shots_with_takes(storyboard))
+    by_id = {shot.pk: shot for shot in shots}
+    wanted = request.GET.get("shot")
+    try:
+        current = by_id.get(int(wanted)) if wanted is not None else shots[0]
+    except (ValueError, IndexError):
+        current = None
+    if current is None:
+        return _not_found(request)
+    if wanted is None:
+        share_link_record_view(link=link)
+    paths = storyboard_paths(storyboard, shots)
+    choices = [c for c in current.choices.all() if c.target_id in by_id]
+    following = (
+        by_id[paths.edges[current.pk][0]]
+        if not choices and paths.edges[current.pk]
+        else None
+    )
+    base = reverse("sharing:page", args=[token])
+    interactive = is_interactive(shots)
+    cut = None if interactive else shared_cut_file(link, "render.mp4")
+    ctx = {
+        "storyboard": storyboard,
+        "shot": current,
+        "ready": shared_shot_file(link, current.pk) is not None,
+        "shot_url": f"{base}shots/{current.pk}.mp4",
+        "choices": choices,
+        "following": following,
+        "interactive": interactive,
+        "cut_url": f"{base}cut/render.mp4" if cut else "",
+        "captions_url": (
+            f"{base}cut/render.vtt"
+            if cut and shared_cut_file(link, "render.vtt")
+            else ""
+        ),
+        "position": shots.index(current) + 1,
+        "count": len(shots),
+    }
+    return _public(request, "storyboards/shared.html", ctx)
 
 
 def _verdict(generation: Generation):
@@ -251,6 +324,38 @@ def share_media(
     response["Cache-Control"] = "private, max-age=300"
     response["Referrer-Policy"] = "no-referrer"
     return response
+
+
+def _shared_file(request: HttpRequest, token: str, find) -> HttpResponseBase:
+    try:
+        link = share_link_resolve(token)
+    except LinkExpired:
+        return HttpResponse("This share link has expired.", status=410)
+    file = find(link) if link is not None else None
+    if file is None:
+        return HttpResponse(
+            "Not found, or not ready to share yet.",
+            status=404,
+            content_type="text/plain",
+        )
+    response = _ranged_file(request, file)
+    response["Cache-Control"] = "private, max-age=300"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_GET
+@rate_limited("share-media", "STUDIO_SHARE_MEDIA_RATE_LIMIT")
+def share_shot(request: HttpRequest, token: str, shot_id: int) -> HttpResponseBase:
+    """A shot of a shared cut: the copy of its take made when it was shared."""
+    return _shared_file(request, token, lambda link: shared_shot_file(link, shot_id))
+
+
+@require_GET
+@rate_limited("share-media", "STUDIO_SHARE_MEDIA_RATE_LIMIT")
+def share_cut(request: HttpRequest, token: str, name: str) -> HttpResponseBase:
+    """A shared storyboard's latest rendered cut, or its captions."""
+    return _shared_file(request, token, lambda link: shared_cut_file(link, name))
 
 
 @require_GET

@@ -180,28 +180,3 @@ class Render(models.Model):
     def captions_url(self) -> str:
         video = self.generation.video_url
         return video.removesuffix(".mp4") + ".vtt" if video else ""
-
-
-class StoryboardLink(models.Model):
-    """A read-only link that plays a storyboard's cut; only the token's hash is kept."""
-
-    storyboard = models.ForeignKey(
-        Storyboard, on_delete=models.CASCADE, related_name="links"
-    )
-    label = models.CharField(max_length=100, blank=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created = models.DateTimeField(default=timezone.now)
-    revoked = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created"]
-
-    def __str__(self) -> str:
-        return self.label or f"Link {self.pk}"
-
-    def get_absolute_url(self) -> str:
-        return self.storyboard.get_absolute_url()
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked is None

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import secrets
 import shutil
 from collections.abc import Sequence
@@ -13,12 +12,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Max, Prefetch
+from django.db.models import Max, Prefetch, Q
 from django.utils import timezone
 
 from generation import sequence
 from generation.adapters import validate_spec
 from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
+from studio.galleries.services import export_path, generation_export
 from studio.generations.models import Generation
 from studio.generations.services import generation_submit_batch
 from studio.generations.store import owner_media_dir
@@ -33,13 +33,11 @@ from studio.storyboards.models import (
     Render,
     Shot,
     Storyboard,
-    StoryboardLink,
     Take,
 )
 from studio.storyboards.script import ProposedShot
 
 ACTIVE = (Generation.Status.QUEUED, Generation.Status.RUNNING)
-TOKEN_BYTES = 24
 
 
 class StoryboardError(ValueError):
@@ -308,6 +306,7 @@ def take_choose(*, shot: Shot, take: Take) -> None:
     shot.chosen_take = take
     shot.save(update_fields=["chosen_take"])
     _touch(shot.storyboard)
+    shared_takes_refresh(storyboard=shot.storyboard)
 
 
 # -- choices and the path map -----------------------------------------------------
@@ -451,44 +450,61 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
         generation.save(update_fields=["settings"])
         render = Render.objects.create(storyboard=storyboard, generation=generation)
         _touch(storyboard)
+    shared_takes_refresh(storyboard=storyboard, shots=shots)
     return render
 
 
-# -- share links ------------------------------------------------------------------
+# -- what share links play ----------------------------------------------------------
 
 
-def link_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def shared_take_path(take: Take) -> Path:
+    """Where the copy of a take that share links play is kept: the original's
+    frames with Content Credentials of their own and no prompt in its tags."""
+    return export_path(take.generation, "mp4", watermark=False, private=True)
 
 
-def storyboard_link_create(
-    *, storyboard: Storyboard, label: str = ""
-) -> tuple[StoryboardLink, str]:
-    """A new read-only link; the plain token is returned once and never stored."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    link = StoryboardLink.objects.create(
-        storyboard=storyboard, label=label.strip()[:100], digest=link_digest(token)
+def has_live_links(storyboard: Storyboard) -> bool:
+    now = timezone.now()
+    return (
+        storyboard.share_links.filter(revoked__isnull=True)
+        .filter(Q(expires__isnull=True) | Q(expires__gt=now))
+        .exists()
     )
-    return link, token
 
 
-def storyboard_link_revoke(*, link: StoryboardLink) -> None:
-    if link.revoked is None:
-        StoryboardLink.objects.filter(pk=link.pk).update(revoked=timezone.now())
-        link.revoked = timezone.now()
+def shared_takes_prepare(
+    *, storyboard: Storyboard, shots: Sequence[Shot] | None = None
+) -> int:
+    """Make the copies the storyboard's share links play, for every shot's
+    used take that lacks one, so that a link's visitors are only ever served
+    files made beforehand. Returns how many were made.
+
+    ``shots`` saves a query where the caller has them with their takes.
+    """
+    made = 0
+    for shot in shots if shots is not None else shots_with_takes(storyboard):
+        take = shot.used_take()
+        if take is None or shared_take_path(take).is_file():
+            continue
+        if not (settings.MEDIA_ROOT / take.generation.video).is_file():
+            continue
+        try:
+            generation_export(generation=take.generation, key="mp4", private=True)
+        except (OSError, ValueError):
+            # An unreadable take stays unshared ("not ready") rather than
+            # breaking the owner's page; its own player shows what is wrong.
+            continue
+        made += 1
+    return made
 
 
-def storyboard_link_resolve(token: str) -> StoryboardLink | None:
-    if not isinstance(token, str) or not 20 <= len(token) <= 64:
-        return None
-    link = (
-        StoryboardLink.objects.select_related("storyboard")
-        .filter(digest=link_digest(token), revoked__isnull=True)
-        .first()
-    )
-    if link is None or not secrets.compare_digest(link.digest, link_digest(token)):
-        return None
-    return link
+def shared_takes_refresh(
+    *, storyboard: Storyboard, shots: Sequence[Shot] | None = None
+) -> int:
+    """Prepare the shared copies only where a live link plays them."""
+    if not has_live_links(storyboard):
+        return 0
+    return shared_takes_prepare(storyboard=storyboard, shots=shots)
 
 
 def generation_ids_in_cut(storyboard: Storyboard) -> dict[int, Take]:

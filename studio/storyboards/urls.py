@@ -34,8 +34,7 @@ urlpatterns = [
         views.storyboard_sheet,
         name="sheet",
     ),
-    path(BOARD + "links/", views.link_create, name="link_create"),
-    path(BOARD + "links/<int:link_id>/revoke/", views.link_revoke, name="link_revoke"),
+    # Links made before storyboards shared through /s/<token>/ keep opening.
     path("storyboards/shared/<str:token>/", views.shared_page, name="shared"),
     path(
         "storyboards/shared/<str:token>/shots/<int:shot_id>.mp4",

@@ -1,25 +1,27 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from generation import sequence, sheet
 from generation.sequence import SoundtrackError
-from studio.galleries.services import generation_export
-from studio.generations.models import Generation
 from studio.generations.services import CLIPS_QUEUED, QueueFull
-from studio.generations.views import _ranged_file
 from studio.projects.models import Project
+from studio.sharing.views import share_panel_context
 from studio.storyboards import services
 from studio.storyboards.forms import (
     ChoiceForm,
@@ -28,7 +30,7 @@ from studio.storyboards.forms import (
     SoundtrackForm,
     StoryboardForm,
 )
-from studio.storyboards.models import Choice, Shot, Storyboard, StoryboardLink, Take
+from studio.storyboards.models import Choice, Shot, Storyboard, Take
 from studio.storyboards.script import ProposedShot, propose_shots
 from studio.storyboards.services import StoryboardError
 
@@ -50,6 +52,9 @@ def _shot(storyboard: Storyboard, shot_id: int) -> Shot:
 
 def _board_context(request: HttpRequest, storyboard: Storyboard) -> dict:
     shots = list(services.shots_with_takes(storyboard))
+    # Takes finish in the worker, which knows nothing of share links: the
+    # owner's next look at the board makes the copies a live link will play.
+    services.shared_takes_refresh(storyboard=storyboard, shots=shots)
     paths = services.storyboard_paths(storyboard, shots)
     renders = storyboard.renders.select_related("generation")[:5]
     supported, reason = services.continue_support(storyboard.model)
@@ -153,7 +158,7 @@ def _page(
         shot_form=ShotForm(storyboard=storyboard),
         script_form=ScriptForm(),
         soundtrack_form=SoundtrackForm(),
-        links=storyboard.links.filter(revoked__isnull=True),
+        **share_panel_context(request, storyboard=storyboard),
     )
     ctx.update(extra)
     return render(request, "storyboards/storyboard_detail.html", ctx, status=status)
@@ -497,126 +502,32 @@ def storyboard_sheet(
     )
 
 
-# -- share links --------------------------------------------------------------------------
+# -- share links made before they were share links ----------------------------------
 
 
-@login_required
-@require_POST
-def link_create(
-    request: HttpRequest, project_id: UUID, storyboard_id: UUID
-) -> HttpResponse:
-    storyboard = _storyboard(request, project_id, storyboard_id)
-    _, token = services.storyboard_link_create(
-        storyboard=storyboard, label=request.POST.get("label", "")
-    )
-    url = request.build_absolute_uri(reverse("storyboards:shared", args=[token]))
-    messages.success(request, f"Share link (shown once): {url}")
-    return redirect(storyboard)
-
-
-@login_required
-@require_POST
-def link_revoke(
-    request: HttpRequest, project_id: UUID, storyboard_id: UUID, link_id: int
-) -> HttpResponse:
-    storyboard = _storyboard(request, project_id, storyboard_id)
-    link = get_object_or_404(StoryboardLink, pk=link_id, storyboard=storyboard)
-    services.storyboard_link_revoke(link=link)
-    messages.success(request, "Link revoked.")
-    return redirect(storyboard)
-
-
-def _shared(token: str) -> StoryboardLink:
-    link = services.storyboard_link_resolve(token)
-    if link is None:
-        raise Http404
-    return link
-
-
-def shared_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The cut for anyone with the link: one shot at a time, choices as links."""
-    link = _shared(token)
-    storyboard = link.storyboard
-    shots = list(services.shots_with_takes(storyboard))
-    if not shots:
-        raise Http404
-    by_id = {shot.pk: shot for shot in shots}
-    try:
-        current = by_id.get(int(request.GET.get("shot", shots[0].pk)))
-    except ValueError:
-        current = None
-    if current is None:
-        raise Http404
-    paths = services.storyboard_paths(storyboard, shots)
-    choices = [c for c in current.choices.all() if c.target_id in by_id]
-    following = (
-        by_id[paths.edges[current.pk][0]]
-        if not choices and paths.edges[current.pk]
-        else None
-    )
-    render_ = (
-        storyboard.renders.filter(generation__status=Generation.Status.SUCCEEDED)
-        .select_related("generation")
-        .first()
-    )
-    ctx = {
-        "storyboard": storyboard,
-        "token": token,
-        "shot": current,
-        "take": current.used_take(),
-        "choices": choices,
-        "following": following,
-        "interactive": services.is_interactive(shots),
-        "render": render_,
-        "position": shots.index(current) + 1,
-        "count": len(shots),
-    }
-    response = render(request, "storyboards/shared.html", ctx)
-    response["X-Robots-Tag"] = "noindex"
+def _moved(url: str) -> HttpResponse:
+    response = HttpResponsePermanentRedirect(url)
+    # The token is in both addresses: keep it out of caches and referrers.
+    response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
 
-def _serve_check(path: str) -> Path:
-    """The media file at ``path``, or 404 when it is not one."""
-    file = (settings.MEDIA_ROOT / path).resolve() if path else None
-    if file is None or not file.is_relative_to(settings.MEDIA_ROOT):
-        raise Http404
-    if not file.is_file():
-        raise Http404
-    return file
+@require_GET
+def shared_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Links handed out as /storyboards/shared/<token>/ open the share page,
+    which checks the token, its expiry and the visitor's rate."""
+    url = reverse("sharing:page", args=[token])
+    query = request.META.get("QUERY_STRING", "")
+    return _moved(f"{url}?{query}" if query else url)
 
 
-def _serve(request: HttpRequest, path: str) -> HttpResponse:
-    return _ranged_file(request, _serve_check(path))
-
-
+@require_GET
 def shared_shot(request: HttpRequest, token: str, shot_id: int) -> HttpResponse:
-    """A shot of the shared cut: the take it uses, and nothing else."""
-    link = _shared(token)
-    shot = get_object_or_404(services.shots_with_takes(link.storyboard), pk=shot_id)
-    take = shot.used_take()
-    if take is None or not take.generation.video:
-        raise Http404
-    _serve_check(take.generation.video)
-    # The page never shows prompts: neither does the file's metadata.
-    video = generation_export(generation=take.generation, key="mp4", private=True)
-    return _ranged_file(request, video)
+    return _moved(reverse("sharing:shot", args=[token, shot_id]))
 
 
+@require_GET
 def shared_media(request: HttpRequest, token: str, name: str) -> HttpResponse:
-    """The latest rendered sequence of the shared cut, and its captions."""
-    link = _shared(token)
-    if name not in ("render.mp4", "render.vtt"):
-        raise Http404
-    latest = (
-        link.storyboard.renders.filter(generation__status=Generation.Status.SUCCEEDED)
-        .select_related("generation")
-        .first()
-    )
-    if latest is None:
-        raise Http404
-    path = latest.generation.video
-    if name.endswith(".vtt"):
-        path = path.removesuffix(".mp4") + ".vtt"
-    return _serve(request, path)
+    return _moved(reverse("sharing:cut", args=[token, name]))

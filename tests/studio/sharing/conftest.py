@@ -7,3 +7,9 @@ from tests.studio.galleries.conftest import (  # noqa: F401
     gallery_settings,
     other_clip,
 )
+from tests.studio.storyboards.conftest import (  # noqa: F401
+    make_take,
+    project,
+    shots,
+    storyboard,
+)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from studio.sharing.models import ShareLink
@@ -68,13 +69,41 @@ def test_malformed_tokens_resolve_to_nothing_without_a_query(
         assert share_link_resolve(token) is None
 
 
-def test_only_the_owner_can_share(bob, gallery):
+def test_only_the_owner_can_share(bob, gallery, storyboard):
     with pytest.raises(PermissionError):
         share_link_create(owner=bob, gallery=gallery)
+    with pytest.raises(PermissionError):
+        share_link_create(owner=bob, storyboard=storyboard)
+    assert not ShareLink.objects.exists()
 
 
-def test_a_link_shares_a_gallery_or_a_clip_not_both(alice, gallery, clip):
+def test_a_link_shares_one_gallery_clip_or_storyboard(alice, gallery, clip, storyboard):
     with pytest.raises(ValueError):
         share_link_create(owner=alice, gallery=gallery, generation=clip)
     with pytest.raises(ValueError):
+        share_link_create(owner=alice, gallery=gallery, storyboard=storyboard)
+    with pytest.raises(ValueError):
+        share_link_create(owner=alice, generation=clip, storyboard=storyboard)
+    with pytest.raises(ValueError):
         share_link_create(owner=alice)
+
+
+def test_the_database_holds_a_link_to_exactly_one_thing(
+    alice, gallery, clip, storyboard
+):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ShareLink.objects.create(
+            owner=alice, gallery=gallery, storyboard=storyboard, digest="a" * 64
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ShareLink.objects.create(owner=alice, digest="b" * 64)
+    ShareLink.objects.create(owner=alice, storyboard=storyboard, digest="c" * 64)
+
+
+def test_a_storyboard_link_resolves_until_revoked(alice, storyboard):
+    link, token = share_link_create(owner=alice, storyboard=storyboard)
+    assert len(token) == 32 and token not in link.digest
+    assert share_link_resolve(token) == link
+    assert link.storyboard == storyboard and link.owner == alice
+    share_link_revoke(link=link)
+    assert share_link_resolve(token) is None

@@ -139,12 +139,3 @@ def test_a_render_is_a_generation_in_the_project_with_the_plan(
     assert generation.duration == 3.5
     plan = generation.settings["sequence"]["shots"]
     assert [p["caption"] for p in plan] == ["Dawn.", "", "Look!"]
-
-
-def test_share_tokens_are_stored_hashed_and_can_be_revoked(storyboard):
-    link, token = services.storyboard_link_create(storyboard=storyboard)
-    assert len(token) >= 32 and token not in link.digest
-    assert services.storyboard_link_resolve(token) == link
-    services.storyboard_link_revoke(link=link)
-    assert services.storyboard_link_resolve(token) is None
-    assert services.storyboard_link_resolve("x" * 32) is None
