@@ -25,7 +25,7 @@ from studio.generations.models import Generation
 from studio.sharing.models import ShareLink, share_digest
 from studio.storyboards.models import Storyboard
 from studio.storyboards.services import (
-    shared_take_path,
+    shared_shot_copy,
     shared_takes_prepare,
     shots_with_takes,
 )
@@ -153,11 +153,7 @@ def shared_shot_file(link: ShareLink, shot_id: int) -> Path | None:
     if link.storyboard_id is None:
         return None
     shot = shots_with_takes(link.storyboard).filter(pk=shot_id).first()
-    take = shot.used_take() if shot is not None else None
-    if take is None:
-        return None
-    path = shared_take_path(take)
-    return path if path.is_file() else None
+    return shared_shot_copy(shot) if shot is not None else None
 
 
 CUT_FILES = {"render.mp4": ".mp4", "render.vtt": ".vtt"}

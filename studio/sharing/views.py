@@ -4,6 +4,8 @@ they show depends on the token alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
@@ -51,6 +53,7 @@ from studio.sharing.services import (
 from studio.storyboards.models import Storyboard
 from studio.storyboards.services import (
     is_interactive,
+    shared_shot_copy,
     shots_with_takes,
     storyboard_paths,
 )
@@ -260,20 +263,19 @@ def _storyboard_page(request: HttpRequest, link: ShareLink, token: str) -> HttpR
     )
     base = reverse("sharing:page", args=[token])
     interactive = is_interactive(shots)
+    # A cut with choices plays shot by shot; a straight one as its latest render.
     cut = None if interactive else shared_cut_file(link, "render.mp4")
     ctx = {
         "storyboard": storyboard,
         "shot": current,
-        "ready": shared_shot_file(link, current.pk) is not None,
+        "ready": shared_shot_copy(current) is not None,
         "shot_url": f"{base}shots/{current.pk}.mp4",
         "choices": choices,
         "following": following,
         "interactive": interactive,
         "cut_url": f"{base}cut/render.mp4" if cut else "",
         "captions_url": (
-            f"{base}cut/render.vtt"
-            if cut and shared_cut_file(link, "render.vtt")
-            else ""
+            f"{base}cut/render.vtt" if cut and cut.with_suffix(".vtt").is_file() else ""
         ),
         "position": shots.index(current) + 1,
         "count": len(shots),
@@ -326,7 +328,10 @@ def share_media(
     return response
 
 
-def _shared_file(request: HttpRequest, token: str, find) -> HttpResponseBase:
+def _shared_file(
+    request: HttpRequest, token: str, find: Callable[[ShareLink], Path | None]
+) -> HttpResponseBase:
+    """A file of a shared storyboard, as ``find`` names it for the link."""
     try:
         link = share_link_resolve(token)
     except LinkExpired:

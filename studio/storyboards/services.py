@@ -463,6 +463,15 @@ def shared_take_path(take: Take) -> Path:
     return export_path(take.generation, "mp4", watermark=False, private=True)
 
 
+def shared_shot_copy(shot: Shot) -> Path | None:
+    """The copy a share link plays for ``shot``, if its used take has one."""
+    take = shot.used_take()
+    if take is None:
+        return None
+    path = shared_take_path(take)
+    return path if path.is_file() else None
+
+
 def has_live_links(storyboard: Storyboard) -> bool:
     now = timezone.now()
     return (
