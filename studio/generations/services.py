@@ -123,14 +123,23 @@ def _announce_queued(generations: list[Generation]) -> None:
 
 
 def generation_cancel(*, generation: Generation) -> None:
-    """Cancel a queued job at once; a running one stops at its next step."""
+    """Cancel a queued job at once; a running one stops at its next step.
+
+    Viewers hear of it, and the worker stops, only once the transaction
+    commits: a rolled-back cancel (or project delete) leaves the clip as it was.
+    """
     if generation.is_finished:
         return
+    job_id = str(generation.pk)
     if generation.request_cancel():
-        runtime.events.forget(str(generation.pk))
-        runtime.events.publish_event(str(generation.pk), {"type": "cancelled"})
+        transaction.on_commit(lambda: _announce_cancelled(job_id))
     else:
-        runtime.cancel(str(generation.pk))
+        transaction.on_commit(lambda: runtime.cancel(job_id))
+
+
+def _announce_cancelled(job_id: str) -> None:
+    runtime.events.forget(job_id)
+    runtime.events.publish_event(job_id, {"type": "cancelled"})
 
 
 def generations_cancel(*, generations: QuerySet[Generation]) -> int:
