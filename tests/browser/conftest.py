@@ -104,16 +104,40 @@ def live_studio(live_studio_env):
         print((folder / "server.log").read_text()[-4000:])
 
 
+def is_policy_violation(text: str) -> bool:
+    """Chromium reports what the Content-Security-Policy refused, and a
+    Permissions-Policy it cannot read, as console errors."""
+    return "Content Security Policy" in text or "Permissions-Policy" in text
+
+
 @pytest.fixture
 def browser():
+    """Chromium, whose every context fails the test at the end if a page in it
+    broke the studio's Content-Security-Policy or Permissions-Policy."""
     from playwright.sync_api import sync_playwright
+
+    violations: list[str] = []
+
+    def watch(context):
+        context.on(
+            "console",
+            lambda message: (
+                violations.append(f"{message.location.get('url')}: {message.text}")
+                if is_policy_violation(message.text)
+                else None
+            ),
+        )
+        return context
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
+        new_context = browser.new_context
+        browser.new_context = lambda **options: watch(new_context(**options))
         yield browser
         browser.close()
+    assert violations == [], "the pages broke their policies"
 
 
 @pytest.fixture
@@ -121,6 +145,31 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     yield context.new_page()
     context.close()
+
+
+def wait_until(page, expression: str, timeout: float = 30_000) -> None:
+    """Wait until a JavaScript expression is true in ``page``.
+
+    Playwright's wait_for_function runs its expression through the page's own
+    eval, which the studio's Content-Security-Policy forbids; an evaluation
+    over the devtools protocol is outside the policy. A navigation while
+    waiting starts the expression again in the new document.
+    """
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error as error:
+            if "Execution context was destroyed" not in error.message:
+                raise
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"still false after {timeout / 1000:.0f} s: {expression}"
+            )
+        page.wait_for_timeout(50)
 
 
 def save_artifacts(page, name: str) -> None:

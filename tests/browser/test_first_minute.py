@@ -16,6 +16,7 @@ from tests.browser.conftest import (
     save_artifacts,
     sign_up_with_a_project,
     wait_for_the_composer,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.browser]
@@ -44,21 +45,21 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         # The empty project's hint gives way to the clip on its way.
         assert not page.is_visible("#gallery > .empty")
         # The tab shows the step while the clip renders, then its own title.
-        page.wait_for_function(
-            "/^\\[\\d+\\/20\\] /.test(document.title)", timeout=60_000
-        )
-        page.wait_for_function(
+        wait_until(page, "/^\\[\\d+\\/20\\] /.test(document.title)", timeout=60_000)
+        wait_until(
+            page,
             "Number(document.documentElement.dataset.previews || 0) >= 3",
             timeout=120_000,
         )
         video = page.wait_for_selector("#gallery video", timeout=120_000)
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelector('#gallery video').readyState >= 2",
             timeout=30_000,
         )
         assert page.locator(".clip").count() == 1
-        page.wait_for_function(f"document.title === {title!r}")
+        wait_until(page, f"document.title === {title!r}")
         page.mouse.move(0, 0)
         shot = shot if shot.is_absolute() else ROOT / shot
         page.screenshot(path=shot)
@@ -79,7 +80,8 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
         page.fill("#id_variations", "3")
         page.fill("#id_steps", "4")
         page.press("#id_prompt", "Control+Enter")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelectorAll('#gallery [data-clip] video').length === 3",
             timeout=120_000,
         )
@@ -249,7 +251,8 @@ def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
         page.click("#queue-badge")  # polling may have swapped the element
         page.wait_for_url("**/clips/?status=active")
         card = page.wait_for_selector(".live-card", timeout=10_000)
-        page.wait_for_function(
+        wait_until(
+            page,
             "Number(document.querySelector('.live-card')?.dataset.previews || 0) >= 2",
             timeout=60_000,
         )

@@ -8,6 +8,7 @@ from tests.browser.conftest import (
     save_artifacts,
     sign_up_with_a_project,
     wait_for_the_composer,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.browser]
@@ -44,9 +45,10 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
         page.wait_for_selector("#coach [data-code=bare_subject]")
         page.fill("#id_prompt", "")
         page.keyboard.type("@mia walking to the {left|right} in the rain")
-        page.wait_for_function(
+        wait_until(
+            page,
             "!document.querySelector('#coach [data-code=bare_subject]')"
-            " && document.querySelector('#coach [data-code=no_camera]')"
+            " && document.querySelector('#coach [data-code=no_camera]')",
         )
         assert "bare_subject" not in hint_codes(page)
         assert (
@@ -64,9 +66,10 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
         page.goto(f"{studio_url}/prompts/")
         page.click("[data-testid=library-search]")
         page.keyboard.type("rain walk")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelector('#results')?.dataset.count === '1'"
-            " && location.search.includes('rain')"
+            " && location.search.includes('rain')",
         )
         page.click("#results .prompt-card h2 a")
         page.wait_for_selector("[data-testid=use-in-project]")
@@ -81,7 +84,8 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
         page.fill("#id_duration", "1")
         page.wait_for_selector("#generate-label >> text=Generate all 2")
         page.press("#id_prompt", "Control+Enter")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelectorAll('#gallery .clip video').length >= 2",
             timeout=180_000,
         )

@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     queue_a_long_clip,
     save_artifacts,
     sign_up_with_a_project,
+    wait_until,
     wait_until_up,
 )
 from tests.studio.generations.processes import generation_rows
@@ -53,7 +54,8 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
     try:
         sign_up_with_a_project(page, url, "kai", "Restarts")
         queue_a_long_clip(page, "a yellow star drifting left over a night sky")
-        page.wait_for_function(
+        wait_until(
+            page,
             "Number(document.documentElement.dataset.previews || 0) >= 1",
             timeout=60_000,
         )
@@ -69,7 +71,8 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
         # the page is never reloaded.
         video = page.wait_for_selector("#gallery video", timeout=120_000)
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelector('#gallery video').readyState >= 2",
             timeout=30_000,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import save_artifacts, sign_up_with_a_project
+from tests.browser.conftest import save_artifacts, sign_up_with_a_project, wait_until
 
 pytestmark = [pytest.mark.browser]
 
@@ -58,8 +58,8 @@ def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, br
         public.goto(share_url)
         public.wait_for_selector("video")
         public.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")
-        public.wait_for_function(
-            "document.querySelector('video').readyState >= 2", timeout=30_000
+        wait_until(
+            public, "document.querySelector('video').readyState >= 2", timeout=30_000
         )
         assert public.is_visible("[data-testid=ai-label]")
         assert public.text_content("[data-testid=ai-label]") == "AI-generated"

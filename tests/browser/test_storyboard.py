@@ -6,7 +6,7 @@ from __future__ import annotations
 import av
 import pytest
 
-from tests.browser.conftest import save_artifacts, sign_up_with_a_project
+from tests.browser.conftest import save_artifacts, sign_up_with_a_project, wait_until
 
 pytestmark = [pytest.mark.browser]
 
@@ -57,7 +57,8 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         page.wait_for_selector(".shot[data-shot] >> nth=2")
 
         page.click("text=Generate all missing shots")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelectorAll('.take[data-take]').length === 3",
             timeout=180_000,
         )
@@ -66,8 +67,9 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         before = shot_ids(page)
         page.focus(f"#shot-{before[2]}")
         page.keyboard.press("Alt+ArrowUp")
-        page.wait_for_function(
-            f"document.querySelectorAll('.shot[data-shot]')[1].dataset.shot === '{before[2]}'"
+        wait_until(
+            page,
+            f"document.querySelectorAll('.shot[data-shot]')[1].dataset.shot === '{before[2]}'",
         )
         after = shot_ids(page)
         assert after == [before[0], before[2], before[1]]
@@ -75,7 +77,8 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         # A second take of the first shot; then go back to take 1.
         first = page.locator(f"#shot-{after[0]}")
         first.locator("button[value=generate]").click()
-        page.wait_for_function(
+        wait_until(
+            page,
             f"document.querySelectorAll('#shot-{after[0]} .take[data-take]').length === 2",
             timeout=120_000,
         )
@@ -85,7 +88,8 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         page.click("text=Render sequence")
         video = page.wait_for_selector("[data-testid=render] video", timeout=120_000)
         video.evaluate("v => { v.muted = true; return v.play(); }")
-        page.wait_for_function(
+        wait_until(
+            page,
             "document.querySelector('[data-testid=render] video').readyState >= 2",
             timeout=30_000,
         )
