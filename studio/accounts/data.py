@@ -6,7 +6,8 @@ import json
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 from django.apps import apps
@@ -23,6 +24,8 @@ from studio.generations.store import owner_media_dir
 from studio.generations.uploads import input_dir
 from studio.projects.models import Project
 from studio.sharing.models import ShareLink
+from studio.storyboards.models import Storyboard
+from studio.storyboards.services import shots_with_takes
 
 
 def _iso(value: Any) -> str | None:
@@ -65,9 +68,93 @@ def _owned_rows(app_label: str, user: AbstractBaseUser) -> str | None:
     return serializers.serialize("json", rows, indent=2) if rows else None
 
 
+def owner_folders(owner_id: int) -> list[Path]:
+    """Every folder of this owner's files: the studio keeps each kind of file
+    (clips, uploaded inputs, storyboards' soundtracks and frames, ...) under
+    ``MEDIA_ROOT/<kind>/<the owner's folder>``."""
+    root = Path(settings.MEDIA_ROOT)
+    if not root.is_dir():
+        return []
+    name = owner_media_dir(owner_id)
+    return [kind / name for kind in root.iterdir() if (kind / name).is_dir()]
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    # Dot files are uploads still being checked, never kept.
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def _storyboard_record(storyboard: Storyboard) -> dict[str, Any]:
+    soundtrack = None
+    if storyboard.soundtrack:
+        suffix = Path(storyboard.soundtrack).suffix
+        soundtrack = {
+            "name": storyboard.soundtrack_name,
+            "seconds": storyboard.soundtrack_seconds,
+            "file": f"soundtracks/{storyboard.pk}{suffix}",
+        }
+    shots = []
+    for shot in shots_with_takes(storyboard):
+        takes = list(shot.takes.all())
+        chosen = next((t.number for t in takes if t.pk == shot.chosen_take_id), None)
+        shots.append(
+            {
+                "id": shot.pk,
+                "order": shot.order,
+                "kind": shot.kind,
+                "prompt": shot.prompt,
+                "duration": shot.duration,
+                "caption": shot.caption,
+                "notes": shot.notes,
+                "continue_from_previous": shot.continue_from_previous,
+                "takes": [
+                    {
+                        "number": take.number,
+                        "clip": str(take.generation_id),
+                        "created": _iso(take.created),
+                    }
+                    for take in takes
+                ],
+                "chosen_take": chosen,
+                "choices": [
+                    {"label": choice.label, "target": choice.target_id}
+                    for choice in shot.choices.all()
+                ],
+                "created": _iso(shot.created),
+            }
+        )
+    preset = storyboard.style_preset
+    return {
+        "id": str(storyboard.pk),
+        "project": str(storyboard.project_id),
+        "title": storyboard.title,
+        "style": storyboard.style,
+        "style_preset": preset.name if preset else None,
+        "negative_prompt": storyboard.negative_prompt,
+        "model": storyboard.model,
+        "fps": storyboard.fps,
+        "width": storyboard.width,
+        "height": storyboard.height,
+        "steps": storyboard.steps,
+        "guidance": storyboard.guidance,
+        "transition": storyboard.transition,
+        "burn_captions": storyboard.burn_captions,
+        "soundtrack": soundtrack,
+        "shots": shots,
+        "renders": [
+            str(pk) for pk in storyboard.renders.values_list("generation", flat=True)
+        ],
+        "created": _iso(storyboard.created),
+        "updated": _iso(storyboard.updated),
+    }
+
+
 def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
     """A ZIP of the user's account, projects, clips (with their files and
-    settings), galleries, share links (without tokens) and prompts.
+    settings), uploaded inputs, storyboards (shots, takes, soundtracks),
+    galleries, share links (without tokens) and prompts.
 
     Returns an open temporary file positioned at its start.
     """
@@ -107,7 +194,24 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
                 path = settings.MEDIA_ROOT / getattr(generation, kind)
                 if path.is_file():
                     archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+            captions = (settings.MEDIA_ROOT / generation.video).with_suffix(".vtt")
+            if generation.video and captions.is_file():
+                record["files"]["captions"] = f"clips/{generation.pk}.vtt"
+                archive.write(captions, record["files"]["captions"])
         put("generations.json", records)
+        # Uploaded images and videos, as generations' settings name them.
+        inputs = input_dir(user.pk)
+        if inputs.is_dir():
+            for path in _files_under(inputs):
+                archive.write(path, f"inputs/{path.relative_to(inputs).as_posix()}")
+        storyboards = []
+        for storyboard in Storyboard.objects.filter(owner=user).order_by("created"):
+            record = _storyboard_record(storyboard)
+            storyboards.append(record)
+            soundtrack = settings.MEDIA_ROOT / storyboard.soundtrack
+            if record["soundtrack"] and soundtrack.is_file():
+                archive.write(soundtrack, record["soundtrack"]["file"])
+        put("storyboards.json", storyboards)
         put(
             "galleries.json",
             [
@@ -135,6 +239,9 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
                     "label": link.label,
                     "gallery": str(link.gallery_id) if link.gallery_id else None,
                     "clip": str(link.generation_id) if link.generation_id else None,
+                    "storyboard": (
+                        str(link.storyboard_id) if link.storyboard_id else None
+                    ),
                     "created": _iso(link.created),
                     "expires": _iso(link.expires),
                     "revoked": _iso(link.revoked),
@@ -182,11 +289,11 @@ def account_delete(*, user: AbstractBaseUser) -> None:
         )
         for generation in active:
             generation_cancel(generation=generation)
-        folders = [
-            settings.MEDIA_ROOT / "clips" / owner_media_dir(user.pk),
-            input_dir(user.pk),
-        ]
+        owner_id = user.pk  # a deleted user forgets its pk
         user.delete()
-        transaction.on_commit(
-            lambda: [shutil.rmtree(f, ignore_errors=True) for f in folders]
-        )
+        transaction.on_commit(lambda: _delete_owner_folders(owner_id))
+
+
+def _delete_owner_folders(owner_id: int) -> None:
+    for folder in owner_folders(owner_id):
+        shutil.rmtree(folder, ignore_errors=True)
