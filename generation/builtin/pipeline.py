@@ -1,8 +1,13 @@
 """The built-in text-to-video pipeline, packaged the diffusers way.
 
 ``BuiltinVideoPipeline.from_pretrained(path)`` loads the denoiser and the
-scheduler saved with ``save_pretrained``; the MiniLM text encoder comes from
+scheduler saved with ``save_pretrained``, and the detail decoder when the
+folder's ``model_index.json`` lists one; the MiniLM text encoder comes from
 its own package, so the saved folder stays small.
+
+The denoiser works at 32 px. With a detail decoder, an output of 128 px or
+more on both sides is denoised at a quarter of its size and decoded up
+(a cascade); previews and the callback always see the 32 px clip.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 from diffusers.utils import BaseOutput
 
+from .decoder import BuiltinDetailDecoder
 from .model import BuiltinVideoDenoiser
 from .text import MiniLMTextEncoder
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+DECODER_DIR = WEIGHTS_DIR / "decoder"
 NATIVE_SIZE = 32
 MIN_FRAMES, MAX_FRAMES = 1, 64
 MIN_SIDE, MAX_SIDE = 16, 128
+DECODE_FROM = 128  # outputs this size or more go through the detail decoder
 
 _encoders: dict[str, MiniLMTextEncoder] = {}
 
@@ -59,7 +67,8 @@ class BuiltinVideoPipelineOutput(BaseOutput):
 class BuiltinVideoPipeline(DiffusionPipeline):
     """Text-to-video with the built-in pixel-space denoiser and rectified flow."""
 
-    model_cpu_offload_seq = "transformer"
+    model_cpu_offload_seq = "transformer->decoder"
+    _optional_components = ["decoder"]
     _callback_tensor_inputs = ["latents", "pred_x0"]
     # The denoiser's matrix maths in bfloat16 (as it was trained) while the
     # latents stay float32: None decides by the CPU (see fast_bf16).
@@ -69,9 +78,12 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         self,
         transformer: BuiltinVideoDenoiser,
         scheduler: FlowMatchEulerDiscreteScheduler,
+        decoder: BuiltinDetailDecoder | None = None,
     ):
         super().__init__()
-        self.register_modules(transformer=transformer, scheduler=scheduler)
+        self.register_modules(
+            transformer=transformer, scheduler=scheduler, decoder=decoder
+        )
         self._interrupt = False
 
     @property
@@ -84,6 +96,14 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         if not isinstance(name, str) or name.startswith(("/", ".", "~")):
             check_weights(Path(name).expanduser())
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+
+    def denoise_size(self, height: int, width: int) -> tuple[int, int]:
+        """The size the denoiser works at for an output of ``height`` × ``width``:
+        a quarter of it when the detail decoder takes over, else the same."""
+        if self.decoder is not None and min(height, width) >= DECODE_FROM:
+            scale = self.decoder.config.scale
+            return height // scale, width // scale
+        return height, width
 
     def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
         encoder = text_encoder_for(self.transformer.device)
@@ -154,7 +174,8 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         states, pooled = states.to(device, dtype), pooled.to(device, dtype)
         mask = mask.to(device)
 
-        shape = (batch, 3, num_frames, height, width)
+        low_h, low_w = self.denoise_size(height, width)
+        shape = (batch, 3, num_frames, low_h, low_w)
         if latents is None:
             latents = torch.randn(
                 shape,
@@ -183,7 +204,11 @@ class BuiltinVideoPipeline(DiffusionPipeline):
                     out = callback_on_step_end(self, i, t, kwargs)
                     latents = out.pop("latents", latents)
 
-        video = latents.clamp(-1, 1).permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W)
+        video = latents.clamp(-1, 1)
+        if (low_h, low_w) != (height, width):
+            decoder_dtype = self.decoder.dtype
+            video = self.decoder(video.to(decoder_dtype)).clamp(-1, 1)
+        video = video.permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W)
         if output_type == "np":
             video = ((video.float() + 1) / 2).permute(0, 1, 3, 4, 2).cpu().numpy()
         elif output_type != "pt":
@@ -242,9 +267,13 @@ def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
     return FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
 
 
-def tiny_random_pipeline(seed: int = 0) -> BuiltinVideoPipeline:
-    """A tiny random-weight instance with the real classes, for tests."""
+def tiny_random_pipeline(
+    seed: int = 0, *, decoder: bool = False
+) -> BuiltinVideoPipeline:
+    """A tiny random-weight instance with the real classes, for tests;
+    ``decoder`` adds a tiny random detail decoder."""
     torch.manual_seed(seed)
+    from .decoder import tiny_random_decoder
     from .world import ATTRIBUTE_GROUPS
 
     denoiser = BuiltinVideoDenoiser(
@@ -260,4 +289,8 @@ def tiny_random_pipeline(seed: int = 0) -> BuiltinVideoPipeline:
         for p in denoiser.parameters():
             if p.dim() > 1 and p.abs().sum() == 0:
                 p.normal_(0, 0.02)
-    return BuiltinVideoPipeline(transformer=denoiser, scheduler=make_scheduler())
+    return BuiltinVideoPipeline(
+        transformer=denoiser,
+        scheduler=make_scheduler(),
+        decoder=tiny_random_decoder(seed) if decoder else None,
+    )

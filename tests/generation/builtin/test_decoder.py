@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from generation.builtin import train_decoder
+from generation.builtin.decoder import BuiltinDetailDecoder, tiny_random_decoder
+from generation.builtin.pipeline import BuiltinVideoPipeline, tiny_random_pipeline
+
+
+def run(pipe, **kwargs):
+    gen = torch.Generator().manual_seed(0)
+    args = dict(num_frames=8, num_inference_steps=2, generator=gen)
+    return pipe("a red ball moving left", **{**args, **kwargs})
+
+
+def test_a_pipeline_with_a_decoder_returns_128_px_frames():
+    pipe = tiny_random_pipeline(decoder=True)
+    frames = run(pipe, height=128, width=128).frames
+    assert frames.shape == (1, 8, 128, 128, 3)
+    assert 0.0 <= frames.min() and frames.max() <= 1.0
+    pt = run(pipe, height=128, width=128, output_type="pt").frames
+    assert pt.shape == (1, 8, 3, 128, 128)
+
+
+def test_previews_stay_at_32_px_and_come_at_every_step_with_a_decoder():
+    pipe = tiny_random_pipeline(decoder=True)
+    seen = []
+
+    def on_step(p, i, t, kwargs):
+        seen.append((i, tuple(kwargs["pred_x0"].shape)))
+        return kwargs
+
+    run(
+        pipe,
+        height=128,
+        width=128,
+        num_inference_steps=3,
+        callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"],
+    )
+    assert seen == [(i, (1, 3, 8, 32, 32)) for i in range(3)]
+
+
+def test_the_decoder_enlarges_the_very_clip_the_denoiser_made():
+    with_decoder = tiny_random_pipeline(decoder=True)
+    plain = tiny_random_pipeline()
+    small = run(plain, output_type="pt").frames
+    large = run(with_decoder, height=128, width=128, output_type="pt").frames
+    expected = with_decoder.decoder(small.permute(0, 2, 1, 3, 4)).clamp(-1, 1)
+    assert torch.allclose(large, expected.permute(0, 2, 1, 3, 4), atol=1e-5)
+    # At 32 px the decoder is not used: the output is the plain pipeline's.
+    assert torch.equal(run(with_decoder, output_type="pt").frames, small)
+
+
+def test_an_untrained_decoder_is_plain_bicubic_enlargement():
+    decoder = BuiltinDetailDecoder(channels=8, blocks=1, up_channels=8)
+    clip = torch.rand(2, 3, 5, 16, 16) * 2 - 1
+    frames = clip.permute(0, 2, 1, 3, 4).flatten(0, 1)
+    bicubic = F.interpolate(frames, scale_factor=4, mode="bicubic")
+    out = decoder(clip).permute(0, 2, 1, 3, 4).flatten(0, 1)
+    assert torch.allclose(out, bicubic, atol=1e-6)
+
+
+def test_each_decoded_frame_sees_its_neighbours_in_time():
+    decoder = tiny_random_decoder()
+    clip = torch.zeros(1, 3, 6, 16, 16)
+    changed = clip.clone()
+    changed[:, :, 2] = 0.5
+    delta = (decoder(changed) - decoder(clip)).abs().amax(dim=(0, 1, 3, 4))
+    assert delta[1] > 0 and delta[3] > 0
+    assert delta[5] == 0  # beyond the temporal reach of one block
+
+
+def test_a_pipeline_with_a_decoder_survives_save_and_load(tmp_path):
+    pipe = tiny_random_pipeline(decoder=True)
+    pipe.save_pretrained(tmp_path)
+    index = json.loads((tmp_path / "model_index.json").read_text())
+    assert index["decoder"] == ["generation.builtin.decoder", "BuiltinDetailDecoder"]
+    assert (tmp_path / "decoder" / "diffusion_pytorch_model.safetensors").is_file()
+    loaded = BuiltinVideoPipeline.from_pretrained(tmp_path)
+    assert isinstance(loaded.decoder, BuiltinDetailDecoder)
+    before = run(pipe, height=128, width=128).frames
+    after = run(loaded, height=128, width=128).frames
+    np.testing.assert_allclose(after, before, atol=1e-5)
+
+
+def test_weights_saved_without_a_decoder_load_without_one(tmp_path):
+    tiny_random_pipeline().save_pretrained(tmp_path)
+    loaded = BuiltinVideoPipeline.from_pretrained(tmp_path)
+    assert loaded.decoder is None
+    # Without a decoder the 32 px path is what a 32 px request gets, as before.
+    assert run(loaded).frames.shape == (1, 8, 32, 32, 3)
+
+
+def test_augmentation_blurs_and_noises_some_clips_and_keeps_the_range():
+    low, _ = train_decoder.render_pairs(random.Random(0), 8, 4)
+    out = train_decoder.augment(low, torch.Generator().manual_seed(0))
+    assert out.shape == low.shape
+    assert out.min() >= -1 and out.max() <= 1
+    changed = (out - low).abs().amax(dim=(1, 2, 3, 4)) > 1e-4
+    assert 0 < int(changed.sum()) < 8
+
+
+def test_a_few_decoder_training_steps_leave_a_resumable_checkpoint_and_weights(
+    tmp_path,
+):
+    tiny = json.dumps({"channels": 8, "blocks": 1, "up_channels": 8})
+    args = [
+        "--steps",
+        "6",
+        "--batch-frames",
+        "8",
+        "--frames",
+        "4",
+        "--crop",
+        "8",
+        "--pool",
+        "2",
+        "--warmup",
+        "2",
+        "--heldout-clips",
+        "1",
+        "--log-every",
+        "2",
+        "--eval-every",
+        "3",
+        "--out",
+        str(tmp_path / "run"),
+        "--export",
+        str(tmp_path / "weights"),
+        "--model",
+        tiny,
+    ]
+    trainer = train_decoder.main(args)
+    rows = [
+        json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in rows if "loss" in r] == [2, 4, 6]
+    assert all(np.isfinite(r["heldout_l1"]) for r in rows if "heldout_l1" in r)
+    info = json.loads((tmp_path / "weights" / "training.json").read_text())
+    assert info["step"] == 6 and info["model"]["channels"] == 8
+    exported = BuiltinDetailDecoder.from_pretrained(tmp_path / "weights")
+    for a, b in zip(exported.parameters(), trainer.ema.parameters(), strict=True):
+        assert torch.equal(a, b)
+    resumed = train_decoder.main([*args[:1], "8", *args[2:], "--resume"])
+    assert resumed.step == 8
