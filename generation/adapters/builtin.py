@@ -1,9 +1,10 @@
 """Adapter for the built-in model (``generation.builtin.pipeline``).
 
-The model renders 32×32 clips; the adapter returns them at that native size
-and the service scales them smoothly to the requested width and height while
-encoding, covering the frame and cropping the overflow so shapes keep their
-proportions.
+The model denoises 32×32 clips; weights with a detail decoder turn them into
+128×128 clips. The adapter returns frames at that native size (previews stay
+at 32 px) and the service scales them smoothly to the requested width and
+height while encoding, covering the frame and cropping the overflow so shapes
+keep their proportions.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from generation.adapters import (
 from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
 
 NATIVE_SIZE = (32, 32)  # width, height
+DECODED_SIZE = (128, 128)  # with the detail decoder
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
 
 
@@ -64,6 +66,8 @@ class BuiltinAdapter:
     def __init__(self, pipeline: Any, *, device: str = "cpu") -> None:
         self.device = device
         self.pipeline = pipeline.to(device)
+        if getattr(pipeline, "decoder", None) is not None:
+            self.native_size = DECODED_SIZE
         self.pipeline.set_progress_bar_config(disable=True)
 
     @classmethod
@@ -93,10 +97,11 @@ class BuiltinAdapter:
         on_preview: OnPreview | None = None,
         should_stop: ShouldStop | None = None,
     ) -> np.ndarray:
-        """Render ``spec`` into uint8 frames (T, 32, 32, 3), the native size.
+        """Render ``spec`` into uint8 frames (T, H, W, 3) at the native size:
+        32 px, or 128 px through the detail decoder.
 
         ``on_preview(step, steps, frames)`` gets the current clean estimate
-        of every frame at native size after each step. When ``should_stop()``
+        of every frame at the denoiser's 32 px after each step. When ``should_stop()``
         answers True the pipeline is interrupted at that step and
         :class:`GenerationCancelled` is raised before any decoding.
         """

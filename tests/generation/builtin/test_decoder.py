@@ -149,3 +149,19 @@ def test_a_few_decoder_training_steps_leave_a_resumable_checkpoint_and_weights(
         assert torch.equal(a, b)
     resumed = train_decoder.main([*args[:1], "8", *args[2:], "--resume"])
     assert resumed.step == 8
+
+
+def test_the_adapter_returns_decoded_128_px_frames_and_32_px_previews(spec):
+    from generation.adapters.builtin import NATIVE_SIZE, BuiltinAdapter
+
+    adapter = BuiltinAdapter(tiny_random_pipeline(decoder=True), device="cpu")
+    assert adapter.native_size == (128, 128)
+    previews = []
+    frames = adapter.generate(
+        spec, on_preview=lambda step, steps, f: previews.append((step, f.shape))
+    )
+    assert frames.dtype == np.uint8 and frames.shape == (8, 128, 128, 3)
+    assert previews == [(1, (8, 32, 32, 3)), (2, (8, 32, 32, 3))]
+    plain = BuiltinAdapter(tiny_random_pipeline(), device="cpu")
+    assert plain.native_size == NATIVE_SIZE
+    assert plain.generate(spec).shape == (8, 32, 32, 3)
