@@ -12,7 +12,10 @@ gradients, which pays for edges in the right place rather than a safe blur.
 An EMA of the weights is what gets exported.
 
 A resumable checkpoint and a JSONL log go to ``--out`` every few minutes, with
-a ``save_pretrained`` export of the EMA weights to ``--export``. Held-out
+a ``save_pretrained`` export of the EMA weights to ``--export``. Once an export
+measures well (``bench/sharpness.py --decoder``, ``evaluate --size 128
+--decoder``), ``--install EXPORT`` puts it beside the shipped denoiser, where
+``BuiltinVideoPipeline.from_pretrained`` picks it up. Held-out
 figures: the L1 error of the decoder and of plain bicubic enlargement on
 held-out clips at full size.
 """
@@ -24,6 +27,7 @@ import copy
 import json
 import math
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from tqdm import tqdm
 
 from . import world
 from .decoder import BuiltinDetailDecoder
+from .pipeline import WEIGHTS_DIR
 
 DEFAULT_MODEL = dict(channels=32, blocks=4, up_channels=24)
 POOL_FRAMES = 16  # the default clip length, so motion per frame is as generated
@@ -258,7 +263,27 @@ class DecoderTrainer:
         bar.close()
 
 
-def main(argv: list[str] | None = None) -> DecoderTrainer:
+def install(export: Path, weights: Path = WEIGHTS_DIR) -> Path:
+    """Copy an exported decoder into a saved pipeline folder as its
+    ``decoder`` component and list it in ``model_index.json``.
+
+    The denoiser's files are left alone (no second save of its weights).
+    """
+    BuiltinDetailDecoder.from_pretrained(export)  # refuse a broken export
+    target = weights / "decoder"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "diffusion_pytorch_model.safetensors"):
+        shutil.copyfile(export / name, target / name)
+    if (export / "training.json").is_file():
+        shutil.copyfile(export / "training.json", target / "training.json")
+    index_path = weights / "model_index.json"
+    index = json.loads(index_path.read_text())
+    index["decoder"] = ["generation.builtin.decoder", "BuiltinDetailDecoder"]
+    index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def main(argv: list[str] | None = None) -> DecoderTrainer | None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=8000)
     p.add_argument(
@@ -288,7 +313,18 @@ def main(argv: list[str] | None = None) -> DecoderTrainer:
     p.add_argument("--heldout-clips", type=int, default=8)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the decoder config")
+    p.add_argument(
+        "--install",
+        default="",
+        metavar="EXPORT",
+        help="no training: copy this exported decoder into --weights and list it",
+    )
+    p.add_argument("--weights", default=str(WEIGHTS_DIR))
     args = p.parse_args(argv)
+    if args.install:
+        target = install(Path(args.install), Path(args.weights))
+        print(f"installed {args.install} as {target}")
+        return None
     if args.threads:
         torch.set_num_threads(args.threads)
     trainer = DecoderTrainer(args)

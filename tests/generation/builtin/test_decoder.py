@@ -165,3 +165,19 @@ def test_the_adapter_returns_decoded_128_px_frames_and_32_px_previews(spec):
     plain = BuiltinAdapter(tiny_random_pipeline(), device="cpu")
     assert plain.native_size == NATIVE_SIZE
     assert plain.generate(spec).shape == (8, 32, 32, 3)
+
+
+def test_an_installed_decoder_is_loaded_with_the_saved_pipeline(tmp_path):
+    pipe = tiny_random_pipeline()
+    pipe.save_pretrained(tmp_path / "weights")
+    transformer = (tmp_path / "weights" / "transformer").iterdir()
+    before = {f.name: f.read_bytes() for f in transformer}
+    tiny_random_decoder().save_pretrained(tmp_path / "export")
+    train_decoder.main(
+        ["--install", str(tmp_path / "export"), "--weights", str(tmp_path / "weights")]
+    )
+    loaded = BuiltinVideoPipeline.from_pretrained(tmp_path / "weights")
+    assert isinstance(loaded.decoder, BuiltinDetailDecoder)
+    assert run(loaded, height=128, width=128).frames.shape == (1, 8, 128, 128, 3)
+    transformer = (tmp_path / "weights" / "transformer").iterdir()
+    assert {f.name: f.read_bytes() for f in transformer} == before
