@@ -3,7 +3,8 @@
 ``json.loads`` accepts what no database column holds: a lone UTF-16 surrogate
 written as an escape (``"\\ud800"``: SQLite and PostgreSQL both fail to encode
 it) and NUL characters (PostgreSQL refuses them in text). It also raises
-``RecursionError`` on deeply nested arrays. Every JSON body, upload and
+``RecursionError`` on deeply nested arrays, and reads ``NaN``,
+``Infinity`` and ``1e999`` as numbers no setting can take. Every JSON body, upload and
 websocket message goes through :func:`loads`, which turns all of these into
 one error with a message for the creator.
 """
@@ -11,9 +12,11 @@ one error with a message for the creator.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 UNSTORABLE_TEXT = "Text can't contain NUL characters or unpaired surrogates."
+NOT_FINITE = "Numbers must be finite: NaN, Infinity and 1e999 are not numbers."
 
 
 class JSONTextError(ValueError):
@@ -23,9 +26,11 @@ class JSONTextError(ValueError):
 def loads(raw: bytes | str) -> Any:
     """Parse ``raw`` like :func:`json.loads`, or raise :class:`JSONTextError`."""
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_finite, parse_float=_finite)
     except RecursionError:
         raise JSONTextError("The JSON is nested too deeply.") from None
+    except JSONTextError:
+        raise
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
         raise JSONTextError("This is not valid JSON.") from None
     pending = [data]
@@ -39,6 +44,17 @@ def loads(raw: bytes | str) -> Any:
         elif isinstance(value, str) and not _storable(value):
             raise JSONTextError(UNSTORABLE_TEXT)
     return data
+
+
+def _not_finite(text: str) -> float:
+    raise JSONTextError(NOT_FINITE)
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise JSONTextError(NOT_FINITE)
+    return number
 
 
 def _storable(text: str) -> bool:

@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
+
+from studio.numbers import IdConverter
+
+# Before the apps' URL modules are included: they name ids as <id:...>.
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

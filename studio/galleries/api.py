@@ -20,6 +20,7 @@ from studio.galleries.services import (
 )
 from studio.generations.api import MAX_BODY_BYTES, api_view, error
 from studio.generations.models import Generation
+from studio.numbers import MAX_ID, NumberError, query_whole
 from studio.sharing.models import ShareLink
 from studio.sharing.services import (
     MAX_EXPIRY_HOURS,
@@ -29,6 +30,9 @@ from studio.sharing.services import (
 )
 
 ITEMS_PER_PAGE = 100
+MAX_TITLE_CHARS = 120
+MAX_DESCRIPTION_CHARS = 2000
+MAX_LABEL_CHARS = 100
 
 
 def _body(request: HttpRequest) -> tuple[dict[str, Any] | None, JsonResponse | None]:
@@ -92,12 +96,17 @@ def _validate_fields(data: dict[str, Any], *, partial: bool) -> dict[str, list[s
         errors[name] = ["Unknown field."]
     if not partial or "title" in data:
         title = data.get("title")
-        if not isinstance(title, str) or not title.strip() or len(title) > 120:
-            errors["title"] = ["Give a title of 1 to 120 characters."]
+        if (
+            not isinstance(title, str)
+            or not title.strip()
+            or len(title) > MAX_TITLE_CHARS
+        ):
+            errors["title"] = [f"Give a title of 1 to {MAX_TITLE_CHARS} characters."]
     if "description" in data and (
-        not isinstance(data["description"], str) or len(data["description"]) > 2000
+        not isinstance(data["description"], str)
+        or len(data["description"]) > MAX_DESCRIPTION_CHARS
     ):
-        errors["description"] = ["At most 2000 characters of text."]
+        errors["description"] = [f"At most {MAX_DESCRIPTION_CHARS} characters of text."]
     if "show_prompts" in data and not isinstance(data["show_prompts"], bool):
         errors["show_prompts"] = ["true or false."]
     return errors
@@ -157,8 +166,14 @@ def gallery_detail(request: HttpRequest, gallery_id: str) -> HttpResponse:
         except NotAddable as exc:
             return JsonResponse({"errors": {"cover": [str(exc)]}}, status=400)
 
+    try:
+        number = query_whole(
+            request.GET, "page", label="Page", low=1, high=MAX_ID, default=1
+        )
+    except NumberError as exc:
+        return JsonResponse({"errors": {"page": [str(exc)]}}, status=400)
     items = gallery.items.select_related("generation")
-    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(items, ITEMS_PER_PAGE).get_page(number)
     state = _gallery_state(gallery)
     state["items"] = [_item_state(item) for item in page]
     state["page"] = page.number
@@ -189,11 +204,11 @@ def gallery_items(request: HttpRequest, gallery_id: str) -> HttpResponse:
 
 
 @api_view(["DELETE"])
-def gallery_item(request: HttpRequest, gallery_id: str, item_id: str) -> HttpResponse:
+def gallery_item(request: HttpRequest, gallery_id: str, item_id: int) -> HttpResponse:
     gallery = _own_gallery(request, gallery_id)
     item = None
-    if gallery is not None and item_id.isdigit():
-        item = GalleryItem.objects.filter(pk=int(item_id), gallery=gallery).first()
+    if gallery is not None:
+        item = GalleryItem.objects.filter(pk=item_id, gallery=gallery).first()
     if item is None:
         return error(404, "No such item.")
     gallery_item_remove(item=item)
@@ -219,8 +234,8 @@ def gallery_shares(request: HttpRequest, gallery_id: str) -> HttpResponse:
         errors["expires_in_hours"] = [
             f"A number of hours above 0 and up to {MAX_EXPIRY_HOURS}."
         ]
-    if not isinstance(label, str) or len(label) > 100:
-        errors["label"] = ["At most 100 characters of text."]
+    if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS:
+        errors["label"] = [f"At most {MAX_LABEL_CHARS} characters of text."]
     if errors:
         return JsonResponse({"errors": errors}, status=400)
     link, token = share_link_create(
@@ -236,10 +251,8 @@ def gallery_shares(request: HttpRequest, gallery_id: str) -> HttpResponse:
 
 
 @api_view(["DELETE"])
-def share_detail(request: HttpRequest, link_id: str) -> HttpResponse:
-    link = None
-    if link_id.isdigit():
-        link = ShareLink.objects.filter(pk=int(link_id), owner=request.user).first()
+def share_detail(request: HttpRequest, link_id: int) -> HttpResponse:
+    link = ShareLink.objects.filter(pk=link_id, owner=request.user).first()
     if link is None:
         return error(404, "No such share link.")
     share_link_revoke(link=link)

@@ -51,12 +51,12 @@ urlpatterns = [
     path("api/galleries/<str:gallery_id>", api.gallery_detail, name="api_detail"),
     path("api/galleries/<str:gallery_id>/items", api.gallery_items, name="api_items"),
     path(
-        "api/galleries/<str:gallery_id>/items/<str:item_id>",
+        "api/galleries/<str:gallery_id>/items/<id:item_id>",
         api.gallery_item,
         name="api_item",
     ),
     path(
         "api/galleries/<str:gallery_id>/shares", api.gallery_shares, name="api_shares"
     ),
-    path("api/shares/<str:link_id>", api.share_detail, name="api_share"),
+    path("api/shares/<id:link_id>", api.share_detail, name="api_share"),
 ]

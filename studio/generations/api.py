@@ -35,11 +35,14 @@ from studio.generations.uploads import (
     store_video,
 )
 from studio.generations.validation import validate_api_settings
+from studio.numbers import page_and_size
 from studio.projects.models import Project
 
 MAX_BODY_BYTES = 1024 * 1024
 LIST_PAGE_SIZE = 50
 MAX_LIST_PAGE_SIZE = 200
+# Filters that name one thing: an empty value matches nothing a client meant.
+EXACT_FILTERS = ("status", "project", "starred")
 # A multipart request carries the settings as JSON plus an image or a video.
 MAX_MULTIPART_BYTES = MAX_BODY_BYTES + MAX_IMAGE_BYTES + MAX_VIDEO_BYTES
 
@@ -138,13 +141,17 @@ def _generation_list(request: HttpRequest) -> HttpResponse:
     """The creator's generations, newest first, filtered like the Clips page."""
     projects = Project.objects.filter(owner=request.user)
     filters, errors = clean_filters(request.GET, projects=projects)
-    size = request.GET.get("page_size", str(LIST_PAGE_SIZE))
-    if not size.isdigit() or not 1 <= int(size) <= MAX_LIST_PAGE_SIZE:
-        errors["page_size"] = [f"A page holds 1 to {MAX_LIST_PAGE_SIZE} generations."]
+    for name in EXACT_FILTERS:
+        if request.GET.get(name) == "":
+            errors[name] = ["Leave the filter out, or give it a value."]
+    number, size, problems = page_and_size(
+        request.GET, size=LIST_PAGE_SIZE, max_size=MAX_LIST_PAGE_SIZE
+    )
+    errors.update(problems)
     if errors:
         return JsonResponse({"errors": errors}, status=400)
     found = generation_search(Generation.objects.filter(owner=request.user), **filters)
-    page = Paginator(found, int(size)).get_page(request.GET.get("page"))
+    page = Paginator(found, size).get_page(number)
     positions = queue_positions()
     return JsonResponse(
         {

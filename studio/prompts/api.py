@@ -10,11 +10,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from generation import specs
 from studio import jsontext
 from studio.generations.api import api_view, error
+from studio.numbers import NumberError, check_whole, page_and_size
 from studio.prompts import services, transfer
 from studio.prompts.expand import ExpansionError
 from studio.prompts.models import Prompt, PromptVersion
 from studio.prompts.search import SORTS, prompt_search
-from studio.prompts.validation import clean_tags, validate_prompt
+from studio.prompts.validation import (
+    COACH_BOUNDS,
+    COACH_DEFAULTS,
+    clean_tags,
+    validate_prompt,
+)
 
 MAX_BODY_BYTES = 256 * 1024
 PAGE_SIZE = 20
@@ -40,11 +46,9 @@ def _body(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[Any, Any]:
         return None, JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
 
 
-def _own_prompt(request: HttpRequest, prompt_id: str) -> Prompt | None:
-    if not prompt_id.isdigit() or len(prompt_id) > 18:
-        return None
+def _own_prompt(request: HttpRequest, prompt_id: int) -> Prompt | None:
     return (
-        Prompt.objects.filter(pk=int(prompt_id), owner=request.user)
+        Prompt.objects.filter(pk=prompt_id, owner=request.user)
         .prefetch_related("tags")
         .first()
     )
@@ -78,6 +82,17 @@ def version_data(version: PromptVersion) -> dict[str, Any]:
     }
 
 
+def _null_errors(data: Any) -> dict[str, list[str]]:
+    """The importer reads null as empty; a client naming a field gives a value."""
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(name)[:40]: ["Give a value, or leave the field out."]
+        for name, value in data.items()
+        if value is None
+    }
+
+
 def _duplicate(exc: services.DuplicatePrompt) -> JsonResponse:
     return error(409, str(exc), duplicate_of=exc.existing.pk)
 
@@ -89,6 +104,7 @@ def prompts(request: HttpRequest) -> HttpResponse:
         if failure:
             return failure
         cleaned, errors = validate_prompt(data)
+        errors.update(_null_errors(data))
         if errors:
             return JsonResponse({"errors": errors}, status=400)
         try:
@@ -97,15 +113,19 @@ def prompts(request: HttpRequest) -> HttpResponse:
             return _duplicate(exc)
         return JsonResponse(prompt_data(prompt), status=201)
 
+    errors: dict[str, list[str]] = {}
     tags, problems = clean_tags(request.GET.getlist("tag"))
     if problems:
-        return JsonResponse({"errors": {"tag": problems}}, status=400)
+        errors["tag"] = problems
     sort = request.GET.get("sort", "")
-    if sort and sort not in SORTS:
-        return JsonResponse(
-            {"errors": {"sort": [f"Sort by one of: {', '.join(SORTS)}."]}},
-            status=400,
-        )
+    if "sort" in request.GET and sort not in SORTS:
+        errors["sort"] = [f"Sort by one of: {', '.join(SORTS)}."]
+    number, size, problems = page_and_size(
+        request.GET, size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
+    )
+    errors.update(problems)
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
     found = prompt_search(
         Prompt.objects.filter(owner=request.user),
         query=request.GET.get("q", ""),
@@ -113,11 +133,7 @@ def prompts(request: HttpRequest) -> HttpResponse:
         favourites=request.GET.get("favourite") in ("1", "true"),
         sort=sort,
     ).prefetch_related("tags")
-    try:
-        size = min(int(request.GET.get("page_size", PAGE_SIZE)), MAX_PAGE_SIZE)
-    except ValueError:
-        size = PAGE_SIZE
-    page = Paginator(found, max(size, 1)).get_page(request.GET.get("page"))
+    page = Paginator(found, size).get_page(number)
     return JsonResponse(
         {
             "count": page.paginator.count,
@@ -129,7 +145,7 @@ def prompts(request: HttpRequest) -> HttpResponse:
 
 
 @api_view(["GET", "PATCH", "DELETE"])
-def prompt_detail(request: HttpRequest, prompt_id: str) -> HttpResponse:
+def prompt_detail(request: HttpRequest, prompt_id: int) -> HttpResponse:
     prompt = _own_prompt(request, prompt_id)
     if prompt is None:
         return error(404, "No such prompt.")
@@ -141,6 +157,7 @@ def prompt_detail(request: HttpRequest, prompt_id: str) -> HttpResponse:
         if failure:
             return failure
         cleaned, errors = validate_prompt(data, partial=True)
+        errors.update(_null_errors(data))
         if errors:
             return JsonResponse({"errors": errors}, status=400)
         try:
@@ -155,7 +172,7 @@ def prompt_detail(request: HttpRequest, prompt_id: str) -> HttpResponse:
 
 
 @api_view(["GET"])
-def prompt_versions(request: HttpRequest, prompt_id: str) -> HttpResponse:
+def prompt_versions(request: HttpRequest, prompt_id: int) -> HttpResponse:
     prompt = _own_prompt(request, prompt_id)
     if prompt is None:
         return error(404, "No such prompt.")
@@ -222,18 +239,18 @@ def expand(request: HttpRequest) -> HttpResponse:
 def _frames_and_fps(data: dict) -> tuple[int, int, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     values = {}
-    for name, default, low, high in (
-        ("num_frames", 16, specs.MIN_FRAMES, specs.MAX_FRAMES),
-        ("fps", 8, specs.MIN_FPS, specs.MAX_FPS),
+    for name, label, (low, high) in (
+        ("num_frames", "Frame count", COACH_BOUNDS["num_frames"]),
+        ("fps", "Frame rate", COACH_BOUNDS["fps"]),
     ):
-        value = data.get(name, default)
+        value = data.get(name)
         if value is None:
-            value = default
-        if isinstance(value, bool) or not isinstance(value, int):
-            errors[name] = ["Must be a whole number."]
-        elif not low <= value <= high:
-            errors[name] = [f"Must be between {low} and {high}; got {value}."]
-        values[name] = value
+            value = COACH_DEFAULTS[name]
+        try:
+            values[name] = check_whole(value, label=label, low=low, high=high)
+        except NumberError as exc:
+            errors[name] = [str(exc)]
+            values[name] = COACH_DEFAULTS[name]
     return values["num_frames"], values["fps"], errors
 
 

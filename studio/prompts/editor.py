@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from studio.numbers import parse_id
 from studio.projects.models import Project
 from studio.prompts import services
 from studio.prompts.models import Character, DirectorProfile, Draft, Prompt, WordList
@@ -34,9 +35,9 @@ def editor_context(user, project: Project | None = None) -> dict[str, Any]:
 
 def editor_initial(request: HttpRequest, project: Project) -> dict[str, Any]:
     """The prompt box's starting text: a library prompt asked for, or the draft."""
-    prompt_id = request.GET.get("prompt", "")
-    if prompt_id.isdigit():
-        prompt = Prompt.objects.filter(pk=int(prompt_id), owner=request.user).first()
+    prompt_id = parse_id(request.GET.get("prompt"))
+    if prompt_id is not None:
+        prompt = Prompt.objects.filter(pk=prompt_id, owner=request.user).first()
         if prompt is not None:
             return {
                 "prompt": prompt.text,
@@ -49,6 +50,7 @@ def editor_initial(request: HttpRequest, project: Project) -> dict[str, Any]:
 
 def library_prompt(user, value: str | None) -> Prompt | None:
     """The creator's library prompt a form names, if any."""
-    if not value or not value.isdigit() or len(value) > 18:
+    prompt_id = parse_id(value)
+    if prompt_id is None:
         return None
-    return Prompt.objects.filter(pk=int(value), owner=user).first()
+    return Prompt.objects.filter(pk=prompt_id, owner=user).first()

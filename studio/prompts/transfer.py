@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from taggit.models import Tag
 
+from studio.numbers import MAX_COUNTER, NumberError, check_whole
 from studio.prompts import search
 from studio.prompts.models import (
     Character,
@@ -134,7 +135,9 @@ def _parse_time(value: Any, errors: list[str], where: str) -> dt.datetime | None
 
 
 def _list(data: dict, key: str, limit: int) -> list:
-    value = data.get(key) or []
+    value = data.get(key)
+    if value is None:
+        return []
     if not isinstance(value, list):
         raise ImportRefused(f"“{key}” must be a list.")
     if len(value) > limit:
@@ -169,8 +172,10 @@ def _check_prompt(item: Any, where: str, errors: list[str]) -> dict | None:
         checked, problems = validate_prompt(fields)
         tags, tag_problems = clean_tags(version.get("tags"))
         number = version.get("number", n + 1)
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            errors.append(f"{at}.number: a whole number from 1.")
+        try:
+            check_whole(number, label="number", low=1, high=MAX_COUNTER)
+        except NumberError as exc:
+            errors.append(f"{at}.number: {exc}")
         errors.extend(f"{at}.{k}: {' '.join(v)}" for k, v in problems.items())
         errors.extend(f"{at}.tags: {m}" for m in tag_problems)
         checked.update(

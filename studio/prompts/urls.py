@@ -50,9 +50,9 @@ urlpatterns = [
     path("api/prompts/import", api.library_import, name="api_import"),
     path("api/prompts/expand", api.expand, name="api_expand"),
     path("api/prompts/coach", api.coach, name="api_coach"),
-    path("api/prompts/<str:prompt_id>", api.prompt_detail, name="api_detail"),
+    path("api/prompts/<id:prompt_id>", api.prompt_detail, name="api_detail"),
     path(
-        "api/prompts/<str:prompt_id>/versions",
+        "api/prompts/<id:prompt_id>/versions",
         api.prompt_versions,
         name="api_versions",
     ),

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generation import specs
 from generation.specs import MAX_PROMPT_CHARS
+from studio.numbers import NumberError, check_whole
 from studio.prompts.models import (
     MAX_DESCRIPTION_CHARS,
     MAX_NOTES_CHARS,
@@ -25,6 +27,12 @@ MAX_LIST_OPTIONS = 100
 MAX_OPTION_CHARS = 200
 MAX_RATING = 5
 TAG_RE = re.compile(r"^[\w][\w .+#&'-]*$", re.UNICODE)
+# The clip the coach judges a prompt for, when the request names none.
+COACH_DEFAULTS = {"num_frames": 16, "fps": 8}
+COACH_BOUNDS = {
+    "num_frames": (specs.MIN_FRAMES, specs.MAX_FRAMES),
+    "fps": (specs.MIN_FPS, specs.MAX_FPS),
+}
 PROMPT_FIELDS = {"title", "text", "tags", "notes", "rating", "favourite"} | {
     "negative_prompt"
 }
@@ -69,15 +77,12 @@ def clean_tags(value: Any) -> tuple[list[str], list[str]]:
 
 
 def _rating(value: Any) -> tuple[int, list[str]]:
-    if value is None or value == "":
+    if value is None:
         return 0, []
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return 0, ["Rating must be a whole number."]
-    if not 0 <= value <= MAX_RATING:
-        return 0, [f"Rating must be between 0 and {MAX_RATING}; got {value}."]
-    return value, []
+    try:
+        return check_whole(value, label="Rating", low=0, high=MAX_RATING), []
+    except NumberError as exc:
+        return 0, [str(exc)]
 
 
 def validate_prompt(data: Any, *, partial: bool = False) -> tuple[dict, Errors]:

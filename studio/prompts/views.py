@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import difflib
 import json
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,6 +18,7 @@ from taggit.models import Tag
 from generation import specs
 from studio import jsontext
 from studio.generations.models import Generation
+from studio.numbers import MAX_COUNTER, NumberError, parse_decimal, parse_whole
 from studio.projects.models import Project
 from studio.prompts import services, transfer
 from studio.prompts.editor import editor_context
@@ -38,10 +39,12 @@ from studio.prompts.models import (
     WordList,
 )
 from studio.prompts.search import SORTS, prompt_search
-from studio.prompts.validation import clean_tags, title_from
+from studio.prompts.validation import COACH_DEFAULTS, clean_tags, title_from
 from studio.prompts.vocabulary import BUILTIN_LISTS
 
 LIBRARY_PAGE_SIZE = 30
+# The longest clip the engine makes: its most frames at its lowest frame rate.
+MAX_COACH_SECONDS = specs.MAX_FRAMES / specs.MIN_FPS
 
 
 def _user_tags(user) -> list[Tag]:
@@ -105,10 +108,13 @@ def library(request: HttpRequest) -> HttpResponse:
 
 
 def _compare(prompt: Prompt, request: HttpRequest) -> dict[str, Any] | None:
-    try:
-        a, b = int(request.GET["compare"]), int(request.GET["with"])
-    except (KeyError, ValueError):
+    """The diff of two versions the query names; NumberError for bad numbers."""
+    if "compare" not in request.GET or "with" not in request.GET:
         return None
+    a, b = (
+        parse_whole(request.GET[name], label="Version", low=1, high=MAX_COUNTER)
+        for name in ("compare", "with")
+    )
     versions = {v.number: v for v in prompt.versions.filter(number__in=(a, b))}
     if a not in versions or b not in versions:
         return None
@@ -171,11 +177,15 @@ def prompt_detail(request: HttpRequest, prompt_id: int) -> HttpResponse:
     clips = Generation.objects.filter(
         pk__in=prompt.clips.values("generation")
     ).order_by("-created")[:48]
+    try:
+        compare = _compare(prompt, request)
+    except NumberError as exc:
+        return _bad_number(exc)
     ctx = {
         "prompt": prompt,
         "form": form,
         "versions": prompt.versions.all()[:50],
-        "compare": _compare(prompt, request),
+        "compare": compare,
         "clips": clips,
         "projects": Project.objects.filter(owner=request.user, archived=False)[:50],
         "editor": editor_context(request.user),
@@ -279,15 +289,32 @@ def save_from_generation(request: HttpRequest, generation_id: UUID) -> HttpRespo
     return redirect(prompt)
 
 
-def _seconds_and_fps(request: HttpRequest) -> tuple[int, int]:
-    try:
-        fps = int(request.POST.get("fps") or 8)
-        duration = Decimal(request.POST.get("duration") or 2)
-    except (ValueError, InvalidOperation):
-        return 16, 8
-    fps = min(max(fps, specs.MIN_FPS), specs.MAX_FPS)
-    frames = int(duration * fps) if duration.is_finite() else 16
+def _frames_and_fps(request: HttpRequest) -> tuple[int, int]:
+    """The clip length the editor's form describes; NumberError for bad input.
+
+    Both numbers are bounded before they are multiplied: a duration of
+    1e999999 seconds would otherwise make a million-digit frame count.
+    """
+    fps = parse_whole(
+        request.POST.get("fps"),
+        label="Frame rate",
+        low=specs.MIN_FPS,
+        high=specs.MAX_FPS,
+        default=COACH_DEFAULTS["fps"],
+    )
+    seconds = parse_decimal(
+        request.POST.get("duration"),
+        label="Duration",
+        low=0,
+        high=MAX_COACH_SECONDS,
+        default=COACH_DEFAULTS["num_frames"] / COACH_DEFAULTS["fps"],
+    )
+    frames = int(seconds * fps)
     return min(max(frames, specs.MIN_FRAMES), specs.MAX_FRAMES), fps
+
+
+def _bad_number(exc: NumberError) -> HttpResponse:
+    return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
 
 
 @login_required
@@ -297,7 +324,17 @@ def coach_panel(request: HttpRequest) -> HttpResponse:
     text = request.POST.get("prompt", request.POST.get("text", ""))[
         : specs.MAX_PROMPT_CHARS
     ]
-    num_frames, fps = _seconds_and_fps(request)
+    try:
+        num_frames, fps = _frames_and_fps(request)
+        per_text = parse_whole(
+            request.POST.get("variations"),
+            label="Variations",
+            low=1,
+            high=settings.STUDIO_MAX_VARIATIONS,
+            default=1,
+        )
+    except NumberError as exc:
+        return _bad_number(exc)
     hints = services.prompt_coach(
         user=request.user, text=text, num_frames=num_frames, fps=fps
     )
@@ -307,15 +344,11 @@ def coach_panel(request: HttpRequest) -> HttpResponse:
             expansion = services.prompt_expand(user=request.user, text=text)
         except ExpansionError as exc:
             problem = str(exc)
-    try:
-        per_text = int(request.POST.get("variations") or 1)
-    except ValueError:
-        per_text = 1
     ctx = {
         "hints": hints,
         "expansion": expansion,
         "problem": problem,
-        "clips": (len(expansion.variations) if expansion else 1) * max(per_text, 1),
+        "clips": (len(expansion.variations) if expansion else 1) * per_text,
     }
     return render(request, "prompts/editor.html#coach", ctx)
 

@@ -11,11 +11,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from studio import jsontext
 from studio.generations.api import MAX_BODY_BYTES, api_view, error
 from studio.generations.services import QueueFull, generation_state
+from studio.numbers import NumberError, check_number, check_whole
 from studio.projects.models import Project
 from studio.projects.services import project_create
-from studio.storyboards import services
-from studio.storyboards.forms import ShotForm, StoryboardForm
-from studio.storyboards.models import Shot, Storyboard
+from studio.storyboards import schema, services
+from studio.storyboards.forms import MAX_SHOT_SECONDS, ShotForm, StoryboardForm
+from studio.storyboards.models import MAX_SHOTS, Shot, Storyboard
 from studio.storyboards.services import StoryboardError
 
 STORYBOARD_FIELDS = (
@@ -32,6 +33,20 @@ STORYBOARD_FIELDS = (
     "burn_captions",
 )
 SHOT_FIELDS = ("type", "prompt", "duration", "caption", "notes", "order")
+# A form reads any value as text (a list is stored as its repr) and "8" as
+# a number: each field must first be of the JSON type the schema names.
+JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+}
 MAX_LIST = 200
 
 
@@ -49,6 +64,21 @@ def _json(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpResponse | N
 
 def _errors(errors: dict[str, list[str]], status: int = 400) -> JsonResponse:
     return JsonResponse({"errors": errors}, status=status)
+
+
+def _type_errors(
+    data: dict[str, Any], fields: dict[str, dict[str, Any]]
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name, value in data.items():
+        kind = fields.get(name, {}).get("type")
+        if kind not in JSON_TYPES or value is None:
+            continue
+        wrong_bool = isinstance(value, bool) and kind != "boolean"
+        if wrong_bool or not isinstance(value, JSON_TYPES[kind]):
+            label = name.replace("_", " ").capitalize()
+            errors[name] = [f"{label} must be {TYPE_WORDS[kind]}."]
+    return errors
 
 
 def _form_errors(form: Any) -> dict[str, list[str]]:
@@ -164,6 +194,9 @@ def storyboard(request: HttpRequest, storyboard_id: str) -> HttpResponse:
         unknown = sorted(set(data) - set(STORYBOARD_FIELDS))
         if unknown:
             return _errors({name: ["Not a storyboard field."] for name in unknown})
+        wrong = _type_errors(data, schema.STORYBOARD_FIELDS)
+        if wrong:
+            return _errors(wrong)
         merged = {**model_to_dict(board, fields=STORYBOARD_FIELDS), **data}
         form = StoryboardForm(merged, instance=board, user=request.user)
         form.fields.pop("style_preset")
@@ -176,22 +209,30 @@ def storyboard(request: HttpRequest, storyboard_id: str) -> HttpResponse:
 
 def _shot_form(
     board: Storyboard, data: dict[str, Any], shot: Shot | None = None
-) -> tuple[ShotForm, dict[str, list[str]]]:
+) -> tuple[ShotForm | None, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     unknown = sorted(set(data) - set(SHOT_FIELDS))
     for name in unknown:
-        errors[name] = ["Not a shot field."]
-    order = data.get("order")
-    if order is not None and (
-        not isinstance(order, int) or isinstance(order, bool) or order < 1
-    ):
-        errors["order"] = ["Give the position as a whole number from 1."]
+        errors[str(name)[:40]] = ["Not a shot field."]
+    errors.update(_type_errors(data, schema.SHOT_FIELDS))
+    if "duration" in data or shot is None:
+        try:
+            check_number(
+                data.get("duration"), label="Duration", low=0, high=MAX_SHOT_SECONDS
+            )
+        except NumberError as exc:
+            errors["duration"] = [str(exc)]
+    if data.get("order") is not None:
+        try:
+            check_whole(data["order"], label="Order", low=1, high=MAX_SHOTS)
+        except NumberError as exc:
+            errors["order"] = [str(exc)]
+    if errors:
+        return None, errors
     base = model_to_dict(shot, fields=ShotForm.Meta.fields) if shot else {}
-    values = {**base, **{k: v for k, v in data.items() if k in SHOT_FIELDS}}
+    values = {**base, **data}
     if "type" in values:
         values["kind"] = values.pop("type")
-    if "duration" in values and isinstance(values["duration"], bool):
-        values["duration"] = "x"
     form = ShotForm(values, instance=shot, storyboard=board)
     if not form.is_valid():
         errors.update(_form_errors(form))
@@ -223,11 +264,11 @@ def shots(request: HttpRequest, storyboard_id: str) -> HttpResponse:
 
 
 @api_view(["GET", "PATCH", "DELETE"])
-def shot(request: HttpRequest, storyboard_id: str, shot_id: str) -> HttpResponse:
+def shot(request: HttpRequest, storyboard_id: str, shot_id: int) -> HttpResponse:
     board = _own_storyboard(request, storyboard_id)
     item = None
-    if board is not None and shot_id.isdigit() and len(shot_id) < 12:
-        item = services.shots_with_takes(board).filter(pk=int(shot_id)).first()
+    if board is not None:
+        item = services.shots_with_takes(board).filter(pk=shot_id).first()
     if item is None:
         return error(404, "No such shot.")
     if request.method == "DELETE":

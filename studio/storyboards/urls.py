@@ -50,7 +50,7 @@ urlpatterns = [
     path("api/storyboards/<str:storyboard_id>", api.storyboard, name="api_detail"),
     path("api/storyboards/<str:storyboard_id>/shots", api.shots, name="api_shots"),
     path(
-        "api/storyboards/<str:storyboard_id>/shots/<str:shot_id>",
+        "api/storyboards/<str:storyboard_id>/shots/<id:shot_id>",
         api.shot,
         name="api_shot",
     ),
