@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from studio.galleries.api import (
+    ITEMS_PER_PAGE,
+    MAX_DESCRIPTION_CHARS,
+    MAX_LABEL_CHARS,
+    MAX_TITLE_CHARS,
+)
+from studio.numbers import MAX_ID
 from studio.sharing.services import MAX_EXPIRY_HOURS
 
 
@@ -24,8 +31,13 @@ NOT_FOUND = _json("Error", "Not found, or not yours.")
 INVALID = {"description": "Invalid fields; messages per field."}
 GALLERY_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}  # fmt: skip
 GALLERY_FIELDS = {
-    "title": {"type": "string", "minLength": 1, "maxLength": 120},
-    "description": {"type": "string", "maxLength": 2000},
+    "title": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_TITLE_CHARS,
+        "pattern": r"\S",
+    },
+    "description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
     "show_prompts": {"type": "boolean", "default": False},
 }
 
@@ -76,8 +88,15 @@ def openapi_components() -> dict[str, Any]:
 
 
 def openapi_paths() -> dict[str, Any]:
-    item_id = {"name": "item", "in": "path", "required": True, "schema": {"type": "integer"}}  # fmt: skip
-    share_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}  # fmt: skip
+    key = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    item_id = {"name": "item", "in": "path", "required": True, "schema": key}
+    share_id = {"name": "id", "in": "path", "required": True, "schema": key}
+    page = {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "description": f"{ITEMS_PER_PAGE} items a page; past the last, the last.",
+    }
     return {
         "/api/galleries": {
             "get": {
@@ -99,9 +118,11 @@ def openapi_paths() -> dict[str, Any]:
         "/api/galleries/{id}": {
             "parameters": [GALLERY_ID],
             "get": {
-                "summary": "A gallery with one page of its items (?page=N, 100 a page)",
+                "summary": "A gallery with one page of its items",
+                "parameters": [page],
                 "responses": {
                     "200": _json("Gallery", "The gallery."),
+                    "400": INVALID,
                     "404": NOT_FOUND,
                 },
             },
@@ -167,7 +188,10 @@ def openapi_paths() -> dict[str, Any]:
                                 "exclusiveMinimum": 0,
                                 "maximum": MAX_EXPIRY_HOURS,
                             },  # fmt: skip
-                            "label": {"type": "string", "maxLength": 100},
+                            "label": {
+                                "type": "string",
+                                "maxLength": MAX_LABEL_CHARS,
+                            },
                         },
                     }
                 ),

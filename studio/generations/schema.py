@@ -7,6 +7,7 @@ from typing import Any
 from generation import specs
 from studio import schema_parts
 from studio.generations.search import FILTER_STATUSES
+from studio.numbers import MAX_ID
 
 
 def _errors() -> dict[str, Any]:
@@ -62,6 +63,9 @@ def _query(
 
 
 def openapi_schema() -> dict[str, Any]:
+    # The views import this module to serve it.
+    from studio.generations.api import LIST_PAGE_SIZE, MAX_LIST_PAGE_SIZE
+
     request = {
         "type": "object",
         "additionalProperties": False,
@@ -210,11 +214,20 @@ def openapi_schema() -> dict[str, Any]:
                             "Only starred clips (true) or unstarred ones (false).",
                             {"type": "string", "enum": ["true", "false", "1", "0"]},
                         ),
-                        _query("page", "Page number.", {"type": "integer"}),
+                        _query(
+                            "page",
+                            "Page number; past the last page, the last page.",
+                            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        ),
                         _query(
                             "page_size",
                             "Generations per page.",
-                            {"type": "integer", "minimum": 1, "maximum": 200},
+                            {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": MAX_LIST_PAGE_SIZE,
+                                "default": LIST_PAGE_SIZE,
+                            },
                         ),
                     ],
                     "responses": {
@@ -267,8 +280,8 @@ def openapi_schema() -> dict[str, Any]:
                                         "video": {"type": "string", "format": "binary"},
                                         "strength": {
                                             "type": "number",
-                                            "minimum": 0,
-                                            "maximum": 1,
+                                            "minimum": specs.MIN_STRENGTH,
+                                            "maximum": specs.MAX_STRENGTH,
                                         },
                                     },
                                 }

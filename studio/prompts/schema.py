@@ -5,8 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from generation import specs
+from studio.numbers import MAX_ID
+from studio.prompts.api import MAX_PAGE_SIZE, PAGE_SIZE
+from studio.prompts.models import MAX_NOTES_CHARS, MAX_TITLE_CHARS
+from studio.prompts.search import SORTS
 from studio.prompts.transfer import MAX_IMPORT_BYTES
-from studio.prompts.validation import MAX_RATING, MAX_TAG_CHARS, MAX_TAGS
+from studio.prompts.validation import (
+    COACH_BOUNDS,
+    MAX_RATING,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+)
 
 JSON = "application/json"
 
@@ -26,7 +35,20 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {JSON: {"schema": schema}}}
 
 
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+}
+# At least one character that is not white space: blank text is refused.
+NOT_BLANK = r"\S"
+TEXT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": specs.MAX_PROMPT_CHARS,
+    "pattern": NOT_BLANK,
+}
 MISSING = _answer("No such prompt (or not yours).", _ref("Error"))
 INVALID = _answer("Invalid input; messages per field.", _ref("FieldErrors"))
 
@@ -38,11 +60,11 @@ def openapi_components() -> dict[str, Any]:
         "items": {"type": "string", "maxLength": MAX_TAG_CHARS},
     }
     fields = {
-        "title": {"type": "string", "maxLength": 200},
-        "text": {"type": "string", "maxLength": specs.MAX_PROMPT_CHARS},
+        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+        "text": TEXT,
         "negative_prompt": {"type": "string", "maxLength": specs.MAX_PROMPT_CHARS},
         "tags": tags,
-        "notes": {"type": "string", "maxLength": 5000},
+        "notes": {"type": "string", "maxLength": MAX_NOTES_CHARS},
         "rating": {"type": "integer", "minimum": 0, "maximum": MAX_RATING},
         "favourite": {"type": "boolean"},
     }
@@ -51,7 +73,15 @@ def openapi_components() -> dict[str, Any]:
             "type": "object",
             "additionalProperties": False,
             "required": ["text"],
-            "properties": fields,
+            "properties": {
+                **fields,
+                "tags": {
+                    "anyOf": [
+                        tags,
+                        {"type": "string", "description": "Comma-separated tags."},
+                    ]
+                },
+            },
         },
         "Prompt": {
             "type": "object",
@@ -110,7 +140,7 @@ def openapi_paths() -> dict[str, Any]:
     text_only = {
         "type": "object",
         "required": ["text"],
-        "properties": {"text": {"type": "string", "maxLength": specs.MAX_PROMPT_CHARS}},
+        "properties": {"text": TEXT},
     }
     return {
         "/api/prompts": {
@@ -127,11 +157,25 @@ def openapi_paths() -> dict[str, Any]:
                     {
                         "name": "sort",
                         "in": "query",
-                        "schema": {"enum": ["updated", "created", "title", "rating"]},
+                        "schema": {"type": "string", "enum": list(SORTS)},
                     },
                     {"name": "favourite", "in": "query", "schema": {"type": "string"}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "page_size", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "description": "Past the last page: the last page.",
+                    },
+                    {
+                        "name": "page_size",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PAGE_SIZE,
+                            "default": PAGE_SIZE,
+                        },
+                    },
                 ],
                 "responses": {
                     "200": _answer(
@@ -270,8 +314,14 @@ def openapi_paths() -> dict[str, Any]:
                         **text_only,
                         "properties": {
                             **text_only["properties"],
-                            "num_frames": {"type": "integer"},
-                            "fps": {"type": "integer"},
+                            **{
+                                name: {
+                                    "type": ["integer", "null"],
+                                    "minimum": low,
+                                    "maximum": high,
+                                }
+                                for name, (low, high) in COACH_BOUNDS.items()
+                            },
                         },
                     }
                 ),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.storyboards.models import Shot, Storyboard
+from generation import specs
+from studio.storyboards.forms import MAX_SHOT_SECONDS
+from studio.storyboards.models import MAX_SHOTS, Shot, Storyboard
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -29,29 +31,69 @@ INVALID = {"description": "Invalid fields: {errors: {field: [message]}}."}
 UNAUTHORISED = {"description": "Log in or send a bearer token."}
 STORYBOARD_ID = _param("storyboard_id", fmt="uuid")
 SHOT_ID = _param("shot_id", "integer")
+
+
+def _text(model: type, name: str, *, required: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "string",
+        "maxLength": model._meta.get_field(name).max_length,
+    }
+    if required:
+        schema.update(minLength=1, pattern=NOT_BLANK)
+    return schema
+
+
+# At least one character that is not white space: blank text is refused.
+NOT_BLANK = r"\S"
 STORYBOARD_FIELDS = {
-    "title": {"type": "string", "minLength": 1, "maxLength": 200},
-    "style": {"type": "string", "maxLength": 500},
-    "negative_prompt": {"type": "string", "maxLength": 500},
+    "title": _text(Storyboard, "title", required=True),
+    "style": _text(Storyboard, "style"),
+    "negative_prompt": _text(Storyboard, "negative_prompt"),
     "model": {"type": "string"},
-    "fps": {"type": "integer", "minimum": 4, "maximum": 30},
-    "width": {"type": "integer", "minimum": 64, "maximum": 1024, "multipleOf": 8},
-    "height": {"type": "integer", "minimum": 64, "maximum": 1024, "multipleOf": 8},
-    "steps": {"type": "integer", "minimum": 1, "maximum": 100},
-    "guidance": {"type": "number", "minimum": 0, "maximum": 20},
+    "fps": {"type": "integer", "minimum": specs.MIN_FPS, "maximum": specs.MAX_FPS},
+    "width": {
+        "type": "integer",
+        "minimum": specs.MIN_SIZE,
+        "maximum": specs.MAX_SIZE,
+        "multipleOf": 8,
+    },
+    "height": {
+        "type": "integer",
+        "minimum": specs.MIN_SIZE,
+        "maximum": specs.MAX_SIZE,
+        "multipleOf": 8,
+    },
+    "steps": {
+        "type": "integer",
+        "minimum": specs.MIN_STEPS,
+        "maximum": specs.MAX_STEPS,
+    },
+    "guidance": {
+        "type": "number",
+        "minimum": specs.MIN_GUIDANCE,
+        "maximum": specs.MAX_GUIDANCE,
+    },
     "transition": {"type": "string", "enum": list(Storyboard.Transition.values)},
     "burn_captions": {"type": "boolean"},
 }
 SHOT_FIELDS = {
     "type": {"type": "string", "enum": list(Shot.Kind.values)},
-    "prompt": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "prompt": _text(Shot, "prompt", required=True),
     "duration": {
         "type": "number",
-        "description": "Seconds; a whole number of frames at the storyboard's fps.",
+        "exclusiveMinimum": 0,
+        "maximum": MAX_SHOT_SECONDS,
+        "description": "Seconds; a whole number of frames at the storyboard's fps, "
+        f"{specs.MIN_FRAMES} to {specs.MAX_FRAMES} frames.",
     },
-    "caption": {"type": "string", "maxLength": 300},
-    "notes": {"type": "string", "maxLength": 2000},
-    "order": {"type": "integer", "minimum": 1, "description": "1-based position."},
+    "caption": _text(Shot, "caption"),
+    "notes": _text(Shot, "notes"),
+    "order": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_SHOTS,
+        "description": "1-based position; past the end means last.",
+    },
 }
 
 
@@ -100,7 +142,12 @@ def openapi_paths() -> dict[str, Any]:
                         "required": ["title"],
                         "properties": {
                             "title": STORYBOARD_FIELDS["title"],
-                            "project": {"type": "string", "format": "uuid"},
+                            "project": {
+                                "type": ["string", "null"],
+                                "format": "uuid",
+                                "description": "Left out or null: your most "
+                                "recently changed project, or a new one.",
+                            },
                         },
                     }
                 ),
