@@ -24,6 +24,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORD = "a-long-enough-passphrase"
+# Waits end when what they wait for happens; these ceilings only keep a broken
+# run from hanging, and are far above what a busy machine needs (ms).
+PATIENCE = 120_000
+RENDERING = 900_000
 
 
 def free_port() -> int:
@@ -32,7 +36,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 90) -> None:
+def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -137,17 +141,18 @@ def browser():
         browser.new_context = lambda **options: watch(new_context(**options))
         yield browser
         browser.close()
-    assert violations == [], "the pages broke their policies"
+    assert not violations, "the pages broke their policies:\n" + "\n".join(violations)
 
 
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(PATIENCE)
     yield context.new_page()
     context.close()
 
 
-def wait_until(page, expression: str, timeout: float = 30_000) -> None:
+def wait_until(page, expression: str, timeout: float = PATIENCE) -> None:
     """Wait until a JavaScript expression is true in ``page``.
 
     Playwright's wait_for_function runs its expression through the page's own
