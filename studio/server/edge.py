@@ -197,6 +197,10 @@ class CommandLineInterface(daphne.cli.CommandLineInterface):
     description = "The studio's server: Daphne's options, with the studio's limits"
     server_class = Server
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.parser.prog = "python -m studio.server"
+
 
 def main() -> None:
     CommandLineInterface.entrypoint()
