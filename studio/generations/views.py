@@ -43,7 +43,8 @@ from studio.generations.services import (
 from studio.generations.validation import model_names
 from studio.projects.models import Project
 
-RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+# ASCII digits of a bounded length: int() of "²" or of 5,000 digits raises.
+RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})$")
 CLIPS_PAGE_SIZE = 48
 
 
