@@ -97,6 +97,8 @@ def rate_limited(scope: str, setting: str) -> Callable[[Callable], Callable]:
             if not allow(scope, client_address(request), limit=limit):
                 response = render(request, "sharing/rate_limited.html", status=429)
                 response["Retry-After"] = str(WINDOW_SECONDS)
+                # A cache must not keep answering 429 once the window is over.
+                response["Cache-Control"] = "no-store"
                 return response
             return view(request, *args, **kwargs)
 

@@ -72,3 +72,18 @@ def test_a_trusted_proxy_that_is_not_an_address_is_refused_at_start():
     result = run_manage("check", STUDIO_TRUSTED_PROXIES="proxy.example")
     assert result.returncode != 0
     assert "STUDIO_TRUSTED_PROXIES" in result.stderr
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scope", ["page", "media"])
+def test_the_too_many_requests_answer_is_never_cached(settings, scope):
+    settings.STUDIO_SHARE_RATE_LIMIT = 1
+    settings.STUDIO_SHARE_MEDIA_RATE_LIMIT = 1
+    token = uuid.uuid4().hex
+    url = f"/s/{token}/" if scope == "page" else f"/s/{token}/cut/render.mp4"
+    visitor = Client(REMOTE_ADDR="203.0.113.77")
+    visitor.get(url)
+    refused = visitor.get(url)
+    assert refused.status_code == 429
+    assert refused["Cache-Control"] == "no-store"
+    assert refused["Retry-After"] == "60"
