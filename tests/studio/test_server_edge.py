@@ -78,8 +78,14 @@ class Response:
 
 def read_response(sock: socket.socket) -> Response:
     data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        # A server that refuses a body closes with the rest of it unread,
+        # which resets the connection once the answer is out.
+        if not data:
+            raise
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {}
