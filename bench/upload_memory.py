@@ -141,7 +141,10 @@ def upload(port: int, mb: int, *, is_chunked: bool) -> tuple[int, int]:
         except (BrokenPipeError, ConnectionResetError):
             pass
         sock.settimeout(300)
-        answer = sock.recv(64)
+        try:
+            answer = sock.recv(64)
+        except ConnectionResetError:
+            answer = b"HTTP/1.1 0 reset before an answer"
     return int(answer.split()[1]), sent // MB
 
 
