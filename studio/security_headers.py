@@ -50,15 +50,29 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 
+# Django's technical 404 and 500 pages, shown only in DEBUG, carry this tag.
+DEBUG_PAGE_MARK = b'<meta name="robots" content="NONE,NOARCHIVE">'
+
+
+def _is_debug_page(response: HttpResponse) -> bool:
+    """Django's debug pages style and script themselves inline; a creator
+    debugging locally needs them readable. The studio's own error pages keep
+    the policy."""
+    return (
+        settings.DEBUG
+        and response.status_code in (404, 500)
+        and not response.streaming
+        and DEBUG_PAGE_MARK in response.content[:2000]
+    )
+
+
 class SecurityHeaders(MiddlewareMixin):
     """Sets both policies unless a view has set its own."""
 
     def process_response(
         self, request: HttpRequest, response: HttpResponse
     ) -> HttpResponse:
-        # Django's debug pages for 404 and 500 style and script themselves
-        # inline; a creator debugging locally needs them readable.
-        if settings.DEBUG and response.status_code in (404, 500):
+        if _is_debug_page(response):
             return response
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)

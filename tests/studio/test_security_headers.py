@@ -90,6 +90,15 @@ def test_django_s_own_debug_pages_keep_their_inline_styles(settings, alice_clien
     assert "Content-Security-Policy" not in response
 
 
+def test_in_debug_the_studio_s_own_missing_pages_keep_the_policies(
+    settings, anonymous_client
+):
+    settings.DEBUG = True
+    response = anonymous_client.get("/s/no-such-link/")
+    assert response.status_code == 404
+    assert_protected(response)
+
+
 class InlineCode(HTMLParser):
     """Collects what in a template would need 'unsafe-inline' or eval."""
 
