@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from django.conf import settings
@@ -16,7 +17,12 @@ from generation.credentials import sign_video
 from studio.galleries.credentials import studio_credentials
 from studio.galleries.models import Gallery, GalleryItem
 from studio.generations.models import Generation
-from studio.generations.store import output_dir
+from studio.generations.store import output_dir, owner_media_dir
+from studio.sharing.preparer import preparer
+
+# A share's prompt-free copies of this many clips (about 20 ms each) are made
+# inside the owner's request; more go to the background preparer.
+PREPARE_AT_ONCE = 24
 
 
 class NotAddable(ValueError):
@@ -50,6 +56,8 @@ def gallery_update(*, gallery: Gallery, **fields: object) -> Gallery:
     for name, value in fields.items():
         setattr(gallery, name, value)
     gallery.save()
+    if fields.get("show_prompts") is False:
+        gallery_shared_copies_refresh(gallery=gallery)
     return gallery
 
 
@@ -70,13 +78,31 @@ def gallery_page(items: QuerySet[GalleryItem], number: object, size: int) -> Pag
     return page
 
 
+def gallery_media_dir(gallery: Gallery) -> Path:
+    """The gallery's own files: what its share links serve that no clip holds."""
+    return (
+        settings.MEDIA_ROOT
+        / "galleries"
+        / owner_media_dir(gallery.owner_id)
+        / gallery.pk.hex
+    )
+
+
 def gallery_delete(*, gallery: Gallery) -> None:
-    # Clips stay in their projects; only the board and its links go.
+    # Clips stay in their projects; only the board, its links and files go.
+    folder = gallery_media_dir(gallery)
     gallery.delete()
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def gallery_item_add(*, gallery: Gallery, generation: Generation) -> GalleryItem:
     """Append a finished clip to the end of a gallery (once; again is a no-op)."""
+    item = _item_append(gallery=gallery, generation=generation)
+    gallery_shared_copies_refresh(gallery=gallery, generations=[generation])
+    return item
+
+
+def _item_append(*, gallery: Gallery, generation: Generation) -> GalleryItem:
     if generation.owner_id != gallery.owner_id:
         raise NotAddable("No such clip.")
     if generation.status != Generation.Status.SUCCEEDED or not generation.video:
@@ -106,15 +132,17 @@ def gallery_items_add(
 ) -> tuple[int, int]:
     """Append several clips in order; returns (added or already there, skipped
     because unfinished)."""
-    added = skipped = 0
+    added: list[Generation] = []
+    skipped = 0
     for generation in generations:
         try:
-            gallery_item_add(gallery=gallery, generation=generation)
+            _item_append(gallery=gallery, generation=generation)
         except NotAddable:
             skipped += 1
         else:
-            added += 1
-    return added, skipped
+            added.append(generation)
+    gallery_shared_copies_refresh(gallery=gallery, generations=added)
+    return len(added), skipped
 
 
 def gallery_item_remove(*, item: GalleryItem) -> None:
@@ -166,6 +194,15 @@ def export_path(
     return output_dir(generation) / "exports" / f"{key}{mark}{suffix}"
 
 
+def export_target(
+    generation: Generation, key: str, *, watermark: bool, private: bool
+) -> Path:
+    """Where ``generation_export`` finds or puts a clip in format ``key``."""
+    if key == "mp4" and not watermark and not private:
+        return settings.MEDIA_ROOT / generation.video
+    return export_path(generation, key, watermark=watermark, private=private)
+
+
 def generation_export(
     *, generation: Generation, key: str, watermark: bool = False, private: bool = False
 ) -> Path:
@@ -179,10 +216,8 @@ def generation_export(
     if key not in exports.FORMATS:
         raise KeyError(key)
     source = settings.MEDIA_ROOT / generation.video
-    if key == "mp4" and not watermark and not private:
-        return source
-    dest = export_path(generation, key, watermark=watermark, private=private)
-    if dest.is_file():
+    dest = export_target(generation, key, watermark=watermark, private=private)
+    if dest == source or dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     spec = generation.spec
@@ -201,6 +236,59 @@ def generation_export(
         sign_video(made, spec=spec, credentials=studio_credentials())
         os.replace(made, dest)
     return dest
+
+
+# -- what share links serve where the prompts stay hidden ----------------------
+
+
+def private_copy_path(generation: Generation) -> Path:
+    """The copy of a clip that share links play where its prompt stays
+    hidden: the original's frames, signed again, without the prompt."""
+    return export_path(generation, "mp4", watermark=False, private=True)
+
+
+def private_copies_make(generations: Iterable[Generation]) -> int:
+    """Make the prompt-free copies these clips lack; returns how many were made.
+
+    Reads no database, so the background preparer can run it.
+    """
+    made = 0
+    for generation in generations:
+        if not generation.video or private_copy_path(generation).is_file():
+            continue
+        if not (settings.MEDIA_ROOT / generation.video).is_file():
+            continue
+        try:
+            generation_export(generation=generation, key="mp4", private=True)
+        except (OSError, ValueError):
+            # An unreadable clip stays unshared ("being prepared") rather
+            # than breaking the owner's page; its own player says what is wrong.
+            continue
+        made += 1
+    return made
+
+
+def private_copies_prepare(*, generations: Sequence[Generation], key: str) -> None:
+    """Have the prompt-free copies of these clips made before any visitor asks:
+    a few at once, more by the background preparer as one job named ``key``."""
+    missing = [g for g in generations if not private_copy_path(g).is_file()]
+    if len(missing) <= PREPARE_AT_ONCE:
+        private_copies_make(missing)
+    else:
+        preparer.submit(key, lambda: private_copies_make(missing))
+
+
+def gallery_shared_copies_refresh(
+    *, gallery: Gallery, generations: Sequence[Generation] | None = None
+) -> None:
+    """Where a live link shows the gallery without its prompts, prepare the
+    copies it plays of ``generations`` (default: every clip in it)."""
+    if gallery.show_prompts or not gallery.share_links.active().exists():
+        return
+    if generations is None:
+        items = gallery.items.select_related("generation").order_by("position")
+        generations = [item.generation for item in items]
+    private_copies_prepare(generations=generations, key=f"gallery-copies:{gallery.pk}")
 
 
 def file_stem(text: str, default: str) -> str:

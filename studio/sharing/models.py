@@ -14,6 +14,15 @@ def share_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class ShareLinkQuerySet(models.QuerySet):
+    def active(self) -> ShareLinkQuerySet:
+        """Links that open: neither revoked nor expired."""
+        now = timezone.now()
+        return self.filter(revoked__isnull=True).filter(
+            Q(expires__isnull=True) | Q(expires__gt=now)
+        )
+
+
 class ShareLink(models.Model):
     """A read-only link to one gallery, one clip or one storyboard's cut; only
     the token's hash is kept."""
@@ -50,6 +59,8 @@ class ShareLink(models.Model):
     revoked = models.DateTimeField(null=True, blank=True)
     views = models.PositiveIntegerField(default=0)
     last_viewed = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

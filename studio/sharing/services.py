@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
+import os
 import re
 import secrets
 import tempfile
@@ -20,7 +22,13 @@ from django.utils import timezone
 from generation.encode import PRIVATE_SETTINGS
 from generation.specs import GenerationSpec
 from studio.galleries.models import Gallery
-from studio.galleries.services import download_name, generation_export
+from studio.galleries.services import (
+    download_name,
+    gallery_media_dir,
+    gallery_shared_copies_refresh,
+    generation_export,
+    private_copies_make,
+)
 from studio.generations.models import Generation
 from studio.sharing.models import ShareLink, share_digest
 from studio.storyboards.models import Storyboard
@@ -57,9 +65,9 @@ def share_link_create(
 ) -> tuple[ShareLink, str]:
     """A new link to a gallery, a clip or a storyboard's cut of ``owner``'s.
 
-    For a storyboard, the files its visitors play are made now, so that no
-    visitor's request has to make one. Returns the link and its plain token,
-    which is shown once and never stored.
+    The files its visitors play are made now (for a large gallery, by the
+    background preparer), so that no visitor's request has to make one.
+    Returns the link and its plain token, which is shown once and never stored.
     """
     targets = [t for t in (gallery, generation, storyboard) if t is not None]
     if len(targets) != 1:
@@ -88,6 +96,11 @@ def share_link_create(
     )
     if storyboard is not None:
         shared_takes_prepare(storyboard=storyboard)
+    elif gallery is not None:
+        gallery_shared_copies_refresh(gallery=gallery)
+    else:
+        # A single clip's link never shows its prompt.
+        private_copies_make([generation])
     return link, token
 
 
@@ -197,16 +210,51 @@ def _shared_record(clip: Generation, name: str, *, private: bool) -> dict[str, A
     return {"file": name, "seed": clip.seed, "settings": settings}
 
 
-def shared_clips_archive(
-    *, clips: Sequence[Generation], private: bool, watermark: bool
-) -> IO[bytes]:
-    """A ZIP of the clips as a share serves them (signed MP4s; copies without
-    the prompts where the owner keeps them), numbered in order, with
-    clips.json saying how each was made. An open temporary file at its start.
-    """
-    archive_file = tempfile.TemporaryFile()
+def shared_archive_path(
+    gallery: Gallery, clips: Sequence[Generation], *, private: bool, watermark: bool
+) -> Path:
+    """Where the ZIP of these clips, as a share of ``gallery`` serves them, is
+    kept: named by what it holds, so a changed board names a new file."""
+    what = json.dumps([private, watermark, [str(clip.pk) for clip in clips]])
+    digest = hashlib.sha256(what.encode()).hexdigest()[:32]
+    return gallery_media_dir(gallery) / f"download-{digest}.zip"
+
+
+def shared_archive_make(
+    *, path: Path, clips: Sequence[Generation], private: bool, watermark: bool
+) -> Path:
+    """Write the ZIP ``shared_archive_path`` names, unless it is there, and
+    drop the gallery's older ones. Reads no database, so the background
+    preparer can run it."""
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written under a dot name and moved into place: a visitor never gets a
+    # half-written archive, and the account export skips dot files.
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=".", suffix=".part", delete=False
+    ) as out:
+        part = Path(out.name)
+        try:
+            _write_archive(out, clips=clips, private=private, watermark=watermark)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+    os.replace(part, path)
+    for older in path.parent.glob("download-*.zip"):
+        if older != path:
+            older.unlink(missing_ok=True)
+    return path
+
+
+def _write_archive(
+    out: IO[bytes], *, clips: Sequence[Generation], private: bool, watermark: bool
+) -> None:
+    """The clips as a share serves them (signed MP4s; copies without the
+    prompts where the owner keeps them), numbered in order, with clips.json
+    saying how each was made."""
     records = []
-    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for number, clip in enumerate(clips, 1):
             path = generation_export(
                 generation=clip, key="mp4", watermark=watermark, private=private
@@ -217,5 +265,3 @@ def shared_clips_archive(
         archive.writestr(
             "clips.json", json.dumps(records, indent=2, ensure_ascii=False)
         )
-    archive_file.seek(0)
-    return archive_file

@@ -17,6 +17,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBase,
+    JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,14 +28,18 @@ from studio.galleries.credentials import video_verdict
 from studio.galleries.models import Gallery
 from studio.galleries.services import (
     download_name,
+    export_target,
     file_stem,
     gallery_page,
     generation_export,
+    private_copies_make,
+    private_copy_path,
 )
 from studio.generations.models import Generation
 from studio.generations.views import _ranged_file
 from studio.sharing.forms import ShareLinkForm
 from studio.sharing.models import ShareLink
+from studio.sharing.preparer import preparer
 from studio.sharing.ratelimit import rate_limited
 from studio.sharing.services import (
     MAX_SHARED_ARCHIVE,
@@ -44,7 +49,8 @@ from studio.sharing.services import (
     share_link_resolve,
     share_link_revoke,
     share_url,
-    shared_clips_archive,
+    shared_archive_make,
+    shared_archive_path,
     shared_cut_file,
     shared_generation,
     shared_shot_file,
@@ -59,6 +65,10 @@ from studio.storyboards.services import (
 )
 
 SHARE_PAGE_SIZE = 24
+# How soon a visitor waiting for a file being prepared asks again.
+PREPARING_RETRY_SECONDS = 5
+# ...and when the preparer's queue is full.
+BUSY_RETRY_SECONDS = 30
 
 
 # -- the owner's side ---------------------------------------------------------
@@ -222,13 +232,16 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         show_prompts = shows_prompts(link)
         cover = link.generation
 
+    ready = _copies_ready(clips, private=not show_prompts)
     ctx = {
         "token": token,
         "title": title,
         "description": description,
         "show_prompts": show_prompts,
         "page": page,
-        "clips": [(clip, _verdict(clip)) for clip in clips],
+        "clips": [(clip, _verdict(clip), ready[clip.pk]) for clip in clips],
+        "preparing": not all(ready.values()),
+        "retry": PREPARING_RETRY_SECONDS,
         "cover": cover,
         "formats": exports.FORMATS.values(),
         "max_archive": MAX_SHARED_ARCHIVE,
@@ -283,6 +296,32 @@ def _storyboard_page(request: HttpRequest, link: ShareLink, token: str) -> HttpR
     return _public(request, "storyboards/shared.html", ctx)
 
 
+def _copies_ready(clips: list[Generation], *, private: bool) -> dict[UUID, bool]:
+    """Whether each clip's video can play now. A prompt-free copy is made when
+    a link is made or a clip joins a shared gallery; one still missing (a
+    large gallery's, or a link older than that) goes to the preparer, and the
+    page shows the poster until it is there."""
+    ready = {}
+    for clip in clips:
+        path = private_copy_path(clip)
+        ready[clip.pk] = not private or path.is_file()
+        if not ready[clip.pk]:
+            _submit(path, lambda clip=clip: private_copies_make([clip]))
+    return ready
+
+
+def _submit(path: Path, make: Callable[[], object]) -> bool:
+    """Queue the making of ``path``; a job that ends without the file counts
+    as failed, so its visitors are told instead of waiting forever."""
+
+    def job() -> None:
+        make()
+        if not path.is_file():
+            raise RuntimeError(f"{path} was not made")
+
+    return preparer.submit(str(path), job)
+
+
 def _verdict(generation: Generation):
     return video_verdict(settings.MEDIA_ROOT / generation.video)
 
@@ -321,7 +360,11 @@ def share_media(
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     if kind == "video" and private:
         # The same frames, signed, without the prompt in the file's tags.
-        file = generation_export(generation=generation, key="mp4", private=True)
+        file = private_copy_path(generation)
+        if not file.is_file():
+            return _prepare(
+                request, file, lambda: private_copies_make([generation]), token
+            )
     response = _ranged_file(request, file)
     response["Cache-Control"] = "private, max-age=300"
     response["Referrer-Policy"] = "no-referrer"
@@ -374,12 +417,19 @@ def share_download(
     generation, private = shared
     if key not in exports.FORMATS:
         return HttpResponse("Not found.", status=404, content_type="text/plain")
-    path = generation_export(
-        generation=generation,
-        key=key,
-        watermark=settings.STUDIO_EXPORT_WATERMARK,
-        private=private,
-    )
+    if not (settings.MEDIA_ROOT / generation.video).is_file():
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    watermark = settings.STUDIO_EXPORT_WATERMARK
+    path = export_target(generation, key, watermark=watermark, private=private)
+    if not path.is_file():
+        return _prepare(
+            request,
+            path,
+            lambda: generation_export(
+                generation=generation, key=key, watermark=watermark, private=private
+            ),
+            token,
+        )
     response = FileResponse(
         path.open("rb"),
         as_attachment=True,
@@ -413,17 +463,58 @@ def share_download_all(request: HttpRequest, token: str) -> HttpResponseBase:
         return HttpResponse(
             "This gallery has no clips yet.", status=404, content_type="text/plain"
         )
-    archive = shared_clips_archive(
-        clips=clips,
-        private=not shows_prompts(link),
-        watermark=settings.STUDIO_EXPORT_WATERMARK,
+    private = not shows_prompts(link)
+    watermark = settings.STUDIO_EXPORT_WATERMARK
+    path = shared_archive_path(
+        link.gallery, clips, private=private, watermark=watermark
     )
+    if not path.is_file():
+        return _prepare(
+            request,
+            path,
+            lambda: shared_archive_make(
+                path=path, clips=clips, private=private, watermark=watermark
+            ),
+            token,
+        )
     response = FileResponse(
-        archive,
+        path.open("rb"),
         as_attachment=True,
         filename=f"{file_stem(link.gallery.title, 'gallery')}.zip",
         content_type="application/zip",
     )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _prepare(
+    request: HttpRequest, path: Path, make: Callable[[], object], token: str
+) -> HttpResponse:
+    """Hand the making of a file a visitor asked for to the background
+    preparer and answer at once: 202 while it is being made (the page
+    refreshes), 503 while the preparer is full, 404 once it could not be made.
+    A visitor's request never makes a file itself."""
+    key = str(path)
+    if preparer.failed(key):
+        return HttpResponse(
+            "This file could not be prepared.", status=404, content_type="text/plain"
+        )
+    if _submit(path, make):
+        status, retry = 202, PREPARING_RETRY_SECONDS
+    else:
+        status, retry = 503, BUSY_RETRY_SECONDS
+    if "application/json" in request.headers.get("Accept", "").split(",")[0]:
+        state = "preparing" if status == 202 else "busy"
+        response = JsonResponse({"status": state, "retry_after": retry}, status=status)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+    else:
+        ctx = {
+            "busy": status == 503,
+            "retry": retry,
+            "back": reverse("sharing:page", args=[token]),
+        }
+        response = _public(request, "sharing/share_preparing.html", ctx, status)
+    response["Retry-After"] = str(retry)
     return response

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Max, Prefetch, Q
+from django.db.models import Max, Prefetch
 from django.utils import timezone
 
 from generation import sequence
 from generation.adapters import validate_spec
 from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
-from studio.galleries.services import export_path, generation_export
+from studio.galleries.services import private_copies_make, private_copy_path
 from studio.generations.models import Generation
 from studio.generations.services import generation_submit_batch
 from studio.generations.store import owner_media_dir
@@ -460,7 +460,7 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
 def shared_take_path(take: Take) -> Path:
     """Where the copy of a take that share links play is kept: the original's
     frames with Content Credentials of their own and no prompt in its tags."""
-    return export_path(take.generation, "mp4", watermark=False, private=True)
+    return private_copy_path(take.generation)
 
 
 def shared_shot_copy(shot: Shot) -> Path | None:
@@ -473,12 +473,7 @@ def shared_shot_copy(shot: Shot) -> Path | None:
 
 
 def has_live_links(storyboard: Storyboard) -> bool:
-    now = timezone.now()
-    return (
-        storyboard.share_links.filter(revoked__isnull=True)
-        .filter(Q(expires__isnull=True) | Q(expires__gt=now))
-        .exists()
-    )
+    return storyboard.share_links.active().exists()
 
 
 def shared_takes_prepare(
@@ -490,21 +485,9 @@ def shared_takes_prepare(
 
     ``shots`` saves a query where the caller has them with their takes.
     """
-    made = 0
-    for shot in shots if shots is not None else shots_with_takes(storyboard):
-        take = shot.used_take()
-        if take is None or shared_take_path(take).is_file():
-            continue
-        if not (settings.MEDIA_ROOT / take.generation.video).is_file():
-            continue
-        try:
-            generation_export(generation=take.generation, key="mp4", private=True)
-        except (OSError, ValueError):
-            # An unreadable take stays unshared ("not ready") rather than
-            # breaking the owner's page; its own player shows what is wrong.
-            continue
-        made += 1
-    return made
+    shots = shots if shots is not None else shots_with_takes(storyboard)
+    takes = [take for shot in shots if (take := shot.used_take()) is not None]
+    return private_copies_make(take.generation for take in takes)
 
 
 def shared_takes_refresh(

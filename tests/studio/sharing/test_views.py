@@ -17,6 +17,7 @@ from generation.encode import probe_video
 from studio.galleries.services import gallery_create, gallery_item_add
 from studio.sharing.models import ShareLink
 from studio.sharing.services import share_link_create, share_link_revoke
+from tests.studio.sharing.conftest import get_prepared
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_anyone_with_a_valid_link_sees_the_page_its_media_and_downloads(
     client = request.getfixturevalue(visitor)
     _, token = shared
     for url in public_urls(token, clip):
-        response = client.get(url)
+        response = get_prepared(client, url)
         assert response.status_code == 200, url
 
 
@@ -306,7 +307,7 @@ def test_a_gallery_that_hides_prompts_serves_clips_without_them(
         assert verify_video(path).status == "valid"
         # The same frames as the original, not re-encoded.
         assert frame_digest(path) == frame_digest(settings.MEDIA_ROOT / clip.video)
-    gif = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/download/gif")
+    gif = get_prepared(anonymous_client, f"/s/{token}/clips/{clip.pk}/download/gif")
     assert b"red ball" not in b"".join(gif.streaming_content)
     # The owner's own files keep everything.
     assert "red ball" in every_tag(settings.MEDIA_ROOT / clip.video)
@@ -346,7 +347,7 @@ def test_a_viewer_downloads_a_shared_gallery_in_board_order_without_hidden_promp
     page = anonymous_client.get(f"/s/{token}/").content.decode()
     assert f'href="/s/{token}/download/"' in page and "Download all 2 clips" in page
 
-    response = anonymous_client.get(f"/s/{token}/download/")
+    response = get_prepared(anonymous_client, f"/s/{token}/download/")
     assert response.status_code == 200
     assert 'filename="client-picks.zip"' in response["Content-Disposition"]
     archive = archive_of(response)
@@ -373,7 +374,7 @@ def test_a_gallery_that_shows_prompts_downloads_with_them(
     gallery.show_prompts = True
     gallery.save()
     _, token = shared
-    archive = archive_of(anonymous_client.get(f"/s/{token}/download/"))
+    archive = archive_of(get_prepared(anonymous_client, f"/s/{token}/download/"))
     assert (
         archive.namelist()[0] == f"001-a-red-ball-bouncing-to-the-right-{clip.seed}.mp4"
     )
