@@ -140,6 +140,17 @@ def clip_edge_width(
     return float(np.median(widths)) if len(widths) >= 20 else None
 
 
+def decode(decoder, clip: np.ndarray) -> np.ndarray:
+    """A uint8 (T, H, W, 3) clip through the detail decoder, uint8 again."""
+    import torch
+
+    x = torch.from_numpy(clip).float().div(127.5).sub(1).permute(3, 0, 1, 2)
+    with torch.inference_mode():
+        y = decoder(x[None])[0].clamp(-1, 1)
+    y = (y.permute(1, 2, 3, 0) + 1) * 127.5
+    return y.round().to(torch.uint8).numpy()
+
+
 def summarise(values: list[float | None]) -> dict:
     found = [v for v in values if v is not None]
     return {
@@ -184,9 +195,22 @@ def main() -> None:
         shown = "not found" if median is None else f"{median:.2f} px"
         print(f"{name:<28} {shown}  ({rows[name]['clips_measured']} clips)")
 
+    folder = Path(args.decoder) if args.decoder else DECODER_DIR
+    decoder = None
+    if folder.is_dir():
+        from generation.builtin.decoder import BuiltinDetailDecoder
+
+        decoder = BuiltinDetailDecoder.from_pretrained(folder).eval()
+    else:
+        print(f"no detail decoder at {folder}")
+
     for size in (256, 128, 32):
         clips = [world.render(p, args.frames, size) for p, _ in cases]
         measure(f"world at {size}", clips)
+    if decoder is not None:
+        # The decoder on perfect 32 px input: what it can do apart from the
+        # denoiser's own flaws.
+        measure("world at 32 → decoder", [decode(decoder, c) for c in clips])
 
     seconds = {}
     if not args.no_model:
@@ -205,11 +229,8 @@ def main() -> None:
         )
         seconds["model at 32"] = (time.perf_counter() - started) / len(prompts)
         measure("model at 32", clips)
-        folder = Path(args.decoder) if args.decoder else DECODER_DIR
-        if folder.is_dir():
-            from generation.builtin.decoder import BuiltinDetailDecoder
-
-            pipe.decoder = BuiltinDetailDecoder.from_pretrained(folder)
+        if decoder is not None:
+            pipe.decoder = decoder
             started = time.perf_counter()
             clips = generate_clips(
                 pipe,
@@ -222,8 +243,6 @@ def main() -> None:
             )
             seconds["model at 128"] = (time.perf_counter() - started) / len(prompts)
             measure("model at 128 (decoder)", clips)
-        else:
-            print(f"no detail decoder at {folder}")
 
     world_256 = rows["world at 256"]["median_px"]
     goal = GOAL_RATIO * rows["world at 128"]["median_px"]
