@@ -297,14 +297,20 @@ def _storyboard_page(request: HttpRequest, link: ShareLink, token: str) -> HttpR
 
 
 def _copies_ready(clips: list[Generation], *, private: bool) -> dict[UUID, bool]:
-    """Whether each clip's video can play now. A prompt-free copy is made when
-    a link is made or a clip joins a shared gallery; one still missing (a
-    large gallery's, or a link older than that) goes to the preparer, and the
-    page shows the poster until it is there."""
+    """Whether each clip's video has nothing to wait for. A prompt-free copy
+    is made when a link is made or a clip joins a shared gallery; one still
+    missing (a large gallery's, or a link older than that) goes to the
+    preparer, and the page shows the poster until it is there. A clip whose
+    original is gone, or whose copy just failed, is not waited for."""
     ready = {}
     for clip in clips:
         path = private_copy_path(clip)
-        ready[clip.pk] = not private or path.is_file()
+        ready[clip.pk] = (
+            not private
+            or path.is_file()
+            or preparer.failed(str(path))
+            or not (settings.MEDIA_ROOT / clip.video).is_file()
+        )
         if not ready[clip.pk]:
             _submit(path, lambda clip=clip: private_copies_make([clip]))
     return ready

@@ -335,3 +335,19 @@ def test_a_single_clip_link_serves_its_prepared_copy_byte_identical(
     served = anonymous_client.get(f"/s/{token}/clips/{clip.pk}/video")
     assert body(served) == private_copy_path(clip).read_bytes()
     assert media_files() == before
+
+
+def test_a_copy_that_cannot_be_made_is_not_waited_for_on_the_page(
+    shared, clip, anonymous_client
+):
+    private_copy_path(clip).unlink()
+    (settings.MEDIA_ROOT / clip.video).write_bytes(b"not a video")
+    assert (
+        b'data-testid="clip-preparing"' in anonymous_client.get(f"/s/{shared}/").content
+    )
+    assert preparer.wait_idle(PREPARED_WITHIN)
+    text = anonymous_client.get(f"/s/{shared}/").content.decode()
+    assert "clip-preparing" not in text and "refresh" not in text
+    assert preparer.pending() == []
+    video = anonymous_client.get(f"/s/{shared}/clips/{clip.pk}/video")
+    assert video.status_code == 404
