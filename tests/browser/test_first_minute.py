@@ -10,6 +10,7 @@ import pytest
 
 from generation.tiny_models import save_tiny
 from tests.browser.conftest import (
+    RENDERING,
     ROOT,
     live_manage,
     queue_a_long_clip,
@@ -41,22 +42,21 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         title = page.title()
         page.press("#id_prompt", "Control+Enter")
 
-        page.wait_for_selector(".live-card", timeout=15_000)
+        page.wait_for_selector(".live-card")
         # The empty project's hint gives way to the clip on its way.
         assert not page.is_visible("#gallery > .empty")
         # The tab shows the step while the clip renders, then its own title.
-        wait_until(page, "/^\\[\\d+\\/20\\] /.test(document.title)", timeout=60_000)
+        wait_until(page, "/^\\[\\d+\\/20\\] /.test(document.title)")
         wait_until(
             page,
             "Number(document.documentElement.dataset.previews || 0) >= 3",
-            timeout=120_000,
+            timeout=RENDERING,
         )
-        video = page.wait_for_selector("#gallery video", timeout=120_000)
+        video = page.wait_for_selector("#gallery video", timeout=RENDERING)
         video.evaluate("v => { v.muted = true; return v.play(); }")
         wait_until(
             page,
             "document.querySelector('#gallery video').readyState >= 2",
-            timeout=30_000,
         )
         assert page.locator(".clip").count() == 1
         wait_until(page, f"document.title === {title!r}")
@@ -83,7 +83,7 @@ def test_the_player_steps_through_the_gallery_with_the_arrow_keys(live_studio, p
         wait_until(
             page,
             "document.querySelectorAll('#gallery [data-clip] video').length === 3",
-            timeout=120_000,
+            timeout=RENDERING,
         )
         clips = page.eval_on_selector_all(
             "#gallery [data-clip]", "clips => clips.map(c => c.id.slice(5))"
@@ -212,7 +212,7 @@ def test_a_clip_that_fails_says_why_and_offers_its_settings_again(
         page.press("#id_prompt", "Control+Enter")
 
         card = page.wait_for_selector(
-            ".live-card[data-status='failed']", timeout=120_000
+            ".live-card[data-status='failed']", timeout=RENDERING
         )
         assert "could not be loaded" in card.inner_text()
         assert page.locator(".live-card [data-role=cancel]").count() == 0
@@ -245,23 +245,20 @@ def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
         sign_up_with_a_project(page, live_studio, "tomas", "Kites")
         queue_a_long_clip(page, "a red kite drifting right over a sea")
         # Counted at once, from the answer that queued it.
-        badge = page.wait_for_selector("#queue-badge[data-active='1']", timeout=10_000)
+        badge = page.wait_for_selector("#queue-badge[data-active='1']")
         assert badge.inner_text().strip() in ("1 rendering", "1 queued")
 
         page.click("#queue-badge")  # polling may have swapped the element
         page.wait_for_url("**/clips/?status=active")
-        card = page.wait_for_selector(".live-card", timeout=10_000)
+        card = page.wait_for_selector(".live-card")
         wait_until(
             page,
             "Number(document.querySelector('.live-card')?.dataset.previews || 0) >= 2",
-            timeout=60_000,
         )
         assert "a red kite drifting right" in card.inner_text()
         # Done: it leaves the list of clips on their way, and the count goes.
-        page.wait_for_selector(".live-card", state="detached", timeout=120_000)
-        page.wait_for_selector(
-            "#queue-badge[data-active='0']", state="attached", timeout=10_000
-        )
+        page.wait_for_selector(".live-card", state="detached", timeout=RENDERING)
+        page.wait_for_selector("#queue-badge[data-active='0']", state="attached")
         assert "Nothing is rendering or waiting" in page.inner_text("#gallery")
         assert page.locator("#queue-badge").is_hidden()
     except Exception:
@@ -273,7 +270,7 @@ def test_a_creator_cancels_everything_on_its_way_at_once(live_studio, page):
     try:
         sign_up_with_a_project(page, live_studio, "ravi", "Too many kites")
         queue_a_long_clip(page, "a red kite drifting right over a sea", variations=3)
-        page.wait_for_selector("#queue-badge[data-active='3']", timeout=10_000)
+        page.wait_for_selector("#queue-badge[data-active='3']")
 
         page.click("#queue-badge")
         page.wait_for_selector(".live-card")
@@ -282,10 +279,8 @@ def test_a_creator_cancels_everything_on_its_way_at_once(live_studio, page):
         page.wait_for_url("**/clips/?status=active")
         assert "3 clips cancelled." in page.inner_text(".messages")
         # The running one stops at its next step; then nothing is left.
-        page.wait_for_selector(".live-card", state="detached", timeout=30_000)
-        page.wait_for_selector(
-            "#queue-badge[data-active='0']", state="attached", timeout=10_000
-        )
+        page.wait_for_selector(".live-card", state="detached")
+        page.wait_for_selector("#queue-badge[data-active='0']", state="attached")
     except Exception:
         save_artifacts(page, "cancel-all")
         raise

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import (
+    RENDERING,
     ROOT,
     free_port,
     live_manage,
@@ -57,11 +58,10 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
         wait_until(
             page,
             "Number(document.documentElement.dataset.previews || 0) >= 1",
-            timeout=60_000,
         )
 
         server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        server.wait(RENDERING / 1000)  # it stops once the clip reaches a step
         card = page.wait_for_selector(".live-card[data-connection=lost]")
         assert "reconnecting" in card.inner_text()
         assert generation_rows(env) == ["queued 0 -"]
@@ -69,12 +69,11 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
         server = serve(env, port, log)
         # Only the card's reconnected socket brings the clip into the gallery:
         # the page is never reloaded.
-        video = page.wait_for_selector("#gallery video", timeout=120_000)
+        video = page.wait_for_selector("#gallery video", timeout=RENDERING)
         video.evaluate("v => { v.muted = true; return v.play(); }")
         wait_until(
             page,
             "document.querySelector('#gallery video').readyState >= 2",
-            timeout=30_000,
         )
         [row] = generation_rows(env)
         # Counted once: the stopped server gave its try back.

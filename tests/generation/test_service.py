@@ -345,7 +345,7 @@ def test_wake_makes_a_queued_job_start_promptly(
     finally:
         service.stop()
     started = next(t for j, e, t in sink.events if e["type"] == "started")
-    assert started - woken < 0.5
+    assert started - woken < 10  # woken, not 30 s later by the poll
 
 
 def test_stopping_puts_the_running_job_back_in_the_queue(

@@ -15,6 +15,9 @@ from pathlib import Path
 from tests.browser.conftest import ROOT
 
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
+# Waits on processes end when what they wait for happens; this ceiling (in
+# seconds) only keeps a broken run from hanging, far above a busy machine's need.
+PATIENCE = 300
 
 
 def studio_env(tmp_path: Path, **settings: str) -> dict[str, str]:
@@ -45,7 +48,7 @@ def manage(env: dict[str, str], *args: str, check: bool = True):
         check=check,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE,
     )
 
 
@@ -85,7 +88,7 @@ def submit(port: int, token: str, body: dict) -> dict:
         },
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=PATIENCE) as response:
         return json.loads(response.read())
 
 
@@ -98,7 +101,7 @@ async def watch(port: int, token: str, ws_url: str, until=FINAL, on_event=None) 
     url = f"ws://127.0.0.1:{port}{ws_url}?token={token}"
     async with websockets.connect(url, max_size=None) as socket:
         while True:
-            message = await asyncio.wait_for(socket.recv(), timeout=60)
+            message = await asyncio.wait_for(socket.recv(), timeout=PATIENCE)
             if isinstance(message, bytes):
                 received.append(("preview", time.monotonic()))
                 continue
@@ -113,3 +116,15 @@ async def watch(port: int, token: str, ws_url: str, until=FINAL, on_event=None) 
 def watch_until_started(port: int, token: str, ws_url: str) -> list:
     """Return once the clip's first step is done."""
     return asyncio.run(watch(port, token, ws_url, {"progress"} | FINAL))
+
+
+def read_until(process: subprocess.Popen, *wanted: str | tuple[str, ...]) -> bool:
+    """Read ``process``'s output until a line holding each of ``wanted`` (a
+    text, or a tuple of texts any of which will do) has come; False if the
+    output ends first."""
+    waiting = [(w,) if isinstance(w, str) else w for w in wanted]
+    for line in iter(process.stdout.readline, ""):
+        waiting = [w for w in waiting if not any(text in line for text in w)]
+        if not waiting:
+            return True
+    return False
