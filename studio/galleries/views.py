@@ -281,9 +281,15 @@ def clip_download(request: HttpRequest, generation_id: UUID) -> FileResponse:
         raise Http404
     flag = request.GET.get("watermark")
     watermark = settings.STUDIO_EXPORT_WATERMARK if flag is None else flag == "1"
-    path = generation_export(generation=generation, key=key, watermark=watermark)
+    try:
+        path = generation_export(generation=generation, key=key, watermark=watermark)
+        stream = path.open("rb")
+    except FileNotFoundError:
+        # The row outlived its file (a media folder restored without it, or
+        # cleaned by hand): nothing to send, and nothing for the server to fix.
+        raise Http404("This clip's video is no longer on the server.") from None
     return FileResponse(
-        path.open("rb"),
+        stream,
         as_attachment=True,
         filename=download_name(generation, key),
         content_type=exports.FORMATS[key].content_type,

@@ -192,6 +192,16 @@ def test_an_unknown_download_format_is_a_404(alice_client, clip):
     assert alice_client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("key", ["mp4", "gif"])
+def test_a_download_of_a_clip_whose_file_is_gone_is_a_404(alice_client, clip, key):
+    from django.conf import settings
+
+    (settings.MEDIA_ROOT / clip.video).unlink()
+    url = f"/galleries/clips/{clip.pk}/download/?format={key}"
+    response = alice_client.get(url)
+    assert response.status_code == 404
+
+
 def test_compare_shows_two_clips_side_by_side(alice_client, clip, other_clip):
     url = f"/galleries/compare/?clip={clip.pk}&clip={other_clip.pk}"
     response = alice_client.get(url)
