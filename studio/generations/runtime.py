@@ -32,14 +32,27 @@ REJOIN_SECONDS = 600.0
 # next step and go back in the queue.
 STOP_SECONDS = 10.0
 _exit_hooks = False
+# While a stop waits for the old worker, a fresh service would put the clip
+# that worker still holds back in the queue and could claim it a second time.
+_stops_in_progress = 0
+# The loop of a server that has begun to stop: connections it still takes are
+# answered, but start no service, since it would be cut off mid-clip.
+_stopped_loop: asyncio.AbstractEventLoop | None = None
 
 
 def ensure_started(**service_options: Any) -> Any:
-    """Recover crashed jobs and start the worker, once per process."""
+    """Recover crashed jobs and start the worker, once per process.
+
+    Returns the running service, or None while a stop is still waiting for
+    the old one: the clip it holds goes back in the queue once, by its hand.
+    """
     global _service
     with _lock:
         if _service is not None:
             return _service
+        if _stops_in_progress:
+            logger.debug("The generation service is stopping; none is started")
+            return None
         from generation.service import GenerationService
         from studio.galleries.credentials import clip_signer
         from studio.generations.store import OrmJobStore, recover_interrupted
@@ -94,16 +107,21 @@ async def _wake_on_messages(service: Any) -> None:
 
 
 def stop(timeout: float = 10) -> None:
-    global _service, _listener
+    global _service, _listener, _stops_in_progress
     with _lock:
         service, _service = _service, None
         listener, _listener = _listener, None
-    if listener is not None:
-        listener.cancel()
-    if service is not None:
-        service.stop(timeout=timeout)
-        # The worker's database connection dies with its thread's locals.
-        gc.collect()
+        _stops_in_progress += 1
+    try:
+        if listener is not None:
+            listener.cancel()
+        if service is not None:
+            service.stop(timeout=timeout)
+            # The worker's database connection dies with its thread's locals.
+            gc.collect()
+    finally:
+        with _lock:
+            _stops_in_progress -= 1
 
 
 def current() -> Any:
@@ -126,6 +144,8 @@ def cancel(job_id: str) -> None:
 async def stop_and_flush(timeout: float = STOP_SECONDS) -> None:
     """Stop the worker from the server's loop, then let the events it sent on
     the way out (a clip going back in the queue) reach their viewers."""
+    global _stopped_loop
+    _stopped_loop = asyncio.get_running_loop()
     await asyncio.to_thread(stop, timeout)
     try:
         async with asyncio.timeout(2):
@@ -174,7 +194,11 @@ class StudioApp:
         if scope["type"] == "lifespan":
             await self.lifespan(receive, send)
             return
-        if _service is None and settings.STUDIO_SERVICE_AUTOSTART:
+        if (
+            _service is None
+            and loop is not _stopped_loop
+            and settings.STUDIO_SERVICE_AUTOSTART
+        ):
             await asyncio.to_thread(ensure_started)
         await self.app(scope, receive, send)
 

@@ -1,5 +1,6 @@
 """Helpers for tests that start the studio as real processes (Daphne,
-``runserver``, ``manage.py worker``) on a database of their own."""
+``runserver``, ``manage.py worker``) on a database of their own, and for
+tests that stop a worker part-way through a clip."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -128,3 +130,31 @@ def read_until(process: subprocess.Popen, *wanted: str | tuple[str, ...]) -> boo
         if not waiting:
             return True
     return False
+
+
+class HeldAtTheFirstStep:
+    """The tiny model, holding its clip at the first step once the worker is
+    told to stop, until ``let_go`` is set."""
+
+    def __init__(self, adapter):
+        self.adapter = adapter
+        self.native_size = adapter.native_size
+        self.rendering = threading.Event()
+        self.stopping = threading.Event()
+        self.let_go = threading.Event()
+
+    def validate(self, spec):
+        return self.adapter.validate(spec)
+
+    def generate(self, spec, *, should_stop, **hooks):
+        def held_stop() -> bool:
+            self.rendering.set()
+            # The worker has no event of its own to wait on: its stop flag is
+            # what the pipeline reads between steps.
+            while not should_stop():
+                self.let_go.wait(0.01)
+            self.stopping.set()
+            self.let_go.wait(PATIENCE)
+            return True
+
+        return self.adapter.generate(spec, should_stop=held_stop, **hooks)

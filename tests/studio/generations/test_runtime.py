@@ -6,7 +6,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from channels.testing import WebsocketCommunicator
+from asgiref.sync import sync_to_async
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.utils import timezone
 
 from generation.specs import StepEvent
@@ -15,17 +16,19 @@ from studio.generations import runtime
 from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
 from studio.generations.store import worker_name
+from tests.studio.generations.processes import PATIENCE, HeldAtTheFirstStep
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def wait_until_finished(generation: Generation, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+def wait_until_finished(generation: Generation) -> None:
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         generation.refresh_from_db()
         if generation.is_finished:
             return
         time.sleep(0.05)
+    raise AssertionError(f"{generation.pk} is still {generation.status}")
 
 
 def test_on_start_up_the_default_model_is_loaded_before_any_clip_asks(
@@ -42,7 +45,7 @@ def test_on_start_up_the_default_model_is_loaded_before_any_clip_asks(
 
     runtime.ensure_started(adapter_loader=loader, poll_interval=0.05)
     try:
-        assert loaded.wait(30)
+        assert loaded.wait(PATIENCE)
     finally:
         runtime.stop()
     assert asked[0] == "house-model"
@@ -104,6 +107,48 @@ def test_a_running_service_takes_over_the_job_of_a_worker_that_went_quiet(
     assert (busy.status, busy.worker) == ("running", "gpu-3:9")
 
 
+async def test_a_request_while_the_service_stops_starts_no_second_one(
+    settings, alice, tiny_spec, tiny_adapter
+):
+    settings.STUDIO_SERVICE_AUTOSTART = True
+    model = HeldAtTheFirstStep(tiny_adapter)
+    await sync_to_async(runtime.ensure_started)(
+        adapter_loader=lambda name, device: model,
+        poll_interval=0.05,
+        warm_model=None,
+    )
+    clip = await Generation.objects.acreate(
+        owner=alice,
+        prompt=tiny_spec.prompt,
+        seed=tiny_spec.seed,
+        settings=tiny_spec.to_dict(),
+    )
+    stopping = None
+    try:
+        runtime.wake()
+        assert await asyncio.to_thread(model.rendering.wait, PATIENCE)
+        stopping = asyncio.create_task(asyncio.to_thread(runtime.stop))
+        assert await asyncio.to_thread(model.stopping.wait, PATIENCE)
+
+        # The old worker still holds the clip: a fresh service would take it
+        # back from it and start it a second time.
+        page = HttpCommunicator(
+            application, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]
+        )
+        response = await page.get_response(timeout=PATIENCE)
+        assert response["status"] == 200
+        assert runtime.current() is None
+        held = await Generation.objects.aget(pk=clip.pk)
+        assert (held.status, held.attempts) == ("running", 1)
+    finally:
+        model.let_go.set()
+        if stopping is not None:
+            await stopping
+        await sync_to_async(runtime.stop)()
+    clip = await Generation.objects.aget(pk=clip.pk)
+    assert (clip.status, clip.attempts, clip.worker) == ("queued", 0, "")
+
+
 def test_the_service_does_not_start_by_itself(alice_client):
     alice_client.get("/")
     assert runtime.current() is None
@@ -121,15 +166,15 @@ async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
             alice_cookie,
         ],
     )
-    await ws.connect()
-    await ws.receive_json_from()
+    await ws.connect(timeout=PATIENCE)
+    await ws.receive_json_from(timeout=PATIENCE)
     job, steps = str(generation.pk), 200
-    sent_at: dict[int, float] = {}
+    sent: list[int] = []
 
     def worker() -> None:
         for step in range(1, steps + 1):
             time.sleep(0.01)  # faster than any real model's steps
-            sent_at[step] = time.perf_counter()
+            sent.append(step)
             runtime.events.emit_preview(
                 job,
                 StepEvent(
@@ -146,15 +191,19 @@ async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
 
     thread = threading.Thread(target=worker)
     thread.start()
-    received, delays = [], []
+    received, behind = [], []
     for _ in range(steps):
-        header, _ = unpack_preview(await ws.receive_from(timeout=10))
-        delays.append(time.perf_counter() - sent_at[header["step"]])
+        header, _ = unpack_preview(await ws.receive_from(timeout=PATIENCE))
         received.append(header["step"])
+        # Counted in steps, not seconds, so a busy machine that slows the
+        # worker and the loop alike does not count as late delivery.
+        behind.append(len(sent) - header["step"])
     thread.join()
     await ws.disconnect()
     assert received == list(range(1, steps + 1))
-    assert sorted(delays)[int(0.99 * steps)] < 0.1
+    # A crossing that waits on anything (async_to_sync did, for up to half a
+    # second) lets the worker run tens of steps ahead of its viewers.
+    assert sorted(behind)[int(0.99 * steps)] <= 10
 
 
 class Viewer:
@@ -182,10 +231,9 @@ async def test_a_viewer_that_went_away_does_not_stop_the_others(settings):
     events.watch(group, watching)
     for step in (1, 2):
         events.publish_event("job-1", {"type": "progress", "step": step})
-    for _ in range(50):
-        if len(watching.messages) == 2:
-            break
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(PATIENCE):
+        while len(watching.messages) < 2:
+            await asyncio.sleep(0.01)
     texts = [m["text"] for m in watching.messages]
     assert texts == ['{"type":"progress","step":1}', '{"type":"progress","step":2}']
     assert events.watching(group) == 1  # the failing viewer was dropped

@@ -8,10 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import HttpCommunicator
 
 from studio.asgi import application
 from studio.generations import runtime
@@ -19,6 +19,7 @@ from studio.generations.models import Generation
 from tests.browser.conftest import ROOT, free_port, wait_until_up
 from tests.studio.generations import processes
 from tests.studio.generations.processes import (
+    HeldAtTheFirstStep,
     api_user,
     generation_rows,
     submit,
@@ -38,8 +39,10 @@ LONG_CLIP = {
 
 def stop_mid_clip(tmp_path, command: list[str], signum: int, group: bool = False):
     """Serve with ``command``, start a long clip, send ``signum`` at its
-    first step; return the seconds the server took to exit, its log and the
-    clip's row."""
+    first step; return the server's log and the clip's rows once it exits.
+
+    A server that waited for the clip, or gave up waiting on its worker,
+    leaves it ``succeeded`` or ``running``: the rows show which."""
     env = processes.studio_env(tmp_path)
     token = api_user(env)
     port = free_port()
@@ -55,22 +58,20 @@ def stop_mid_clip(tmp_path, command: list[str], signum: int, group: bool = False
             created = submit(port, token, LONG_CLIP)
             received = watch_until_started(port, token, created["ws_url"])
             assert received[-1][0]["type"] == "progress"
-            stopped = time.monotonic()
             if group:  # a terminal's Ctrl+C reaches every process of the group
                 os.killpg(server.pid, signum)
             else:
                 server.send_signal(signum)
-            server.wait(30)
-            took = time.monotonic() - stopped
+            server.wait(processes.PATIENCE)
         finally:
             if server.poll() is None:
                 server.kill()
                 server.wait()
-    return took, log_path.read_text(), generation_rows(env)
+    return log_path.read_text(), generation_rows(env)
 
 
 def test_a_daphne_server_stopped_mid_clip_puts_the_clip_back_in_line(tmp_path):
-    took, log, rows = stop_mid_clip(
+    log, rows = stop_mid_clip(
         tmp_path,
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "{port}",
          "studio.asgi:application"],
@@ -78,12 +79,11 @@ def test_a_daphne_server_stopped_mid_clip_puts_the_clip_back_in_line(tmp_path):
     )  # fmt: skip
     assert rows == ["queued 0 -"], log
     assert "goes back in the queue" in log
-    assert took < 15
 
 
 def test_ctrl_c_on_the_quickstart_server_puts_the_clip_back_in_line(tmp_path):
     # The command ./studio.sh start runs.
-    took, log, rows = stop_mid_clip(
+    log, rows = stop_mid_clip(
         tmp_path,
         [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
         signal.SIGINT,
@@ -91,7 +91,6 @@ def test_ctrl_c_on_the_quickstart_server_puts_the_clip_back_in_line(tmp_path):
     )
     assert rows == ["queued 0 -"], log
     assert "goes back in the queue" in log
-    assert took < 15
 
 
 def test_a_process_that_exits_while_its_worker_renders_puts_the_clip_back(tmp_path):
@@ -122,23 +121,14 @@ sys.exit(0)
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_an_asgi_lifespan_starts_the_worker_and_stopping_gives_its_clip_back(
-    settings, alice, tiny_spec, tiny_adapter, monkeypatch
+    settings, alice, tiny_spec, tiny_adapter
 ):
     settings.STUDIO_SERVICE_AUTOSTART = True
-    # Each step waits on the store, so the clip is still rendering when the
-    # server stops.
-    monkeypatch.setattr("generation.service.STORE_CANCEL_POLL", 0.0)
-    from studio.generations.store import OrmJobStore
-
-    asks = OrmJobStore.cancel_requested
-
-    def slow_cancel_requested(self, job_id):
-        time.sleep(0.05)
-        return asks(self, job_id)
-
-    monkeypatch.setattr(OrmJobStore, "cancel_requested", slow_cancel_requested)
+    model = HeldAtTheFirstStep(tiny_adapter)
     await sync_to_async(runtime.ensure_started)(
-        adapter_loader=lambda name, device: tiny_adapter, poll_interval=0.05
+        adapter_loader=lambda name, device: model,
+        poll_interval=0.05,
+        warm_model=None,
     )
     inbox: asyncio.Queue = asyncio.Queue()
     outbox: asyncio.Queue = asyncio.Queue()
@@ -149,27 +139,34 @@ async def test_an_asgi_lifespan_starts_the_worker_and_stopping_gives_its_clip_ba
     )
     try:
         await inbox.put({"type": "lifespan.startup"})
-        assert (await asyncio.wait_for(outbox.get(), 30))["type"] == (
-            "lifespan.startup.complete"
-        )
+        started = await asyncio.wait_for(outbox.get(), processes.PATIENCE)
+        assert started["type"] == "lifespan.startup.complete"
         assert runtime.current().running
-        settings_ = {**tiny_spec.to_dict(), "num_inference_steps": 100}
         clip = await Generation.objects.acreate(
             owner=alice,
             prompt=tiny_spec.prompt,
             seed=tiny_spec.seed,
-            settings=settings_,
+            settings=tiny_spec.to_dict(),
         )
         runtime.wake()
-        while (await Generation.objects.aget(pk=clip.pk)).status != "running":
-            await asyncio.sleep(0.02)
+        assert await asyncio.to_thread(model.rendering.wait, processes.PATIENCE)
         await inbox.put({"type": "lifespan.shutdown"})
-        assert (await asyncio.wait_for(outbox.get(), 30))["type"] == (
-            "lifespan.shutdown.complete"
+        # The clip is still rendering when the server stops.
+        assert await asyncio.to_thread(model.stopping.wait, processes.PATIENCE)
+        model.let_go.set()
+        stopped = await asyncio.wait_for(outbox.get(), processes.PATIENCE)
+        assert stopped["type"] == "lifespan.shutdown.complete"
+        await asyncio.wait_for(server, processes.PATIENCE)
+        # A request the stopping server still takes is answered, and starts
+        # no worker that would claim the clip only to be cut off again.
+        page = HttpCommunicator(
+            application, "GET", "/accounts/login/", headers=[(b"host", b"testserver")]
         )
-        await asyncio.wait_for(server, 5)
+        response = await page.get_response(timeout=processes.PATIENCE)
+        assert response["status"] == 200
+        assert runtime.current() is None
     finally:
+        model.let_go.set()
         await sync_to_async(runtime.stop)()
     clip = await Generation.objects.aget(pk=clip.pk)
     assert (clip.status, clip.attempts, clip.worker) == ("queued", 0, "")
-    assert runtime.current() is None
