@@ -46,7 +46,7 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         # The empty project's hint gives way to the clip on its way.
         assert not page.is_visible("#gallery > .empty")
         # The tab shows the step while the clip renders, then its own title.
-        wait_until(page, "/^\\[\\d+\\/20\\] /.test(document.title)")
+        wait_until(page, "/^\\[\\d+\\/20\\] /.test(document.title)", RENDERING)
         wait_until(
             page,
             "Number(document.documentElement.dataset.previews || 0) >= 3",
@@ -254,6 +254,7 @@ def test_the_top_bar_leads_to_every_clip_on_its_way(live_studio, page):
         wait_until(
             page,
             "Number(document.querySelector('.live-card')?.dataset.previews || 0) >= 2",
+            timeout=RENDERING,
         )
         assert "a red kite drifting right" in card.inner_text()
         # Done: it leaves the list of clips on their way, and the count goes.

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import save_artifacts, sign_up_with_a_project
+from tests.browser.conftest import (
+    PATIENCE,
+    RENDERING,
+    save_artifacts,
+    sign_up_with_a_project,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -22,6 +27,7 @@ def own_pages(page) -> list[str]:
 
 def test_no_page_of_a_creators_studio_scrolls_sideways_on_a_phone(live_studio, browser):
     desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk.set_default_timeout(PATIENCE)
     page = desk.new_page()
     try:
         sign_up_with_a_project(
@@ -31,7 +37,7 @@ def test_no_page_of_a_creators_studio_scrolls_sideways_on_a_phone(live_studio, b
             "#id_prompt", "a yellow star drifting left over a night sky, pan left"
         )
         page.press("#id_prompt", "Control+Enter")
-        page.wait_for_selector("#gallery video", timeout=120_000)
+        page.wait_for_selector("#gallery video", timeout=RENDERING)
         page.goto(f"{live_studio}/galleries/")
         page.fill("#id_title", "Night skies")
         page.click("button[type=submit]")
@@ -54,6 +60,7 @@ def test_no_page_of_a_creators_studio_scrolls_sideways_on_a_phone(live_studio, b
         raise
 
     phone = browser.new_context(viewport=PHONE, storage_state=desk.storage_state())
+    phone.set_default_timeout(PATIENCE)
     small = phone.new_page()
     wide = {}
     for path in seen:

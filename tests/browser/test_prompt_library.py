@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import (
+    RENDERING,
     save_artifacts,
     sign_up_with_a_project,
     wait_for_the_composer,
@@ -87,7 +88,7 @@ def test_a_creator_writes_saves_finds_and_generates_a_prompt(studio_url, page):
         wait_until(
             page,
             "document.querySelectorAll('#gallery .clip video').length >= 2",
-            timeout=180_000,
+            timeout=RENDERING,
         )
         captions = page.locator("#gallery .clip-prompt").all_inner_texts()
         assert any("to the left" in c for c in captions)

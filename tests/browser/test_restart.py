@@ -58,6 +58,7 @@ def test_a_clip_rendering_when_the_studio_restarts_finishes_after_it(page, tmp_p
         wait_until(
             page,
             "Number(document.documentElement.dataset.previews || 0) >= 1",
+            timeout=RENDERING,
         )
 
         server.send_signal(signal.SIGTERM)

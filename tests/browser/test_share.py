@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import save_artifacts, sign_up_with_a_project, wait_until
+from tests.browser.conftest import (
+    PATIENCE,
+    RENDERING,
+    save_artifacts,
+    sign_up_with_a_project,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -21,7 +27,7 @@ def make_a_clip(page, url: str) -> None:
     page.select_option("#id_size", "64")
     page.fill("#id_steps", "4")
     page.press("#id_prompt", "Control+Enter")
-    page.wait_for_selector("#gallery .clip video", timeout=180_000)
+    page.wait_for_selector("#gallery .clip video", timeout=RENDERING)
 
 
 def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, browser):
@@ -31,6 +37,8 @@ def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, br
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
     public = visitor.new_page()
+    for context in (owner, visitor):
+        context.set_default_timeout(PATIENCE)
     try:
         make_a_clip(page, studio_url)
 
@@ -58,9 +66,7 @@ def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, br
         public.goto(share_url)
         public.wait_for_selector("video")
         public.eval_on_selector("video", "v => { v.muted = true; return v.play(); }")
-        wait_until(
-            public, "document.querySelector('video').readyState >= 2", timeout=30_000
-        )
+        wait_until(public, "document.querySelector('video').readyState >= 2")
         assert public.is_visible("[data-testid=ai-label]")
         assert public.text_content("[data-testid=ai-label]") == "AI-generated"
         assert "Content Credentials: valid" in public.inner_text(

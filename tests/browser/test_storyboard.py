@@ -6,7 +6,12 @@ from __future__ import annotations
 import av
 import pytest
 
-from tests.browser.conftest import save_artifacts, sign_up_with_a_project, wait_until
+from tests.browser.conftest import (
+    RENDERING,
+    save_artifacts,
+    sign_up_with_a_project,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -60,7 +65,7 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         wait_until(
             page,
             "document.querySelectorAll('.take[data-take]').length === 3",
-            timeout=180_000,
+            timeout=RENDERING,
         )
 
         # Reorder: the third shot moves up with the keyboard.
@@ -80,18 +85,17 @@ def test_a_creator_turns_a_scene_into_a_rendered_cut(live_studio, page, tmp_path
         wait_until(
             page,
             f"document.querySelectorAll('#shot-{after[0]} .take[data-take]').length === 2",
-            timeout=120_000,
+            timeout=RENDERING,
         )
         page.locator(f"#shot-{after[0]}").get_by_text("Use take 1").click()
         page.wait_for_selector(f"#shot-{after[0]} .take.used[data-take='1']")
 
         page.click("text=Render sequence")
-        video = page.wait_for_selector("[data-testid=render] video", timeout=120_000)
+        video = page.wait_for_selector("[data-testid=render] video", timeout=RENDERING)
         video.evaluate("v => { v.muted = true; return v.play(); }")
         wait_until(
             page,
             "document.querySelector('[data-testid=render] video').readyState >= 2",
-            timeout=30_000,
         )
 
         with page.expect_download() as download:
