@@ -1,4 +1,5 @@
-"""Serve the studio under Daphne for the browser tests.
+"""Serve the studio for the browser tests through the production server,
+``python -m studio.server`` (Daphne with the studio's limits).
 
 Usage: python -m tests.browser.serve PORT
 
@@ -32,7 +33,7 @@ def main() -> None:
             family="builtin",
             validate=builtin_adapter.validate,
         )
-    from daphne.cli import CommandLineInterface
+    from studio.server.edge import CommandLineInterface
 
     CommandLineInterface().run(
         ["--bind", "127.0.0.1", "--port", port, "studio.asgi:application"]
