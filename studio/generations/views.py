@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts.data import clips_archive
+from studio.accounts.services import api_token_user
 from studio.galleries.models import Gallery
 from studio.galleries.services import gallery_items_add
 from studio.generations.forms import MAX_BULK_CLIPS, BulkClipsForm
@@ -215,15 +216,28 @@ def generation_delete_page(request: HttpRequest, generation_id: UUID) -> HttpRes
     return redirect(project or "projects:list")
 
 
+def _media_user(request: HttpRequest) -> Any:
+    """The session's user, or the owner of the bearer token a script sends:
+    the URLs the API hands out must open with the credentials that got them.
+    A GET changes nothing, so a token needs no CSRF check here."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return request.user
+    scheme, _, token = header.partition(" ")
+    return api_token_user(token.strip()) if scheme == "Bearer" else None
+
+
 def media(request: HttpRequest, path: str) -> HttpResponseBase:
-    """Serve a clip or poster to its owner only; anyone else gets a 404."""
-    if not request.user.is_authenticated:
+    """Serve a clip, poster or captions to their owner only (by session or by
+    API token); anyone else gets a 404."""
+    user = _media_user(request)
+    if user is None or not user.is_authenticated:
         raise Http404
     names = Q(video=path) | Q(poster=path)
     if path.endswith(".vtt"):
         # A rendered sequence's captions sit beside its video.
         names |= Q(video=path.removesuffix(".vtt") + ".mp4", settings__job="sequence")
-    owned = Generation.objects.filter(names, owner=request.user).exists()
+    owned = Generation.objects.filter(names, owner=user).exists()
     file = (settings.MEDIA_ROOT / path).resolve()
     if not owned or not file.is_relative_to(settings.MEDIA_ROOT) or not file.is_file():
         raise Http404

@@ -125,6 +125,28 @@ def test_media_is_served_to_its_owner_only(
     assert anonymous_client.get(finished.video_url).status_code == 404
 
 
+def test_media_opens_with_the_api_token_of_its_owner(
+    alice, bob, anonymous_client, finished
+):
+    from studio.accounts.services import api_token_create
+
+    alices = {"Authorization": f"Bearer {api_token_create(user=alice, name='s')[1]}"}
+    bobs = {"Authorization": f"Bearer {api_token_create(user=bob, name='s')[1]}"}
+    response = anonymous_client.get(finished.video_url, headers=alices)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"0123456789" * 10
+    assert anonymous_client.get(finished.poster_url, headers=alices).status_code == 200
+    ranged = anonymous_client.get(
+        finished.video_url, headers={**alices, "Range": "bytes=0-3"}
+    )
+    assert ranged.status_code == 206
+    assert anonymous_client.get(finished.video_url, headers=bobs).status_code == 404
+    wrong = {"Authorization": "Bearer not-a-token"}
+    assert anonymous_client.get(finished.video_url, headers=wrong).status_code == 404
+    basic = {"Authorization": "Basic YWxpY2U6eA=="}
+    assert anonymous_client.get(finished.video_url, headers=basic).status_code == 404
+
+
 def test_media_answers_range_requests(alice_client, finished):
     response = alice_client.get(finished.video_url, headers={"Range": "bytes=10-19"})
     assert response.status_code == 206
