@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 import studio
 from studio.accounts.services import api_token_create
 from studio.asgi import application
+from tests.studio.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ PROXY = ("HTTP_X_FORWARDED_PROTO", "https")
 
 async def opens(path: str, *headers: tuple[bytes, bytes], scheme: str = "ws") -> bool:
     """Whether the socket is accepted; a refusal closes before the accept."""
-    ws = WebsocketCommunicator(application, path, headers=list(headers))
+    ws = PatientCommunicator(application, path, headers=list(headers))
     ws.scope["scheme"] = scheme
     connected, _ = await ws.connect()
     if connected:

@@ -8,7 +8,6 @@ import time
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from channels.testing import WebsocketCommunicator
 
 from generation.specs import StepEvent
 from studio.accounts.services import api_token_create
@@ -17,6 +16,7 @@ from studio.generations import runtime
 from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
 from studio.generations.services import generation_submit
+from tests.studio.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,8 +26,8 @@ ORIGIN = (b"origin", b"http://localhost")
 PROMPT = "a red ball bouncing to the right, slow push-in"
 
 
-def communicator(path: str, *headers: tuple[bytes, bytes]) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, path, headers=[HOST, *headers])
+def communicator(path: str, *headers: tuple[bytes, bytes]) -> PatientCommunicator:
+    return PatientCommunicator(application, path, headers=[HOST, *headers])
 
 
 def assert_no_listeners(generation_id) -> None:
@@ -245,7 +245,7 @@ async def test_a_preview_published_while_a_viewer_connects_arrives_once(
     runtime.events.forget(job)
 
 
-async def receive_until_finished(ws: WebsocketCommunicator) -> list:
+async def receive_until_finished(ws: PatientCommunicator) -> list:
     messages = []
     while True:
         output = await ws.receive_output(timeout=60)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import HttpCommunicator, WebsocketCommunicator
+from channels.testing import HttpCommunicator
 from django.utils import timezone
 
 from generation.specs import StepEvent
@@ -17,6 +17,7 @@ from studio.generations.events import LiveEvents, group_name, unpack_preview
 from studio.generations.models import Generation
 from studio.generations.store import worker_name
 from tests.studio.generations.processes import PATIENCE, HeldAtTheFirstStep
+from tests.studio.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -157,7 +158,7 @@ def test_the_service_does_not_start_by_itself(alice_client):
 async def test_events_from_a_worker_thread_all_arrive_in_order_and_promptly(
     alice, alice_cookie, generation
 ):
-    ws = WebsocketCommunicator(
+    ws = PatientCommunicator(
         application,
         f"/ws/generations/{generation.pk}",
         headers=[

@@ -8,7 +8,6 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 
 from generation import adapters
@@ -18,6 +17,7 @@ from studio.asgi import application
 from studio.generations import runtime
 from studio.generations.events import unpack_preview
 from studio.generations.models import Generation
+from tests.studio.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,7 +105,7 @@ def submit(client, name: str, family: str, steps: int) -> dict:
     return response.json()
 
 
-async def receive_until_finished(ws: WebsocketCommunicator, *, on_preview=None):
+async def receive_until_finished(ws: PatientCommunicator, *, on_preview=None):
     messages = []
     while True:
         output = await ws.receive_output(timeout=120)
@@ -122,8 +122,8 @@ async def receive_until_finished(ws: WebsocketCommunicator, *, on_preview=None):
                 await on_preview(header)
 
 
-def connect(generation_id: str, cookie) -> WebsocketCommunicator:
-    return WebsocketCommunicator(
+def connect(generation_id: str, cookie) -> PatientCommunicator:
+    return PatientCommunicator(
         application, f"/ws/generations/{generation_id}", headers=[HOST, ORIGIN, cookie]
     )
 

@@ -7,20 +7,20 @@ import json
 import av
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from generation.encode import probe_video
 from studio.asgi import application
 from studio.generations.models import Generation
 from studio.storyboards import services
+from tests.studio.sockets import PatientCommunicator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HOST = (b"host", b"localhost")
 ORIGIN = (b"origin", b"http://localhost")
 
 
-async def until_finished(ws: WebsocketCommunicator) -> list[dict]:
+async def until_finished(ws: PatientCommunicator) -> list[dict]:
     messages = []
     while True:
         output = await ws.receive_output(timeout=60)
@@ -45,7 +45,7 @@ async def test_the_rendered_sequence_is_exact_and_ends_with_its_captions(
     render = await database_sync_to_async(services.storyboard_render)(
         storyboard=storyboard
     )
-    ws = WebsocketCommunicator(
+    ws = PatientCommunicator(
         application,
         f"/ws/generations/{render.generation_id}",
         [HOST, ORIGIN, alice_cookie],
