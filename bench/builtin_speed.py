@@ -1,7 +1,7 @@
 """How fast the built-in model renders a clip on this machine's CPU.
 
     python bench/builtin_speed.py [--runs 5] [--frames 16] [--steps 20]
-        [--decoder runs/decoder/export]
+        [--decoder runs/decoder/export | none]
 
 Times the pipeline call alone and the studio's path (the adapter with previews
 at every step, then the MP4 scaled to the output size), alternating, and compares both with
@@ -35,7 +35,9 @@ def main() -> None:
     ap.add_argument("--fps", type=int, default=8)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument(
-        "--decoder", default="", help="a saved detail decoder folder to time with"
+        "--decoder",
+        default="",
+        help="a saved detail decoder folder to time with ('none': the 32 px clip)",
     )
     ap.add_argument(
         "--out", default=str(ROOT / "bench" / "results" / "builtin_speed.json")
@@ -51,7 +53,10 @@ def main() -> None:
     from generation.specs import GenerationSpec
 
     adapter = BuiltinAdapter.load(device="cpu")
-    if args.decoder:
+    if args.decoder == "none":
+        adapter.pipeline.decoder = None
+        adapter = BuiltinAdapter(adapter.pipeline, device="cpu")
+    elif args.decoder:
         from generation.builtin.decoder import BuiltinDetailDecoder
 
         adapter.pipeline.decoder = BuiltinDetailDecoder.from_pretrained(args.decoder)
