@@ -32,8 +32,8 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
 
 def weights_memory() -> dict[str, int]:
     """Memory for the built-in model's weights, as ``estimate_memory`` gives it
-    for a registered model: the denoiser and the MiniLM text encoder, float32
-    on the CPU."""
+    for a registered model: the denoiser, the detail decoder when there is one
+    and the MiniLM text encoder, float32 on the CPU."""
     from generation.adapters.options import component_parameters, safetensors_parameters
     from generation.builtin.text import minilm_path
 

@@ -83,13 +83,15 @@ def test_it_renders_on_a_gpu_what_it_renders_on_a_cpu(spec):
     assert len(previews) == spec.num_inference_steps
 
 
-def test_the_built_in_weights_memory_counts_the_denoiser_and_its_text_encoder():
+def test_the_built_in_weights_memory_counts_every_component_and_the_text_encoder():
     from generation.adapters.builtin import WEIGHTS_DIR, weights_memory
     from generation.builtin.pipeline import BuiltinVideoPipeline, text_encoder_for
 
     pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
     encoder = text_encoder_for(torch.device("cpu"))
     loaded = sum(p.numel() for p in pipe.transformer.parameters())
+    if pipe.decoder is not None:
+        loaded += sum(p.numel() for p in pipe.decoder.parameters())
     loaded += sum(p.numel() for p in encoder.model.parameters())
     memory = weights_memory()
     # Read from the files' headers alone (which also count a few buffers).

@@ -181,3 +181,13 @@ def test_an_installed_decoder_is_loaded_with_the_saved_pipeline(tmp_path):
     assert run(loaded, height=128, width=128).frames.shape == (1, 8, 128, 128, 3)
     transformer = (tmp_path / "weights" / "transformer").iterdir()
     assert {f.name: f.read_bytes() for f in transformer} == before
+
+
+def test_the_shipped_weights_make_128_px_clips_through_their_decoder():
+    from generation.builtin.pipeline import WEIGHTS_DIR
+
+    pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+    assert isinstance(pipe.decoder, BuiltinDetailDecoder)
+    assert sum(p.numel() for p in pipe.decoder.parameters()) < 2_000_000
+    frames = run(pipe, height=128, width=128).frames
+    assert frames.shape == (1, 8, 128, 128, 3)
