@@ -476,3 +476,14 @@ register(
     "camera moves. Runs on any CPU.",
     validate=_builtin_validate,
 )
+
+
+def read_prompt(name: str, text: str) -> dict[str, object] | None:
+    """What model ``name`` reads in ``text`` (see
+    :func:`generation.builtin.reading.read_prompt`), or None for a model
+    without a prompt reader, which today is every model but the built-in one."""
+    if name != "builtin":
+        return None
+    from generation.builtin.reading import read_prompt as read_builtin
+
+    return read_builtin(text)

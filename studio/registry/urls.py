@@ -9,4 +9,9 @@ app_name = "registry"
 urlpatterns = [
     path("models/", views.model_list, name="list"),
     path("api/models", views.api_models, name="api_list"),
+    path(
+        "api/models/<str:name>/reading",
+        views.api_model_reading,
+        name="api_reading",
+    ),
 ]

@@ -1,0 +1,79 @@
+"""The built-in model's reading of a prompt, from the shipped weights."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from generation.adapters import read_prompt as read_for_model
+from generation.builtin.reading import read_prompt, unknown_words
+
+IN_WORLD = "a red ball bouncing to the right, slow push-in"
+PARTLY_OUT = "a fluffy orange cat walking across a wooden floor"
+FULLY_OUT = "a futuristic city with flying cars"
+
+
+def values(reading: dict) -> dict[str, str]:
+    return {name: term["value"] for name, term in reading["terms"].items()}
+
+
+def test_an_in_world_prompt_reads_as_the_world_terms_it_names():
+    reading = read_prompt(IN_WORLD)
+    read = values(reading)
+    assert read["colour"] == "red"
+    assert read["object"] == "ball"
+    assert read["motion"] in ("bounce", "right")
+    assert read["camera"] == "push-in"
+    assert reading["unknown"] == []
+    assert reading["terms"]["colour"]["confidence"] > 0.9
+    assert reading["summary"].startswith("Will draw: red · ball · ")
+    assert "push-in" in reading["summary"]
+
+
+def test_a_partly_out_prompt_lists_the_words_the_world_lacks():
+    reading = read_prompt(PARTLY_OUT)
+    assert values(reading)["colour"] == "orange"
+    assert {"cat", "wooden", "floor"} <= set(reading["unknown"])
+    assert "orange" not in reading["unknown"]
+    assert "a" not in reading["unknown"]
+
+
+def test_a_fully_out_prompt_gets_a_friendly_notice_with_an_in_world_prompt():
+    reading = read_prompt(FULLY_OUT)
+    assert {"futuristic", "city", "cars"} <= set(reading["unknown"])
+    summary = reading["summary"]
+    assert summary.startswith("Most of this prompt is outside this model's world")
+    suggestion = summary.split("“")[1].rstrip("”.")
+    assert read_prompt(suggestion)["unknown"] == []
+
+
+def test_the_empty_prompt_states_nothing():
+    reading = read_prompt("")
+    assert reading["terms"] == {}
+    assert reading["unknown"] == []
+    assert "Type a prompt" in reading["summary"]
+
+
+def test_plurals_hyphens_and_filler_words_are_understood():
+    unknown, content = unknown_words(
+        "Cinematic video: two blue balls, camera pans left"
+    )
+    assert unknown == []
+    assert content == 4  # blue, balls, pans, left
+
+
+def test_a_reading_after_the_first_takes_well_under_100_ms():
+    read_prompt("a green star rising at night")
+    best = float("inf")
+    for i in range(5):
+        start = time.perf_counter()
+        read_prompt(f"a purple box shrinking over the sea, take {i}")
+        best = min(best, time.perf_counter() - start)
+    assert best < 0.1
+
+
+@pytest.mark.parametrize("name", ["wan-2.1", "no-such-model", ""])
+def test_only_the_builtin_model_has_a_reader(name):
+    assert read_for_model(name, IN_WORLD) is None
+    assert read_for_model("builtin", IN_WORLD)["terms"]["object"]["value"] == "ball"
