@@ -145,7 +145,8 @@ def builtin_reader() -> ReaderOnly:
     return ReaderOnly()
 
 
-def _label(attribute: str, value: str) -> str:
+def term_label(attribute: str, value: str) -> str:
+    """How a term reads to a creator: "moving right", "static camera"."""
     shown = _DISPLAY.get(attribute, {}).get(value)
     if shown:
         return shown
@@ -154,10 +155,16 @@ def _label(attribute: str, value: str) -> str:
     return value
 
 
+def mostly_outside(unknown: list[str], content: int) -> bool:
+    """Whether too few of a prompt's ``content`` words are the world's own
+    for its reading to stand for the prompt."""
+    return content > 0 and len(unknown) > content * (1 - MOSTLY_KNOWN)
+
+
 def _summary(terms: dict[str, dict], unknown: list[str], content: int) -> str:
     if content == 0:
         return "Type a prompt to see what the built-in model will draw."
-    if len(unknown) > content * (1 - MOSTLY_KNOWN):
+    if mostly_outside(unknown, content):
         missing = ", ".join(unknown[:6])
         return (
             f"Most of this prompt is outside this model's world ({missing} "
@@ -165,7 +172,7 @@ def _summary(terms: dict[str, dict], unknown: list[str], content: int) -> str:
             f"skies, fields and seas. Try “{SUGGESTION}”."
         )
     main = [
-        _label(k, terms[k]["value"])
+        term_label(k, terms[k]["value"])
         for k in ("colour", "object", "motion", "scene", "camera")
         if k in terms
     ]

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_POST
 
 from generation.adapters import read_prompt
+from generation.builtin.reading import mostly_outside, term_label, unknown_words
 from generation.specs import MAX_PROMPT_CHARS
 from studio import jsontext
 from studio.generations.api import MAX_BODY_BYTES, api_view, error
@@ -13,6 +15,8 @@ from studio.registry.services import model_rows
 
 PUBLIC_FIELDS = ("name", "family", "task", "status", "reason", "defaults",
                  "description")  # fmt: skip
+# Below this the reader is torn between terms, so the term is shown faded.
+UNSURE = 0.6
 
 
 @login_required
@@ -57,3 +61,55 @@ def api_model_reading(request: HttpRequest, name: str) -> HttpResponse:
     if reading is None:
         return error(404, "This model has no prompt reader.")
     return JsonResponse(reading)
+
+
+@login_required
+@require_POST
+def model_reading(request: HttpRequest) -> HttpResponse:
+    """What the chosen model will draw from the prompt box, for the composer
+    (htmx); empty for a model without a prompt reader."""
+    text = request.POST.get("prompt", "")
+    if len(text) > MAX_PROMPT_CHARS:
+        problem = f"The prompt must be at most {MAX_PROMPT_CHARS} characters."
+        ctx = {"problem": problem}
+        return render(request, "registry/reading.html#reading", ctx, status=400)
+    reading = read_prompt(request.POST.get("model", ""), text)
+    if reading is None or not text.strip():
+        return HttpResponse("")
+    unknown, content = unknown_words(text)
+    ctx = {
+        "terms": _reading_terms(reading["terms"]),
+        "unknown": reading["unknown"],
+        "outside": mostly_outside(unknown, content),
+        "summary": reading["summary"],
+    }
+    return render(request, "registry/reading.html#reading", ctx)
+
+
+def _reading_terms(terms: dict[str, dict]) -> list[dict[str, object]]:
+    shown = [
+        {
+            "attribute": attribute,
+            "label": term_label(attribute, terms[attribute]["value"]),
+            "confidence": terms[attribute]["confidence"],
+        }
+        for attribute in ("colour", "object", "motion", "scene", "camera")
+        if attribute in terms
+    ]
+    second = [terms[k] for k in ("colour2", "object2") if k in terms]
+    if second:
+        side = terms.get("side2")
+        words = " ".join(term["value"] for term in second)
+        label = f"and a {words}" + (f" on the {side['value']}" if side else "")
+        parts = second + ([side] if side else [])
+        shown.append(
+            {
+                "attribute": "second subject",
+                "label": label,
+                "confidence": min(term["confidence"] for term in parts),
+            }
+        )
+    for term in shown:
+        term["unsure"] = term["confidence"] < UNSURE
+        term["percent"] = round(term["confidence"] * 100)
+    return shown
