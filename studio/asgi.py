@@ -10,6 +10,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 # Django must be set up before anything imports models.
 django_http = get_asgi_application()
 
+# diffusers imported by two threads at once (the worker loading its model, a
+# request reading a prompt) can fail on its own circular imports with
+# "partially initialized module": import it here, once, before any thread
+# of the server starts.
+import diffusers  # noqa: E402, F401
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
