@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -22,6 +20,7 @@ from studio.generations.models import Generation
 from studio.generations.services import generation_cancel
 from studio.generations.store import owner_media_dir
 from studio.generations.uploads import input_dir
+from studio.lib.archives import writing_archive
 from studio.projects.models import Project
 from studio.sharing.models import ShareLink
 from studio.storyboards.models import Storyboard
@@ -160,11 +159,8 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
     """
     archive_file = tempfile.TemporaryFile()
     generations = Generation.objects.filter(owner=user).order_by("created")
-    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
-
-        def put(name: str, data: Any) -> None:
-            archive.writestr(name, json.dumps(data, indent=2, ensure_ascii=False))
-
+    with writing_archive(archive_file) as archive:
+        put = archive.add_json
         put(
             "account.json",
             {
@@ -193,24 +189,26 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
             for kind, name in record["files"].items():
                 path = settings.MEDIA_ROOT / getattr(generation, kind)
                 if path.is_file():
-                    archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+                    archive.add_file(path, name)
             captions = (settings.MEDIA_ROOT / generation.video).with_suffix(".vtt")
             if generation.video and captions.is_file():
                 record["files"]["captions"] = f"clips/{generation.pk}.vtt"
-                archive.write(captions, record["files"]["captions"])
+                archive.add_file(captions, record["files"]["captions"], compress=True)
         put("generations.json", records)
         # Uploaded images and videos, as generations' settings name them.
         inputs = input_dir(user.pk)
         if inputs.is_dir():
             for path in _files_under(inputs):
-                archive.write(path, f"inputs/{path.relative_to(inputs).as_posix()}")
+                archive.add_file(path, f"inputs/{path.relative_to(inputs).as_posix()}")
         storyboards = []
         for storyboard in Storyboard.objects.filter(owner=user).order_by("created"):
             record = _storyboard_record(storyboard)
             storyboards.append(record)
             soundtrack = settings.MEDIA_ROOT / storyboard.soundtrack
             if record["soundtrack"] and soundtrack.is_file():
-                archive.write(soundtrack, record["soundtrack"]["file"])
+                archive.add_file(
+                    soundtrack, record["soundtrack"]["file"], compress=True
+                )
         put("storyboards.json", storyboards)
         put(
             "galleries.json",
@@ -252,7 +250,7 @@ def account_export(*, user: AbstractBaseUser) -> IO[bytes]:
         )
         prompts = _owned_rows("prompts", user)
         if prompts:
-            archive.writestr("prompts.json", prompts)
+            archive.add_text("prompts.json", prompts)
     archive_file.seek(0)
     return archive_file
 
@@ -265,17 +263,15 @@ def clips_archive(*, generations: Iterable[Generation]) -> IO[bytes]:
     """
     archive_file = tempfile.TemporaryFile()
     records = []
-    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_DEFLATED) as archive:
+    with writing_archive(archive_file) as archive:
         for number, generation in enumerate(generations, 1):
             path = settings.MEDIA_ROOT / generation.video
             if not generation.video or not path.is_file():
                 continue
             name = f"{number:03d}-{download_name(generation, 'mp4')}"
-            archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+            archive.add_file(path, name)
             records.append({**_generation_record(generation), "files": {"video": name}})
-        archive.writestr(
-            "clips.json", json.dumps(records, indent=2, ensure_ascii=False)
-        )
+        archive.add_json("clips.json", records)
     archive_file.seek(0)
     return archive_file
 

@@ -14,10 +14,10 @@ from django.db.models import F, Max, QuerySet
 
 from generation import encode, exports
 from generation.credentials import sign_video
-from studio.galleries.credentials import studio_credentials
 from studio.galleries.models import Gallery, GalleryItem
 from studio.generations.models import Generation
 from studio.generations.store import output_dir, owner_media_dir
+from studio.lib.credentials import studio_credentials
 from studio.sharing.preparer import preparer
 
 # A share's prompt-free copies of this many clips (about 20 ms each) are made

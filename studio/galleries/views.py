@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from generation import exports
 from studio.accounts.data import clips_archive
-from studio.galleries.credentials import video_verdict
 from studio.galleries.forms import AddToGalleryForm, GalleryForm
 from studio.galleries.models import Gallery, GalleryItem
 from studio.galleries.services import (
@@ -30,7 +29,8 @@ from studio.galleries.services import (
     generation_export,
 )
 from studio.generations.models import Generation
-from studio.sharing.views import share_panel_context
+from studio.lib.credentials import video_verdict
+from studio.sharing.panels import share_panel_context
 
 BOARD_PAGE_SIZE = 24
 COMPARE_CHOICES = 24

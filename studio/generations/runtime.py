@@ -54,8 +54,8 @@ def ensure_started(**service_options: Any) -> Any:
             logger.debug("The generation service is stopping; none is started")
             return None
         from generation.service import GenerationService
-        from studio.galleries.credentials import clip_signer
         from studio.generations.store import OrmJobStore, recover_interrupted
+        from studio.lib.credentials import clip_signer
 
         recover_interrupted()
         options = {

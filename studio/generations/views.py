@@ -1,9 +1,6 @@
 from __future__ import annotations
 
 import json
-import mimetypes
-import re
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +23,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.accounts.data import clips_archive
-from studio.accounts.services import api_token_user
 from studio.galleries.models import Gallery
 from studio.galleries.services import gallery_items_add
 from studio.generations.forms import MAX_BULK_CLIPS, BulkClipsForm
@@ -42,10 +38,10 @@ from studio.generations.services import (
     render_queue,
 )
 from studio.generations.validation import model_names
+from studio.lib.media import credentials_user, ranged_file
 from studio.projects.models import Project
 
 # ASCII digits of a bounded length: int() of "²" or of 5,000 digits raises.
-RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})$")
 CLIPS_PAGE_SIZE = 48
 
 
@@ -216,21 +212,10 @@ def generation_delete_page(request: HttpRequest, generation_id: UUID) -> HttpRes
     return redirect(project or "projects:list")
 
 
-def _media_user(request: HttpRequest) -> Any:
-    """The session's user, or the owner of the bearer token a script sends:
-    the URLs the API hands out must open with the credentials that got them.
-    A GET changes nothing, so a token needs no CSRF check here."""
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return request.user
-    scheme, _, token = header.partition(" ")
-    return api_token_user(token.strip()) if scheme == "Bearer" else None
-
-
 def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """Serve a clip, poster or captions to their owner only (by session or by
     API token); anyone else gets a 404."""
-    user = _media_user(request)
+    user = credentials_user(request)
     if user is None or not user.is_authenticated:
         raise Http404
     names = Q(video=path) | Q(poster=path)
@@ -241,33 +226,4 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
     file = (settings.MEDIA_ROOT / path).resolve()
     if not owned or not file.is_relative_to(settings.MEDIA_ROOT) or not file.is_file():
         raise Http404
-    return _ranged_file(request, file)
-
-
-def _ranged_file(request: HttpRequest, file: Path) -> HttpResponseBase:
-    # Browsers seek in videos with Range requests; Safari insists on them.
-    size = file.stat().st_size
-    content_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-    match = RANGE.match(request.headers.get("Range", "").strip())
-    if not match or not any(match.groups()):
-        response = FileResponse(file.open("rb"), content_type=content_type)
-        response["Accept-Ranges"] = "bytes"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
-    first, last = match.groups()
-    if first:
-        start, end = int(first), min(int(last) if last else size - 1, size - 1)
-    else:
-        start, end = max(size - int(last), 0), size - 1
-    if start > end or start >= size:
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
-        return response
-    with file.open("rb") as handle:
-        handle.seek(start)
-        body = handle.read(end - start + 1)
-    response = HttpResponse(body, status=206, content_type=content_type)
-    response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return ranged_file(request, file)

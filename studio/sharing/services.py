@@ -7,7 +7,6 @@ import os
 import re
 import secrets
 import tempfile
-import zipfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -30,6 +29,7 @@ from studio.galleries.services import (
     private_copies_make,
 )
 from studio.generations.models import Generation
+from studio.lib.archives import writing_archive
 from studio.sharing.models import ShareLink, share_digest
 from studio.storyboards.models import Storyboard
 from studio.storyboards.services import (
@@ -254,14 +254,12 @@ def _write_archive(
     prompts where the owner keeps them), numbered in order, with clips.json
     saying how each was made."""
     records = []
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+    with writing_archive(out) as archive:
         for number, clip in enumerate(clips, 1):
             path = generation_export(
                 generation=clip, key="mp4", watermark=watermark, private=private
             )
             name = f"{number:03d}-{download_name(clip, 'mp4', private=private)}"
-            archive.write(path, name, compress_type=zipfile.ZIP_STORED)
+            archive.add_file(path, name)
             records.append(_shared_record(clip, name, private=private))
-        archive.writestr(
-            "clips.json", json.dumps(records, indent=2, ensure_ascii=False)
-        )
+        archive.add_json("clips.json", records)

@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generation import exports
-from studio.galleries.credentials import video_verdict
 from studio.galleries.models import Gallery
 from studio.galleries.services import (
     download_name,
@@ -36,9 +35,11 @@ from studio.galleries.services import (
     private_copy_path,
 )
 from studio.generations.models import Generation
-from studio.generations.views import _ranged_file
+from studio.lib.credentials import video_verdict
+from studio.lib.media import ranged_file
 from studio.sharing.forms import ShareLinkForm
 from studio.sharing.models import ShareLink
+from studio.sharing.panels import share_panel_context
 from studio.sharing.preparer import preparer
 from studio.sharing.ratelimit import rate_limited
 from studio.sharing.services import (
@@ -72,32 +73,6 @@ BUSY_RETRY_SECONDS = 30
 
 
 # -- the owner's side ---------------------------------------------------------
-
-
-def share_panel_context(
-    request: HttpRequest,
-    *,
-    gallery: Gallery | None = None,
-    generation: Generation | None = None,
-    storyboard: Storyboard | None = None,
-    form: ShareLinkForm | None = None,
-    new_url: str = "",
-) -> dict[str, object]:
-    links = ShareLink.objects.filter(owner=request.user)
-    if gallery:
-        links = links.filter(gallery=gallery)
-    elif storyboard:
-        links = links.filter(storyboard=storyboard)
-    else:
-        links = links.filter(generation=generation)
-    return {
-        "share_gallery": gallery,
-        "share_generation": generation,
-        "share_storyboard": storyboard,
-        "share_links": links,
-        "share_form": form or ShareLinkForm(),
-        "new_url": new_url,
-    }
 
 
 @login_required
@@ -371,7 +346,7 @@ def share_media(
             return _prepare(
                 request, file, lambda: private_copies_make([generation]), token
             )
-    response = _ranged_file(request, file)
+    response = ranged_file(request, file)
     response["Cache-Control"] = "private, max-age=300"
     response["Referrer-Policy"] = "no-referrer"
     return response
@@ -392,7 +367,7 @@ def _shared_file(
             status=404,
             content_type="text/plain",
         )
-    response = _ranged_file(request, file)
+    response = ranged_file(request, file)
     response["Cache-Control"] = "private, max-age=300"
     response["Referrer-Policy"] = "no-referrer"
     return response

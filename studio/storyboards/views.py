@@ -21,7 +21,7 @@ from generation import sequence, sheet
 from generation.sequence import SoundtrackError
 from studio.generations.services import CLIPS_QUEUED, QueueFull
 from studio.projects.models import Project
-from studio.sharing.views import share_panel_context
+from studio.sharing.panels import share_panel_context
 from studio.storyboards import services
 from studio.storyboards.forms import (
     ChoiceForm,

@@ -10,11 +10,11 @@ import pytest
 from generation import encode
 from generation.credentials import sign_video
 from generation.specs import GenerationSpec
-from studio.galleries.credentials import studio_credentials
 from studio.galleries.models import Gallery
 from studio.galleries.services import gallery_create, gallery_item_add
 from studio.generations.models import Generation
 from studio.generations.store import output_dir
+from studio.lib.credentials import studio_credentials
 
 _seeds = itertools.count(100)
 

@@ -30,7 +30,7 @@ def test_generate_writes_the_clip_and_prints_its_path(tiny_model, tmp_path, caps
 
 
 def test_generate_signs_the_clip_with_content_credentials(tiny_model, tmp_path):
-    from studio.galleries.credentials import video_verdict
+    from studio.lib.credentials import video_verdict
 
     out = tmp_path / "clip.mp4"
     call_command(

@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
     def _render(self, spec: GenerationSpec, out: Path, device: str) -> Path:
         from generation.service import GenerationService, failure_reason
-        from studio.galleries.credentials import clip_signer
+        from studio.lib.credentials import clip_signer
 
         # Content Credentials on every MP4 the studio writes, the CLI's too.
         service = GenerationService(

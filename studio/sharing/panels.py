@@ -1,0 +1,37 @@
+"""The share panel a gallery, clip or storyboard page embeds."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from studio.galleries.models import Gallery
+from studio.generations.models import Generation
+from studio.sharing.forms import ShareLinkForm
+from studio.sharing.models import ShareLink
+from studio.storyboards.models import Storyboard
+
+
+def share_panel_context(
+    request: HttpRequest,
+    *,
+    gallery: Gallery | None = None,
+    generation: Generation | None = None,
+    storyboard: Storyboard | None = None,
+    form: ShareLinkForm | None = None,
+    new_url: str = "",
+) -> dict[str, object]:
+    links = ShareLink.objects.filter(owner=request.user)
+    if gallery:
+        links = links.filter(gallery=gallery)
+    elif storyboard:
+        links = links.filter(storyboard=storyboard)
+    else:
+        links = links.filter(generation=generation)
+    return {
+        "share_gallery": gallery,
+        "share_generation": generation,
+        "share_storyboard": storyboard,
+        "share_links": links,
+        "share_form": form or ShareLinkForm(),
+        "new_url": new_url,
+    }
