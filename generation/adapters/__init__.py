@@ -13,7 +13,10 @@ An adapter wraps one loaded pipeline and exposes:
 
 Both hooks are driven from diffusers' ``callback_on_step_end`` only.
 
-The registry maps a model name to a factory ``factory(device) -> adapter``.
+The registry maps a model name to a factory ``factory(device) -> adapter``
+and to the model's :class:`~generation.capabilities.Capabilities` (see
+:func:`capabilities`): the rules :func:`validate_spec` checks are the ones
+:func:`available_models` reports.
 Loading is slow and memory is scarce, so one adapter is kept loaded: asking
 for another model unloads the previous one first.
 
@@ -40,6 +43,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from generation import specs
+from generation.capabilities import Capabilities, shared
 from generation.specs import GenerationSpec, ShouldStop
 
 OnPreview = Callable[[int, int, np.ndarray], None]
@@ -117,12 +121,13 @@ class _Entry:
     description: str
     validate: Validator | None
     defaults: dict[str, object]
+    capabilities: Capabilities
 
 
 def check_spec(spec: GenerationSpec) -> dict[str, list[str]]:
     """Check a spec against the bounds every model shares.
 
-    Returns creator-readable messages per field (diffusers' argument names);
+    Each model narrows these (see :func:`validate_spec`). Returns creator-readable messages per field (diffusers' argument names);
     an empty dict means the spec is within bounds.
     """
     errors: dict[str, list[str]] = {}
@@ -196,19 +201,29 @@ def register(
     description: str = "",
     validate: Validator | None = None,
     defaults: dict[str, object] | None = None,
+    capabilities: Capabilities | None = None,
 ) -> None:
     """Register ``factory(device) -> adapter`` under a model name.
 
-    ``validate`` checks a spec against the model's own rules without loading
-    it (see :func:`validate_spec`); ``defaults`` are the settings (spec field
-    names) the model works best with, for callers that leave them out.
-    Registering a name again replaces it and drops the loaded adapter if it
-    was that model.
+    ``capabilities`` are the model's rules, checked without loading it (see
+    :func:`validate_spec`); a model registered without them gets the bounds
+    every model shares. ``validate`` adds checks of its own on top;
+    ``defaults`` (spec field names) override the capabilities' defaults for
+    callers that leave settings out. Registering a name again replaces it and
+    drops the loaded adapter if it was that model.
     """
     global _loaded
+    family = family or name
+    caps = capabilities or shared(family, name)
     with _lock:
         _registry[name] = _Entry(
-            name, factory, family or name, description, validate, dict(defaults or {})
+            name,
+            factory,
+            family,
+            description,
+            validate,
+            dict(caps.defaults() if defaults is None else defaults),
+            caps,
         )
         if _loaded is not None and _loaded[0] == name:
             _loaded = None
@@ -273,8 +288,7 @@ def register_folder(
         factory,
         family=family,
         description=description,
-        validate=lambda spec: module.validate(spec, task),
-        defaults=module.DEFAULTS,
+        capabilities=module.capabilities(task),
     )
 
 
@@ -368,8 +382,21 @@ def unregister(name: str) -> None:
             _loaded = None
 
 
+def capabilities(name: str) -> Capabilities:
+    """The rules of the model registered as ``name``: what it makes and takes.
+
+    Raises :class:`UnknownModelError` for an unregistered name.
+    """
+    with _lock:
+        entry = _registry.get(name)
+    if entry is None:
+        raise UnknownModelError(name)
+    return entry.capabilities
+
+
 def available_models() -> list[dict[str, object]]:
-    """Describe every registered model: name, family, description, loaded."""
+    """Describe every registered model: name, family, description, defaults,
+    capabilities (:meth:`Capabilities.to_dict`), loaded."""
     with _lock:
         loaded = _loaded[0] if _loaded else None
         return [
@@ -378,6 +405,7 @@ def available_models() -> list[dict[str, object]]:
                 "family": entry.family,
                 "description": entry.description,
                 "defaults": dict(entry.defaults),
+                "capabilities": entry.capabilities.to_dict(),
                 "loaded": entry.name == loaded,
             }
             for entry in sorted(_registry.values(), key=lambda e: e.name)
@@ -387,17 +415,20 @@ def available_models() -> list[dict[str, object]]:
 def validate_spec(spec: GenerationSpec) -> dict[str, list[str]]:
     """Check a spec before queueing it, without loading any model.
 
-    Combines the shared bounds with the named model's own rules; an unknown
-    model is reported under ``model``.
+    Checks the spec against the named model's capabilities (and its own
+    ``validate``, when it was registered with one); an unknown model is
+    reported under ``model`` beside the bounds every model shares.
     """
-    errors = check_spec(spec)
     with _lock:
         entry = _registry.get(spec.model)
     if entry is None:
+        errors = check_spec(spec)
         errors.setdefault("model", []).append(
             f"There is no model called {spec.model!r}."
         )
-    elif entry.validate is not None and not errors:
+        return errors
+    errors = entry.capabilities.check(spec)
+    if entry.validate is not None and not errors:
         errors = entry.validate(spec)
     return errors
 
@@ -461,21 +492,21 @@ def _builtin_factory(device: str) -> Adapter:
     return BuiltinAdapter.load(device=device)
 
 
-def _builtin_validate(spec: GenerationSpec) -> dict[str, list[str]]:
-    from generation.adapters.builtin import validate
-    from generation.inputs import check_task_inputs
+def _register_builtin() -> None:
+    from generation.adapters.builtin import capabilities as builtin_capabilities
 
-    return {**validate(spec), **check_task_inputs(spec, "t2v", "the built-in model")}
+    register(
+        "builtin",
+        _builtin_factory,
+        family="builtin",
+        description="The small built-in model: simple shapes, colours, scenes "
+        "and camera moves, at any even size (it renders small and is scaled "
+        "up). Runs on any CPU.",
+        capabilities=builtin_capabilities(),
+    )
 
 
-register(
-    "builtin",
-    _builtin_factory,
-    family="builtin",
-    description="The small built-in model: simple shapes, colours, scenes and "
-    "camera moves. Runs on any CPU.",
-    validate=_builtin_validate,
-)
+_register_builtin()
 
 
 def read_prompt(name: str, text: str) -> dict[str, object] | None:

@@ -14,7 +14,15 @@ import os
 import numpy as np
 import torch
 
-from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation import specs
+from generation.adapters.diffusers_video import DiffusersVideoAdapter
+from generation.capabilities import (
+    Capabilities,
+    FrameRule,
+    Range,
+    SizeRule,
+    inputs_for,
+)
 from generation.specs import GenerationSpec
 
 FAMILY = "animatediff"
@@ -22,20 +30,36 @@ TASKS = ("t2v", "v2v")
 SPATIAL = 8
 SIZE_MULTIPLE = SPATIAL
 MAX_FRAMES = 32
+LABEL = "AnimateDiff"
 NATIVE_SIZE = (512, 512)
-DEFAULTS = {"num_frames": 16, "fps": 8, "width": 512, "height": 512,
-            "num_inference_steps": 25, "guidance_scale": 7.5}  # fmt: skip
+FRAMES, FPS, STEPS, GUIDANCE = 16, 8, 25, 7.5
+
+
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What an AnimateDiff model doing ``task`` makes: any frame count up
+    to what its motion module sees at once (32), sides in multiples of 8,
+    512×512 at 8 fps by default."""
+    if task not in TASKS:
+        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
+    return Capabilities(
+        family=FAMILY,
+        label=LABEL,
+        tasks=(task,),
+        frames=FrameRule(specs.MIN_FRAMES, MAX_FRAMES, default=FRAMES),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
+        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
+        **inputs_for(task),
+    )
+
+
+DEFAULTS = capabilities().defaults()
 
 
 def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
-    """The shared bounds plus AnimateDiff's frame, size and input rules."""
-    return check_video_spec(
-        spec,
-        task,
-        label="AnimateDiff",
-        size_multiple=SIZE_MULTIPLE,
-        max_frames=MAX_FRAMES,
-    )
+    """Check ``spec`` against :func:`capabilities` for ``task``."""
+    return capabilities(task).check(spec)
 
 
 class AnimateDiffAdapter(DiffusersVideoAdapter):
@@ -45,7 +69,7 @@ class AnimateDiffAdapter(DiffusersVideoAdapter):
     """
 
     family = FAMILY
-    label = "AnimateDiff"
+    label = LABEL
     tasks = TASKS
     native_size = NATIVE_SIZE
     rules = staticmethod(validate)

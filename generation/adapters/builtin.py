@@ -5,35 +5,61 @@ The model denoises 32×32 clips; weights with a detail decoder turn them into
 at 32 px) and the service scales them smoothly to the requested width and
 height while encoding, covering the frame and cropping the overflow so shapes
 keep their proportions.
+
+Its capabilities follow from that: the output size is free within the shared
+bounds as long as it is even (the encoder's 4:2:0 colour planes halve it),
+the model places frames by clip time so any frame count within the shared
+bounds works, and the frame rate only tells the encoder how fast to play.
+The module imports no torch, so the registry reads these rules without
+loading the model's machinery.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-
-from generation import previews
-from generation.adapters import (
-    InvalidSpecError,
-    ModelUnavailableError,
-    OnPreview,
-    check_spec,
-)
+from generation import specs
+from generation.adapters import InvalidSpecError, ModelUnavailableError, OnPreview
+from generation.capabilities import Capabilities, FrameRule, Range, SizeRule
 from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
+
+if TYPE_CHECKING:
+    import numpy as np
 
 NATIVE_SIZE = (32, 32)  # width, height
 DECODED_SIZE = (128, 128)  # with the detail decoder
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
+LABEL = "Built-in"
+# The settings a fresh spec carries, which the studio's form starts from.
+_SPEC = GenerationSpec(prompt="")
+
+
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What the built-in model makes: text to video only, any frame count and
+    any even size within the shared bounds, 256×256 at 8 fps by default."""
+    if task != "t2v":
+        raise ValueError(f"The built-in model does t2v; not {task!r}.")
+    return Capabilities(
+        family="builtin",
+        label=LABEL,
+        tasks=("t2v",),
+        frames=FrameRule(specs.MIN_FRAMES, specs.MAX_FRAMES, default=_SPEC.num_frames),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, _SPEC.fps),
+        size=SizeRule(2, specs.MIN_SIZE, specs.MAX_SIZE, _SPEC.width, _SPEC.height),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, _SPEC.num_inference_steps),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, _SPEC.guidance_scale),
+        sentence_name="The built-in model",
+    )
 
 
 def weights_memory() -> dict[str, int]:
     """Memory for the built-in model's weights, as ``estimate_memory`` gives it
     for a registered model: the denoiser, the detail decoder when there is one
     and the MiniLM text encoder, float32 on the CPU."""
+    import torch
+
     from generation.adapters.options import component_parameters, safetensors_parameters
     from generation.builtin.text import minilm_path
 
@@ -44,12 +70,8 @@ def weights_memory() -> dict[str, int]:
 
 
 def validate(spec: GenerationSpec) -> dict[str, list[str]]:
-    """Check a spec against the shared bounds and the built-in model's rules.
-
-    The model places frames by clip time, so any frame count within the
-    shared bounds works, as does any even output size (it is upscaled).
-    """
-    return check_spec(spec)
+    """Check a spec against the built-in model's :func:`capabilities`."""
+    return capabilities().check(spec)
 
 
 class BuiltinAdapter:
@@ -89,7 +111,6 @@ class BuiltinAdapter:
         """Creator-readable problems with ``spec`` per field; empty when fine."""
         return validate(spec)
 
-    @torch.inference_mode()
     def generate(
         self,
         spec: GenerationSpec,
@@ -105,11 +126,26 @@ class BuiltinAdapter:
         answers True the pipeline is interrupted at that step and
         :class:`GenerationCancelled` is raised before any decoding.
         """
+        import torch
+
         errors = self.validate(spec)
         if errors:
             raise InvalidSpecError(errors)
         if should_stop is not None and should_stop():
             raise GenerationCancelled
+        with torch.inference_mode():
+            return self._render(spec, on_preview, should_stop)
+
+    def _render(
+        self,
+        spec: GenerationSpec,
+        on_preview: OnPreview | None,
+        should_stop: ShouldStop | None,
+    ) -> np.ndarray:
+        import torch
+
+        from generation import previews
+
         pipe = self.pipeline
         steps = spec.num_inference_steps
         inputs = ["latents"]

@@ -13,30 +13,57 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation import specs
+from generation.adapters.diffusers_video import DiffusersVideoAdapter
+from generation.capabilities import (
+    Capabilities,
+    Range,
+    SizeRule,
+    inputs_for,
+    stepped_frames,
+)
 from generation.specs import GenerationSpec
 
 FAMILY = "cogvideox"
 TASKS = ("t2v", "i2v", "v2v")
 TEMPORAL, SPATIAL, PATCH = 4, 8, 2
 SIZE_MULTIPLE = SPATIAL * PATCH
+LABEL = "CogVideoX"
 NATIVE_SIZE = (720, 480)
-DEFAULTS = {"num_frames": 41, "fps": 8, "width": 720, "height": 480,
-            "num_inference_steps": 50, "guidance_scale": 6.0}  # fmt: skip
+FRAMES, FPS, STEPS, GUIDANCE = 41, 8, 50, 6.0
+
+
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What a CogVideoX model doing ``task`` makes: 4k+1 frames, sides
+    in multiples of 16, 720×480 at 8 fps by default."""
+    if task not in TASKS:
+        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
+    return Capabilities(
+        family=FAMILY,
+        label=LABEL,
+        tasks=(task,),
+        frames=stepped_frames(TEMPORAL, FRAMES),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
+        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
+        **inputs_for(task),
+    )
+
+
+DEFAULTS = capabilities().defaults()
 
 
 def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
-    """The shared bounds plus CogVideoX's frame, size and input rules."""
-    return check_video_spec(
-        spec, task, label="CogVideoX", size_multiple=SIZE_MULTIPLE, frame_step=TEMPORAL
-    )
+    """Check ``spec`` against :func:`capabilities` for ``task``."""
+    return capabilities(task).check(spec)
 
 
 class CogVideoXAdapter(DiffusersVideoAdapter):
     """Runs a loaded CogVideoX pipeline for the service."""
 
     family = FAMILY
-    label = "CogVideoX"
+    label = LABEL
     tasks = TASKS
     native_size = NATIVE_SIZE
     compression = (TEMPORAL, SPATIAL)

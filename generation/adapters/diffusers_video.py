@@ -1,7 +1,8 @@
 """What the adapters of diffusers' video families share.
 
 Each family file (``wan.py``, ``ltx.py``, ...) keeps what is its own: its
-frame and size rules, which pipeline class serves which task, how its
+capabilities (frame and size rules, ranges, defaults, inputs; see
+:mod:`generation.capabilities`), which pipeline class serves which task, how its
 latents turn into preview frames and which arguments its pipeline takes.
 :class:`DiffusersVideoAdapter` runs the rest the same way for all of them:
 loading with the model's options, a step callback that stops at the next step
@@ -19,54 +20,17 @@ import numpy as np
 import torch
 
 from generation import inputs, latent_preview
-from generation.adapters import InvalidSpecError, OnPreview, check_spec
+from generation.adapters import InvalidSpecError, OnPreview
 from generation.adapters.options import ModelOptions, apply_options
 from generation.specs import GenerationCancelled, GenerationSpec, ShouldStop
-
-
-def check_video_spec(
-    spec: GenerationSpec,
-    task: str,
-    *,
-    label: str,
-    size_multiple: int,
-    frame_step: int | None = None,
-    max_frames: int | None = None,
-) -> dict[str, list[str]]:
-    """The shared bounds plus a family's frame, size and input rules.
-
-    ``frame_step`` k: the clip holds k·n+1 frames (a VAE that compresses time
-    k times keeps the first frame apart); ``max_frames``: the most the model
-    sees at once. ``label`` names the family in the messages.
-    """
-    errors = check_spec(spec)
-
-    def add(field: str, message: str) -> None:
-        errors.setdefault(field, []).append(message)
-
-    if "num_frames" not in errors:
-        frames = spec.num_frames
-        if frame_step and frames % frame_step != 1:
-            below = frames // frame_step * frame_step + 1
-            add("num_frames", f"{label} makes {frame_step}k+1 frames (…, {below}, "
-                f"{below + frame_step}, …); {frames} is not one of them.")  # fmt: skip
-        if max_frames and frames > max_frames:
-            add("num_frames", f"{label} sees at most {max_frames} frames at once; "
-                f"{frames} is too many.")  # fmt: skip
-    for field in ("width", "height"):
-        value = getattr(spec, field)
-        if field not in errors and value % size_multiple:
-            add(field, f"{label} needs the {field} to be a multiple of "
-                f"{size_multiple} pixels; {value} is not.")  # fmt: skip
-    errors.update(inputs.check_task_inputs(spec, task, label))
-    return errors
 
 
 class DiffusersVideoAdapter:
     """Runs a loaded diffusers video pipeline for the service.
 
     A family sets ``family``, ``label``, ``tasks``, ``native_size``,
-    ``compression`` and ``rules`` (its ``validate(spec, task)``), defines
+    ``compression`` and ``rules`` (its ``validate(spec, task)``, which checks
+    the spec against the family's capabilities), defines
     :meth:`pipeline_class` and :meth:`preview_frames`, and, where its VAE or
     pipeline differs, :meth:`prepare_previews` and :meth:`call_arguments`.
     """

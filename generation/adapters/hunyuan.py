@@ -15,40 +15,59 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation import specs
+from generation.adapters.diffusers_video import DiffusersVideoAdapter
+from generation.capabilities import (
+    Capabilities,
+    Range,
+    SizeRule,
+    inputs_for,
+    stepped_frames,
+)
 from generation.specs import GenerationSpec
 
 FAMILY = "hunyuan"
 TASKS = ("t2v",)
 TEMPORAL, SPATIAL, PATCH = 4, 8, 2
 SIZE_MULTIPLE = SPATIAL * PATCH
+LABEL = "HunyuanVideo"
 NATIVE_SIZE = (848, 480)
-DEFAULTS = {"num_frames": 33, "fps": 24, "width": 848, "height": 480,
-            "num_inference_steps": 30, "guidance_scale": 6.0}  # fmt: skip
+FRAMES, FPS, STEPS, GUIDANCE = 33, 24, 30, 6.0
+
+
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What a HunyuanVideo model makes: 4k+1 frames, sides in multiples
+    of 16, 848×480 at 24 fps by default, and no negative prompt (it is
+    guidance-distilled)."""
+    if task not in TASKS:
+        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
+    return Capabilities(
+        family=FAMILY,
+        label=LABEL,
+        tasks=(task,),
+        frames=stepped_frames(TEMPORAL, FRAMES),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
+        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
+        takes_negative_prompt=False,
+        **inputs_for(task),
+    )
+
+
+DEFAULTS = capabilities().defaults()
 
 
 def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
-    """The shared bounds plus HunyuanVideo's frame, size and input rules."""
-    errors = check_video_spec(
-        spec,
-        task,
-        label="HunyuanVideo",
-        size_multiple=SIZE_MULTIPLE,
-        frame_step=TEMPORAL,
-    )
-    if isinstance(spec.negative_prompt, str) and spec.negative_prompt.strip():
-        errors.setdefault("negative_prompt", []).append(
-            "HunyuanVideo is guidance-distilled and takes no negative prompt; "
-            "leave it empty."
-        )
-    return errors
+    """Check ``spec`` against :func:`capabilities` for ``task``."""
+    return capabilities(task).check(spec)
 
 
 class HunyuanAdapter(DiffusersVideoAdapter):
     """Runs a loaded HunyuanVideo pipeline for the service."""
 
     family = FAMILY
-    label = "HunyuanVideo"
+    label = LABEL
     tasks = TASKS
     native_size = NATIVE_SIZE
     compression = (TEMPORAL, SPATIAL)
@@ -66,5 +85,5 @@ class HunyuanAdapter(DiffusersVideoAdapter):
 
     def call_arguments(self, spec: GenerationSpec) -> dict[str, Any]:
         call = super().call_arguments(spec)
-        del call["negative_prompt"]  # guidance-distilled: see validate()
+        del call["negative_prompt"]  # guidance-distilled: see capabilities()
         return call

@@ -18,31 +18,58 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation import specs
+from generation.adapters.diffusers_video import DiffusersVideoAdapter
+from generation.capabilities import (
+    Capabilities,
+    Range,
+    SizeRule,
+    inputs_for,
+    stepped_frames,
+)
 from generation.specs import GenerationSpec
 
 FAMILY = "ltx"
 TASKS = ("t2v", "i2v", "v2v")
 TEMPORAL, SPATIAL = 8, 32
 SIZE_MULTIPLE = SPATIAL
+LABEL = "LTX-Video"
 NATIVE_SIZE = (704, 480)
-DEFAULTS = {"num_frames": 41, "fps": 24, "width": 704, "height": 480,
-            "num_inference_steps": 30, "guidance_scale": 3.0}  # fmt: skip
+FRAMES, FPS, STEPS, GUIDANCE = 41, 24, 30, 3.0
 MAX_SEQUENCE_LENGTH = 128
 
 
-def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
-    """The shared bounds plus LTX-Video's frame, size and input rules."""
-    return check_video_spec(
-        spec, task, label="LTX-Video", size_multiple=SIZE_MULTIPLE, frame_step=TEMPORAL
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What an LTX-Video model doing ``task`` makes: 8k+1 frames, sides
+    in multiples of 32, 704×480 at 24 fps by default."""
+    if task not in TASKS:
+        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
+    return Capabilities(
+        family=FAMILY,
+        label=LABEL,
+        tasks=(task,),
+        frames=stepped_frames(TEMPORAL, FRAMES),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
+        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
+        **inputs_for(task),
     )
+
+
+DEFAULTS = capabilities().defaults()
+
+
+def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
+    """Check ``spec`` against :func:`capabilities` for ``task``."""
+    return capabilities(task).check(spec)
 
 
 class LtxAdapter(DiffusersVideoAdapter):
     """Runs a loaded LTX-Video pipeline for the service."""
 
     family = FAMILY
-    label = "LTX-Video"
+    label = LABEL
     tasks = TASKS
     native_size = NATIVE_SIZE
     rules = staticmethod(validate)

@@ -13,24 +13,51 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation.adapters.diffusers_video import DiffusersVideoAdapter, check_video_spec
+from generation import specs
+from generation.adapters.diffusers_video import DiffusersVideoAdapter
+from generation.capabilities import (
+    Capabilities,
+    Range,
+    SizeRule,
+    inputs_for,
+    stepped_frames,
+)
 from generation.specs import GenerationSpec
 
 FAMILY = "wan"
 TASKS = ("t2v", "i2v", "v2v")
 TEMPORAL, SPATIAL, PATCH = 4, 8, 2
 SIZE_MULTIPLE = SPATIAL * PATCH
+LABEL = "Wan"
 NATIVE_SIZE = (832, 480)
-DEFAULTS = {"num_frames": 33, "fps": 16, "width": 832, "height": 480,
-            "num_inference_steps": 30, "guidance_scale": 5.0}  # fmt: skip
+FRAMES, FPS, STEPS, GUIDANCE = 33, 16, 30, 5.0
 MAX_SEQUENCE_LENGTH = 512
 
 
-def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
-    """The shared bounds plus Wan's frame, size and input rules."""
-    return check_video_spec(
-        spec, task, label="Wan", size_multiple=SIZE_MULTIPLE, frame_step=TEMPORAL
+def capabilities(task: str = "t2v") -> Capabilities:
+    """What a Wan model doing ``task`` makes: 4k+1 frames, sides in
+    multiples of 16, 832×480 at 16 fps by default."""
+    if task not in TASKS:
+        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
+    return Capabilities(
+        family=FAMILY,
+        label=LABEL,
+        tasks=(task,),
+        frames=stepped_frames(TEMPORAL, FRAMES),
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
+        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
+        **inputs_for(task),
     )
+
+
+DEFAULTS = capabilities().defaults()
+
+
+def validate(spec: GenerationSpec, task: str = "t2v") -> dict[str, list[str]]:
+    """Check ``spec`` against :func:`capabilities` for ``task``."""
+    return capabilities(task).check(spec)
 
 
 def _text_embeds(pipe: Any, prompt: str, device: torch.device) -> torch.Tensor:
@@ -47,7 +74,7 @@ class WanAdapter(DiffusersVideoAdapter):
     """Runs a loaded Wan pipeline for the service."""
 
     family = FAMILY
-    label = "Wan"
+    label = LABEL
     tasks = TASKS
     native_size = NATIVE_SIZE
     rules = staticmethod(validate)
