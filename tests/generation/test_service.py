@@ -318,7 +318,9 @@ def test_it_rejects_invalid_settings_with_the_reasons(
     service.wake()
     [(outcome, reason)] = finish(store, sink, "job-1")
     assert outcome == "failed"
-    assert reason == "The number of frames must be between 8 and 48."
+    assert reason == (
+        "The built-in model makes clips of at most 48 frames: 500 frames is too many."
+    )
     assert sink.types("job-1") == ["started", "failed"]
 
 
