@@ -253,13 +253,13 @@ class Capabilities:
                     f"{'large' if value > size.max else 'small'}.")  # fmt: skip
             elif value % size.multiple:
                 low = value // size.multiple * size.multiple
-                if size.multiple == 2:
-                    add(field, f"{who} needs the {field} to be an even number "
-                        f"of pixels; {value} is not.")  # fmt: skip
-                else:
-                    add(field, f"{who} needs the {field} to be a multiple of "
-                        f"{size.multiple} pixels; {value} is not ({low} or "
-                        f"{low + size.multiple} would do).")  # fmt: skip
+                rule = (
+                    "an even number of pixels"
+                    if size.multiple == 2
+                    else f"a multiple of {size.multiple} pixels"
+                )
+                add(field, f"{who} needs the {field} to be {rule}; {value} is "
+                    f"not ({low} or {low + size.multiple} would do).")  # fmt: skip
         steps = self.steps
         value = spec.num_inference_steps
         if fine("num_inference_steps") and not steps.min <= value <= steps.max:
