@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Bounds every caller shares; adapters may narrow them further.
+# Bounds every caller shares and the service can encode; each model family
+# narrows them in its capabilities (generation/capabilities.py).
 MAX_PROMPT_CHARS = 2000
 MIN_FRAMES, MAX_FRAMES = 8, 48
 MIN_FPS, MAX_FPS = 4, 30
