@@ -51,6 +51,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def api_not_found(
+    request: HttpRequest, *args: object, **kwargs: object
+) -> HttpResponse:
+    """Every path under /api/ that no route takes, in DEBUG too (where Django
+    would answer its HTML debug page)."""
+    return JsonResponse({"error": MESSAGES[404]}, status=404)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"error": CSRF_MESSAGE}, status=403)

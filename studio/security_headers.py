@@ -31,6 +31,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# The API's docs page (ninja's Swagger UI, from static files): its stylesheet
+# draws icons as data: images. Scripts stay the studio's own files.
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "img-src 'self'", "img-src 'self' data:"
+)
+
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "taggit",
+    # Its Swagger UI page and the static files it loads (no CDN).
+    "ninja",
     "studio.accounts",
     "studio.projects",
     "studio.generations",

@@ -2,14 +2,18 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
+from studio.api import api
+from studio.errors import api_not_found
 from studio.numbers import IdConverter
 
 # Before the apps' URL modules are included: they name ids as <id:...>.
 register_converter(IdConverter, "id")
 
 urlpatterns = [
+    # Before the apps' own api/ paths, which it takes over app by app.
+    path("api/", api.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -31,6 +35,8 @@ urlpatterns = [
     path("", include("studio.storyboards.urls")),
     path("", include("studio.registry.urls")),
     path("admin/", admin.site.urls),
+    # Last: whatever no route above took under /api/ is a JSON 404.
+    re_path(r"^api/", api_not_found),
 ]
 
 handler400 = "studio.errors.bad_request"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from studio.api.views import api_schema
 from studio.generations import api, views
 
 app_name = "generations"
@@ -36,6 +37,7 @@ urlpatterns = [
         api.generation_cancel_view,
         name="api_cancel",
     ),
-    path("api/schema", api.schema, name="api_schema"),
+    # Served by studio.api (mounted first); the name stays for templates.
+    path("api/schema", api_schema, name="api_schema"),
     path("media/<path:path>", views.media, name="media"),
 ]
