@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from generation import encode, previews
+from generation import adapters, encode, previews
 from generation.adapters import (
     Adapter,
     InvalidSpecError,
@@ -557,12 +557,18 @@ class GenerationService:
         """Load ``model`` and, where its rules allow the smallest clip, run
         one step of it: the first real clip then finds the weights loaded
         and the text encoder and kernels ready."""
+        try:
+            rules = adapters.capabilities(model)
+            frames, side = rules.frames.min, max(rules.size.min, MIN_SIZE)
+            side += -side % rules.size.multiple
+        except UnknownModelError:
+            frames, side = MIN_FRAMES, MIN_SIZE
         spec = GenerationSpec(
             prompt="warm-up",
             model=model,
-            num_frames=MIN_FRAMES,
-            width=MIN_SIZE,
-            height=MIN_SIZE,
+            num_frames=frames,
+            width=side,
+            height=side,
             num_inference_steps=1,
         )
         started = time.perf_counter()

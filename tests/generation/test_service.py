@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from generation.adapters import get_adapter, register, unregister
+from generation.adapters import get_adapter, register, register_folder, unregister
 from generation.encode import probe_video
 from generation.previews import decode_strip
 from generation.service import ClaimedJob, GenerationService
 from generation.specs import GenerationCancelled, StepEvent
+from generation.tiny_models import save_tiny
 
 # Waits end when what they wait for happens; this ceiling (in seconds) only
 # keeps a broken run from hanging, far above what a busy machine needs.
@@ -620,3 +621,30 @@ def test_a_service_warming_up_waits_for_a_clip_another_service_renders(
             service_log.removeHandler(watch)
     assert result.num_frames == spec.num_frames
     assert probe_video(result.video_path)["frames"] == spec.num_frames
+
+
+def test_a_real_family_warms_up_with_the_smallest_clip_its_rules_allow(
+    store, sink, tmp_path
+):
+    """Wan refuses 8 frames and 64 px sides; the warm-up asks for what it
+    can make (9 frames, 64 px) instead of skipping the run."""
+    name = "warm-wan"
+    register_folder(name, family="wan", path=save_tiny("wan", tmp_path / "wan", "t2v"))
+    runs = []
+
+    def loader(model, device):
+        adapter = get_adapter(model, device)
+        counting = CountingAdapter(adapter)
+        counting.runs = runs
+        return counting
+
+    service = GenerationService(
+        store=store, sink=sink, adapter_loader=loader, warm_model=name
+    )
+    service.start()
+    try:
+        wait_until(lambda: runs)
+    finally:
+        service.stop()
+        unregister(name)
+    assert runs == [1]
