@@ -16,7 +16,6 @@ PART_MODULES = (
     "studio.prompts.schema",
     "studio.galleries.schema",
     "studio.storyboards.schema",
-    "studio.registry.schema",
 )
 # Whole documents, `openapi_schema() -> dict`: their paths and schemas.
 DOCUMENT_MODULES = ("studio.generations.schema",)

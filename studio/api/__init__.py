@@ -109,7 +109,7 @@ from studio.api.schemas import Error, Moment, RequestBody, Uuid
 from studio.api.site import StudioAPI
 
 # Each app's Router, by import path; all mount at /api/.
-ROUTERS: tuple[str, ...] = ()
+ROUTERS = ("studio.registry.api.router",)
 
 api = StudioAPI(
     routers=ROUTERS,

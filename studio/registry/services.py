@@ -185,9 +185,13 @@ def _builtin_memory() -> dict[str, int] | None:
         return None
 
 
-def model_rows() -> list[dict[str, Any]]:
-    """Every model for the page, the command and the API: the built-in first."""
-    registry_sync()
+def model_rows(*, sync: bool = True) -> list[dict[str, Any]]:
+    """Every model for the page, the command and the API: the built-in first.
+
+    ``sync=False`` reads the table as it stands, without checking folders.
+    """
+    if sync:
+        registry_sync()
     builtin = next(
         (m for m in adapters.available_models() if m["name"] == "builtin"), None
     )

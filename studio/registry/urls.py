@@ -9,10 +9,4 @@ app_name = "registry"
 urlpatterns = [
     path("models/", views.model_list, name="list"),
     path("models/reading/", views.model_reading, name="reading"),
-    path("api/models", views.api_models, name="api_list"),
-    path(
-        "api/models/<str:name>/reading",
-        views.api_model_reading,
-        name="api_reading",
-    ),
 ]

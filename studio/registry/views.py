@@ -1,20 +1,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from generation.adapters import read_prompt
 from generation.builtin.reading import mostly_outside, term_label, unknown_words
 from generation.specs import MAX_PROMPT_CHARS
-from studio import jsontext
-from studio.generations.api import MAX_BODY_BYTES, api_view, error
 from studio.generations.services import workers_status
 from studio.registry.services import model_rows
 
-PUBLIC_FIELDS = ("name", "family", "task", "status", "reason", "defaults",
-                 "description")  # fmt: skip
 # Below this the reader is torn between terms, so the term is shown faded.
 UNSURE = 0.6
 
@@ -31,36 +27,6 @@ def model_list(request: HttpRequest) -> HttpResponse:
         workers = [{**worker, "name": ""} for worker in workers]
     ctx = {"models": rows, "staff": request.user.is_staff, "workers": workers}
     return render(request, "registry/model_list.html", ctx)
-
-
-@api_view(["GET"])
-def api_models(request: HttpRequest) -> HttpResponse:
-    models = [{key: row[key] for key in PUBLIC_FIELDS} for row in model_rows()]
-    return JsonResponse({"models": models})
-
-
-@api_view(["POST"])
-def api_model_reading(request: HttpRequest, name: str) -> HttpResponse:
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-        return JsonResponse(
-            {"errors": {"__all__": ["The request body is too large."]}}, status=413
-        )
-    try:
-        data = jsontext.loads(request.body or b"{}")
-    except jsontext.JSONTextError as exc:
-        return JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
-    text = data.get("text") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        return JsonResponse(
-            {"errors": {"text": ["Send the prompt as text."]}}, status=400
-        )
-    if len(text) > MAX_PROMPT_CHARS:
-        message = f"The prompt must be at most {MAX_PROMPT_CHARS} characters."
-        return JsonResponse({"errors": {"text": [message]}}, status=400)
-    reading = read_prompt(name, text)
-    if reading is None:
-        return error(404, "This model has no prompt reader.")
-    return JsonResponse(reading)
 
 
 @login_required
