@@ -139,6 +139,15 @@ def test_an_unknown_api_path_is_a_json_404(alice_client, settings, debug, url):
     assert response.json() == {"error": "Not found."}
 
 
+def test_a_write_to_an_unknown_api_path_is_a_404_not_a_csrf_refusal(alice):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    for method in ("post", "patch", "delete"):
+        response = getattr(client, method)("/api/prompts/9223372036854775808")
+        assert response.status_code == 404
+        assert response.json() == {"error": "Not found."}
+
+
 def test_a_wrong_method_is_a_json_405_that_names_the_right_ones(
     alice_client, anonymous_client
 ):
