@@ -1,5 +1,5 @@
 // The studio page's behaviour: live previews over the websocket, the
-// composer's shortcuts and live summary, the gallery's hover play and player.
+// gallery's hover play and player, the page-wide shortcuts.
 
 const PREVIEW = 1;
 // Reconnection attempts after the socket drops (about 80 s in all).
@@ -253,50 +253,6 @@ function bindLiveCards(root) {
   }
 }
 
-// The composer: Ctrl+Enter submits, the summary follows the settings.
-function frameSize(aspect, shortSide) {
-  const [a, b] = aspect.split(":").map(Number);
-  const longSide = Math.round((shortSide * Math.max(a, b)) / Math.min(a, b) / 8) * 8;
-  return a >= b ? [longSide, shortSide] : [shortSide, longSide];
-}
-
-function updateSummary(form) {
-  const value = (name) => form.elements[name]?.value;
-  const duration = Number(value("duration"));
-  const fps = Number(value("fps"));
-  const frames = duration * fps;
-  const [width, height] = frameSize(value("aspect") || "1:1", Number(value("size") || 256));
-  const note = form.querySelector("[data-role=frames]");
-  if (note) {
-    note.textContent = Number.isInteger(frames)
-      ? `${frames} frames · ${width}×${height}`
-      : `${duration} s at ${fps} fps is ${frames.toFixed(2)} frames; pick a whole number.`;
-  }
-  const summary = form.querySelector("[data-role=summary]");
-  if (summary) {
-    const seed = value("seed") ? `seed ${value("seed")}` : "random seed";
-    summary.textContent = `${duration} s · ${fps} fps · ${width}×${height} · ${value("steps")} steps · ${seed}`;
-  }
-}
-
-function bindComposer(root) {
-  const form = root.id === "composer" ? root : root.querySelector?.("#composer");
-  if (!form || form.dataset.bound) return;
-  form.dataset.bound = "1";
-  form.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  form.addEventListener("input", () => updateSummary(form));
-  form.querySelector("[data-action=random-seed]")?.addEventListener("click", () => {
-    form.elements.seed.value = "";
-    updateSummary(form);
-  });
-  updateSummary(form);
-}
-
 // The gallery: hover plays muted; the player opens in a dialog.
 function bindGallery() {
   document.addEventListener("mouseover", (event) => {
@@ -382,13 +338,9 @@ document.body.addEventListener("clip-starred", (event) => {
   }
 });
 
-function bind(root) {
-  bindLiveCards(root);
-  bindComposer(root);
-}
-
-bind(document);
-document.addEventListener("htmx:load", (event) => bind(event.detail.elt));
+// The prompt box itself (shortcuts, summary, the model's rules) is composer.js.
+bindLiveCards(document);
+document.addEventListener("htmx:load", (event) => bindLiveCards(event.detail.elt));
 bindGallery();
 bindShortcuts();
 animate();

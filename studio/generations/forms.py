@@ -1,19 +1,26 @@
 from __future__ import annotations
 
-from decimal import Decimal
-from pathlib import Path
+import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from django import forms
 from django.conf import settings
 
-from generation import specs
+from generation.capabilities import Capabilities
 from generation.specs import GenerationSpec
-from studio.generations.uploads import UploadError, store_image, store_video
-from studio.generations.validation import model_names, validate_settings
+from studio.generations.validation import (
+    Errors,
+    frames_for,
+    model_capabilities,
+    model_names,
+)
 
-FPS_CHOICES = [(8, "8 fps"), (12, "12 fps"), (16, "16 fps"), (24, "24 fps")]
+# The prompt box's presets. Which of them a model can make, and the exact
+# frame each gives, come from the model's capabilities (see model_presets).
+FPS_PRESETS = (8, 12, 16, 24)
+NATIVE = "native"
 ASPECTS = {
     "1:1": (1, 1),
     "16:9": (16, 9),
@@ -22,35 +29,115 @@ ASPECTS = {
     "3:4": (3, 4),
 }
 # The short side of the frame, in pixels.
-SIZES = {"64": "Tiny · 64 px", "128": "Small · 128 px", "256": "Medium · 256 px",
-         "512": "Large · 512 px"}  # fmt: skip
+SIZES = {64: "Tiny", 128: "Small", 256: "Medium", 512: "Large"}
+# Longest clip the box takes, in seconds: past every model's frames at any
+# rate, and a bound on the arithmetic a typed duration can ask for.
+MAX_SECONDS = 3600
 
-# Which form field shows a spec field's problems.
+# Which form field shows a setting's problems (the API's names).
 FIELD_FOR = {
     "num_frames": "duration",
-    "fps": "fps",
     "width": "size",
     "height": "size",
-    "num_inference_steps": "steps",
-    "guidance_scale": "guidance",
+    "__all__": None,
 }
 
 
-def frame_size(aspect: str, short_side: int) -> tuple[int, int]:
-    """Width and height for an aspect ratio, both multiples of 8."""
-    a, b = ASPECTS[aspect]
-    long_side = round(short_side * max(a, b) / min(a, b) / 8) * 8
-    return (long_side, short_side) if a >= b else (short_side, long_side)
+def _half_up(value: float) -> int:
+    return math.floor(value + 0.5)
 
 
-def closest_preset(width: int, height: int) -> tuple[str, str]:
-    """The aspect and size presets nearest to a given frame size."""
+def _ratio(aspect: str, caps: Capabilities) -> tuple[int, int]:
+    if aspect == NATIVE:
+        return caps.size.default_width, caps.size.default_height
+    return ASPECTS[aspect]
+
+
+def frame_size(aspect: str, short_side: int, caps: Capabilities) -> tuple[int, int]:
+    """Width and height for an aspect ratio ("native": the model's default
+    frame's) and a short side, both in the model's size multiple."""
+    a, b = _ratio(aspect, caps)
+    step = caps.size.multiple
+    short = max(step, _half_up(short_side / step) * step)
+    long_side = max(short, _half_up(short * max(a, b) / min(a, b) / step) * step)
+    return (long_side, short) if a >= b else (short, long_side)
+
+
+def fits(width: int, height: int, caps: Capabilities) -> bool:
+    return all(caps.size.min <= side <= caps.size.max for side in (width, height))
+
+
+def closest_preset(width: int, height: int, caps: Capabilities | None) -> str:
+    """The aspect preset that gives a frame size: the model's own frame when
+    it does, else the nearest ratio."""
+    if caps is not None and frame_size(NATIVE, min(width, height), caps) == (
+        width,
+        height,
+    ):
+        return NATIVE
     ratio = width / height
-    aspect = min(
+    return min(
         ASPECTS, key=lambda name: abs(ASPECTS[name][0] / ASPECTS[name][1] - ratio)
     )
-    size = min(SIZES, key=lambda s: abs(int(s) - min(width, height)))
-    return aspect, size
+
+
+def default_short_side(caps: Capabilities) -> int:
+    return min(caps.size.default_width, caps.size.default_height)
+
+
+def size_choices(names: list[str]) -> list[int]:
+    """The short sides the size menu lists: the presets and every model's own."""
+    sides = set(SIZES)
+    for name in names:
+        if caps := model_capabilities(name):
+            sides.add(default_short_side(caps))
+    return sorted(sides)
+
+
+def fps_choices(names: list[str]) -> list[int]:
+    rates = set(FPS_PRESETS)
+    for name in names:
+        if caps := model_capabilities(name):
+            rates.add(int(caps.fps.default))
+    return sorted(rates)
+
+
+def model_presets(caps: Capabilities, *, sides: list[int], rates: list[int]) -> dict:
+    """What the prompt box offers for one model, beside its capabilities:
+    the frame rates within its range and, per aspect, the short sides whose
+    frame it can make with that frame's exact size."""
+    sizes = {}
+    for aspect in (NATIVE, *ASPECTS):
+        sizes[aspect] = [
+            [side, *frame]
+            for side in sides
+            if fits(*(frame := frame_size(aspect, side, caps)), caps)
+        ]
+    return {
+        "fps": [rate for rate in rates if caps.fps.min <= rate <= caps.fps.max],
+        "sizes": sizes,
+        "default_short_side": default_short_side(caps),
+        "takes_negative_prompt": caps.takes_negative_prompt,
+    }
+
+
+def composer_models(names: list[str]) -> dict[str, dict[str, Any]]:
+    """Every model's capabilities and presets, for the page to embed as JSON."""
+    sides, rates = size_choices(names), fps_choices(names)
+    found = {}
+    for name in names:
+        if caps := model_capabilities(name):
+            found[name] = {
+                **caps.to_dict(),
+                "presets": model_presets(caps, sides=sides, rates=rates),
+            }
+    return found
+
+
+def seconds(frames: int, fps: int) -> Decimal:
+    """A clip's length as the box shows it: three decimals at most."""
+    exact = Decimal(frames) / Decimal(fps)
+    return exact.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP).normalize()
 
 
 class GenerationForm(forms.Form):
@@ -71,30 +158,18 @@ class GenerationForm(forms.Form):
     )
     model = forms.ChoiceField(choices=[])
     duration = forms.DecimalField(
-        min_value=Decimal("0.25"),
-        max_value=Decimal("12"),
-        decimal_places=3,
-        initial=Decimal("2"),
-        widget=forms.NumberInput(attrs={"step": "0.25"}),
+        min_value=Decimal("0.001"),
+        max_value=MAX_SECONDS,
+        max_digits=12,
+        decimal_places=6,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
         label="Duration (s)",
     )
-    fps = forms.TypedChoiceField(
-        choices=FPS_CHOICES, coerce=int, initial=8, label="Frame rate"
-    )
-    aspect = forms.ChoiceField(choices=[(a, a) for a in ASPECTS], initial="1:1")
-    size = forms.ChoiceField(choices=list(SIZES.items()), initial="256")
-    steps = forms.IntegerField(
-        initial=20,
-        widget=forms.NumberInput(
-            attrs={"min": specs.MIN_STEPS, "max": specs.MAX_STEPS}
-        ),
-    )
-    guidance = forms.FloatField(
-        initial=5.0,
-        widget=forms.NumberInput(
-            attrs={"step": "0.5", "min": 0, "max": specs.MAX_GUIDANCE}
-        ),
-    )
+    fps = forms.IntegerField(label="Frame rate", widget=forms.Select)
+    aspect = forms.ChoiceField(choices=[])
+    size = forms.IntegerField(min_value=1, widget=forms.Select)
+    steps = forms.IntegerField()
+    guidance = forms.FloatField(widget=forms.NumberInput(attrs={"step": "0.5"}))
     seed = forms.IntegerField(
         required=False,
         widget=forms.NumberInput(attrs={"placeholder": "random"}),
@@ -118,16 +193,9 @@ class GenerationForm(forms.Form):
     )
     strength = forms.FloatField(
         required=False,
-        initial=0.7,
         label="Strength",
         help_text="Video→video: how much may change (1 = everything).",
-        widget=forms.NumberInput(
-            attrs={
-                "step": "0.05",
-                "min": specs.MIN_STRENGTH,
-                "max": specs.MAX_STRENGTH,
-            }
-        ),
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
     variations = forms.IntegerField(
         initial=1,
@@ -138,18 +206,61 @@ class GenerationForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args: Any, owner: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Uploads are stored under their owner's private media folder.
-        self.owner = owner
         names = model_names()
-        self.fields["model"].choices = [(name, name) for name in names]
-        self.fields["model"].initial = (
-            settings.STUDIO_DEFAULT_MODEL
-            if settings.STUDIO_DEFAULT_MODEL in names
-            else None
-        )
-        self.spec: GenerationSpec | None = None
+        self.model_names = names
+        fields = self.fields
+        fields["model"].choices = [(name, name) for name in names]
+        chosen = self.initial.get("model")
+        if chosen not in names:
+            chosen = settings.STUDIO_DEFAULT_MODEL
+        fields["model"].initial = chosen if chosen in names else None
+        caps = model_capabilities(chosen) if chosen in names else None
+        self._offer(caps, names)
+        if caps is not None:
+            self._start_from(caps)
+        # What clean() hands to the submit service.
+        self.settings: dict[str, Any] = {}
+        self.uploads: dict[str, Any] = {}
+
+    def _offer(self, caps: Capabilities | None, names: list[str]) -> None:
+        """The menus' options and the inputs' ranges, for the model the page
+        opens with; the page's script follows the model select from there."""
+        fields = self.fields
+        # A recorded clip's own rate and size stay on offer when it is reused.
+        rates = {*fps_choices(names), self.initial.get("fps")} - {None}
+        sides = {*size_choices(names), self.initial.get("size")} - {None}
+        fields["fps"].widget.choices = [(r, f"{r} fps") for r in sorted(rates)]
+        fields["size"].widget.choices = [
+            (side, f"{SIZES.get(side, 'Custom')} · {side} px") for side in sorted(sides)
+        ]
+        native = "Model's own"
+        if caps is not None:
+            native += f" · {caps.size.default_width}×{caps.size.default_height}"
+        fields["aspect"].choices = [(NATIVE, native)] + [(a, a) for a in ASPECTS]
+        if caps is None:
+            return
+        ranges = {"steps": caps.steps, "guidance": caps.guidance}
+        if caps.strength is not None:
+            ranges["strength"] = caps.strength
+        for name, rule in ranges.items():
+            fields[name].widget.attrs.update(min=f"{rule.min:g}", max=f"{rule.max:g}")
+
+    def _start_from(self, caps: Capabilities) -> None:
+        """Initial values: the model's own defaults."""
+        defaults = {
+            "duration": seconds(caps.frames.default, int(caps.fps.default)),
+            "fps": int(caps.fps.default),
+            "aspect": NATIVE,
+            "size": default_short_side(caps),
+            "steps": int(caps.steps.default),
+            "guidance": caps.guidance.default,
+            "negative_prompt": caps.negative_prompt,
+            "strength": caps.strength.default if caps.strength else None,
+        }
+        for name, value in defaults.items():
+            self.fields[name].initial = value
 
     @classmethod
     def initial_from(
@@ -157,15 +268,15 @@ class GenerationForm(forms.Form):
     ) -> dict[str, Any]:
         """Form values that reproduce a recorded spec."""
         spec = GenerationSpec.from_dict(spec_data)
-        aspect, size = closest_preset(spec.width, spec.height)
+        caps = model_capabilities(spec.model)
         return {
             "prompt": spec.prompt,
             "negative_prompt": spec.negative_prompt,
             "model": spec.model,
-            "duration": Decimal(spec.num_frames) / Decimal(spec.fps),
+            "duration": seconds(spec.num_frames, spec.fps),
             "fps": spec.fps,
-            "aspect": aspect,
-            "size": size,
+            "aspect": closest_preset(spec.width, spec.height, caps),
+            "size": min(spec.width, spec.height),
             "steps": spec.num_inference_steps,
             "guidance": spec.guidance_scale,
             "seed": spec.seed if keep_seed else None,
@@ -176,74 +287,50 @@ class GenerationForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        frames = data["duration"] * data["fps"]
-        if frames != int(frames):
-            self.add_error(
-                "duration",
-                f"{data['duration']:g} s at {data['fps']} fps is {frames:g} frames; "
-                "pick a duration that gives a whole number of frames.",
-            )
+        caps = model_capabilities(data["model"])
+        if caps is None:
+            self.add_error("model", "This model is no longer available.")
             return data
-        width, height = frame_size(data["aspect"], int(data["size"]))
-        inputs = self._store_inputs(data)
-        if inputs is None:
-            return data
-        spec, errors = validate_settings(
-            {
-                "prompt": data["prompt"],
-                "negative_prompt": data["negative_prompt"],
-                "model": data["model"],
-                "num_frames": int(frames),
-                "fps": data["fps"],
-                "width": width,
-                "height": height,
-                "num_inference_steps": data["steps"],
-                "guidance_scale": data["guidance"],
-                "seed": data["seed"],
-                "strength": data["strength"],
-            },
-            **inputs,
-        )
-        if errors:
-            for key in ("image_path", "video_path"):
-                if inputs.get(key):
-                    Path(inputs[key]).unlink(missing_ok=True)
-        for name, messages in errors.items():
-            field = FIELD_FOR.get(name, name)
-            for message in messages:
-                if name == "num_frames":
-                    message = (
-                        f"{data['duration']:g} s at {data['fps']} fps is {int(frames)} "
-                        f"frames; clips hold {specs.MIN_FRAMES}–{specs.MAX_FRAMES} frames."
-                    )
-                self.add_error(field if field in self.fields else None, message)
-        self.spec = spec
+        # The same rules the prompt box follows as the creator types.
+        num_frames = frames_for(data["duration"], data["fps"], caps)
+        width, height = frame_size(data["aspect"], data["size"], caps)
+        self.settings = {
+            "prompt": data["prompt"],
+            "negative_prompt": data["negative_prompt"],
+            "model": data["model"],
+            "num_frames": num_frames,
+            "fps": data["fps"],
+            "width": width,
+            "height": height,
+            "steps": data["steps"],
+            "guidance": data["guidance"],
+            "seed": data["seed"],
+            "strength": data["strength"],
+        }
+        self.uploads = {name: data.get(name) for name in ("image", "video")}
         return data
 
-    def _store_inputs(self, data: dict[str, Any]) -> dict[str, Any] | None:
-        """Check and store the uploads; None (with form errors) when refused."""
-        inputs: dict[str, Any] = {}
-        for field, store in (("image", store_image), ("video", store_video)):
-            upload = data.get(field)
-            if not upload:
-                continue
-            if self.owner is None:
-                self.add_error(field, "Log in to upload files.")
-                continue
-            try:
-                stored = store(upload, owner_id=self.owner.pk)
-            except UploadError as error:
-                self.add_error(field, str(error))
-                continue
-            inputs[f"{field}_path"] = str(stored.path)
-            if field == "video":
-                inputs["video_frames"] = stored.frames
-        if self.errors:
-            for key in ("image_path", "video_path"):
-                if inputs.get(key):
-                    Path(inputs[key]).unlink(missing_ok=True)
-            return None
-        return inputs
+    def add_submit_errors(self, errors: Errors) -> None:
+        """Show what the submit service refused, each under its own field."""
+        for name, messages in errors.items():
+            field = FIELD_FOR.get(name, name)
+            if field not in self.fields:
+                field = None
+            shown = self.errors.get(field or "__all__", [])
+            for message in messages:
+                if message not in shown:
+                    self.add_error(field, message)
+
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """Every problem of the form as (field id, label, message), in the
+        order the form shows them; the id is "" for the form as a whole."""
+        found = [("", "", str(message)) for message in self.non_field_errors()]
+        for bound in self:
+            found += [
+                (bound.id_for_label, str(bound.label), str(message))
+                for message in bound.errors
+            ]
+        return found
 
 
 # How many clips one bulk action may touch: a page of the Clips list and more.

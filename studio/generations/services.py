@@ -4,27 +4,34 @@ import dataclasses
 import logging
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from generation.adapters import validate_spec
 from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations import runtime
 from studio.generations.models import Generation, Worker
 from studio.generations.store import STALE_AFTER, output_dir, queue_positions
+from studio.generations.uploads import UploadError, store_image, store_video
+from studio.generations.validation import Errors, check_api_settings
 from studio.projects.models import Project
 
 logger = logging.getLogger(__name__)
 
 
 class QueueFull(Exception):
+    """The creator's queue holds as many clips as it may: a 429."""
+
+    status = 429
+
     def __init__(self, limit: int) -> None:
         super().__init__(
             f"You already have {limit} clips waiting; wait for some to finish "
@@ -33,15 +40,158 @@ class QueueFull(Exception):
         self.limit = limit
 
 
+class SubmitError(Exception):
+    """Settings the studio cannot queue: a 400. ``errors`` maps each field, in
+    the API's names (``__all__`` for the request as a whole), to sentences
+    for the creator."""
+
+    status = 400
+
+    def __init__(self, errors: Errors) -> None:
+        self.errors = errors
+        super().__init__(" ".join(m for msgs in errors.values() for m in msgs))
+
+
+# The uploads a submit takes, and how each is checked and stored.
+UPLOADS = ("image", "video")
+
+
 # The htmx event a page answer carries when it queued clips: the top bar
 # counts them at once.
 CLIPS_QUEUED = "clips-queued"
 
 
+def submit(
+    user: AbstractBaseUser,
+    *,
+    settings: Mapping[str, Any],
+    project: Project | None = None,
+    uploads: Mapping[str, IO[bytes] | None] | None = None,
+    inputs: Mapping[str, str] | None = None,
+    variations: int = 1,
+    expand: bool = True,
+) -> list[Generation]:
+    """Check, expand and queue what a creator asked for; the queued clips.
+
+    The one way into the queue for the page, the API, storyboards and the
+    prompt library. ``settings`` are in the API's field names (``duration``
+    in seconds may stand in for ``num_frames``); left-out ones take the
+    model's defaults. ``uploads`` ("image", "video") are stored re-encoded
+    under the owner's folder and removed again if anything fails, a full
+    queue included; ``inputs`` name files the studio made itself (a
+    storyboard's last frame). Wildcards, lists and characters in the prompt
+    expand into one clip per variation unless ``expand`` is False, each
+    ``variations`` times with the next seeds.
+
+    Raises :class:`SubmitError` (400) and :class:`QueueFull` (429).
+    """
+    if project is not None and project.owner_id != user.pk:
+        raise PermissionError("Not your project.")
+    stored: list[Path] = []
+    queued = False
+    try:
+        found = {**(inputs or {}), **_store_uploads(user, uploads or {}, stored)}
+        specs = generation_specs(
+            settings=settings,
+            user=user,
+            inputs=found,
+            variations=variations,
+            expand=expand,
+        )
+        generations = generation_submit_batch(user=user, specs=specs, project=project)
+        queued = True
+    finally:
+        if not queued:
+            for path in stored:
+                path.unlink(missing_ok=True)
+    return generations
+
+
+def generation_specs(
+    *,
+    settings: Mapping[str, Any],
+    user: AbstractBaseUser | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    variations: int = 1,
+    expand: bool = True,
+) -> list[GenerationSpec]:
+    """The specs :func:`submit` would queue, checked by the engine; raises
+    :class:`SubmitError`. The ``generate`` command renders them itself.
+
+    ``user`` owns the characters and word lists the prompt may name.
+    """
+    limit = django_settings.STUDIO_MAX_VARIATIONS
+    if isinstance(variations, bool) or not isinstance(variations, int):
+        raise SubmitError({"variations": ["Variations must be a whole number."]})
+    if not 1 <= variations <= limit:
+        raise SubmitError(
+            {"variations": [f"Ask for 1 to {limit} variations; got {variations}."]}
+        )
+    spec, errors = check_api_settings(settings, **(inputs or {}))
+    if errors or spec is None:
+        raise SubmitError(errors)
+    texts = _expand(user, spec.prompt) if expand else [spec.prompt]
+    found = []
+    for text in texts:
+        variant = dataclasses.replace(spec, prompt=text)
+        if text != spec.prompt and (problems := validate_spec(variant).get("prompt")):
+            raise SubmitError({"prompt": [f"“{text[:60]}”: {problems[0]}"]})
+        found += [
+            dataclasses.replace(variant, seed=(spec.seed + n) % (MAX_SEED + 1))
+            for n in range(variations)
+        ]
+    return found
+
+
+def _expand(user: AbstractBaseUser | None, text: str) -> list[str]:
+    # The prompt library owns the syntax; a creator's characters and lists
+    # are theirs, so the page, the API and the command expand alike.
+    from studio.prompts.expand import Expander, ExpansionError
+    from studio.prompts.services import prompt_expand
+    from studio.prompts.vocabulary import BUILTIN_LISTS
+
+    try:
+        if user is None:  # no creator (the command): the built-in lists only
+            return Expander(characters={}, lists=BUILTIN_LISTS).expand(text).variations
+        return prompt_expand(user=user, text=text).variations
+    except ExpansionError as error:
+        raise SubmitError({"prompt": [str(error)]}) from error
+
+
+def _store_uploads(
+    user: AbstractBaseUser,
+    uploads: Mapping[str, IO[bytes] | None],
+    stored: list[Path],
+) -> dict[str, Any]:
+    """Check and store each upload; every stored path lands in ``stored``
+    as soon as it exists, for the caller to remove on failure."""
+    errors: Errors = {
+        str(name)[:40]: ["Unknown upload."] for name in uploads if name not in UPLOADS
+    }
+    inputs: dict[str, Any] = {}
+    for name, store in (("image", store_image), ("video", store_video)):
+        upload = uploads.get(name)
+        if not upload:
+            continue
+        try:
+            kept = store(upload, owner_id=user.pk)
+        except UploadError as error:
+            errors[name] = [str(error)]
+            continue
+        stored.append(kept.path)
+        inputs[f"{name}_path"] = str(kept.path)
+        if name == "video":
+            inputs["video_frames"] = kept.frames
+    if errors:
+        raise SubmitError(errors)
+    return inputs
+
+
 def generation_submit(
     *, user: AbstractBaseUser, spec: GenerationSpec, project: Project | None = None
 ) -> Generation:
-    """Queue one clip for ``user``. Raises QueueFull past the per-user limit."""
+    """Queue one clip of an already checked spec, as given (no expansion).
+    Raises QueueFull past the per-user limit. New callers use :func:`submit`."""
     return generation_submit_variations(user=user, spec=spec, project=project, count=1)[
         0
     ]
@@ -74,7 +224,7 @@ def generation_submit_batch(
     """
     if project is not None and project.owner_id != user.pk:
         raise PermissionError("Not your project.")
-    limit = settings.STUDIO_MAX_QUEUED_PER_USER
+    limit = django_settings.STUDIO_MAX_QUEUED_PER_USER
     batch = uuid.uuid4() if len(specs) > 1 else None
     with transaction.atomic():
         _hold_queue_of(user)

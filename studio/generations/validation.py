@@ -1,16 +1,29 @@
 """Checking generation settings before anything is queued.
 
-The JSON API and the prompt form both end here, so a creator gets the same
-message from either. Messages name the setting the way the page does.
+The studio checks the request's shape (text where text belongs, numbers where
+numbers belong, known field names) and asks the engine for everything else:
+each model's ranges, frame rule, sizes, defaults and the inputs it takes come
+from :func:`generation.adapters.capabilities` and are checked by
+:func:`generation.adapters.validate_spec`, whose sentences reach the creator
+as they are. No bound of a setting is written down here.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from generation import specs
-from generation.adapters import available_models, refresh, validate_spec
+from generation.adapters import (
+    UnknownModelError,
+    available_models,
+    capabilities,
+    refresh,
+    validate_spec,
+)
+from generation.capabilities import Capabilities
 from generation.specs import GenerationSpec
 
 Errors = dict[str, list[str]]
@@ -29,9 +42,26 @@ API_NAMES = {
     "seed": "seed",
     "strength": "strength",
 }
+SPEC_NAMES = {api: spec for spec, api in API_NAMES.items()}
 API_FIELDS = set(API_NAMES.values()) | {"project"}
+# Settings the studio's own callers may give in place of ``num_frames``: the
+# clip's length in seconds, turned into the model's nearest frame count.
+DURATION = "duration"
 # Uploaded inputs, and the spec fields that name their stored files.
 INPUT_FIELDS = {"image_path": "image", "video_path": "video"}
+
+_LABELS = {
+    "num_frames": "Frame count",
+    "fps": "Frame rate",
+    "width": "Width",
+    "height": "Height",
+    "num_inference_steps": "Steps",
+    "guidance_scale": "Guidance",
+    "seed": "Seed",
+    "strength": "Strength",
+}
+_WHOLE = ("num_frames", "fps", "width", "height", "num_inference_steps")
+_REAL = ("guidance_scale", "strength")
 
 
 def model_names() -> list[str]:
@@ -40,12 +70,31 @@ def model_names() -> list[str]:
     return [str(model["name"]) for model in available_models()]
 
 
-def model_defaults(name: Any) -> dict[str, Any]:
-    """The settings a model works best with, for values a request leaves out."""
-    for model in available_models():
-        if model["name"] == name:
-            return dict(model.get("defaults") or {})  # type: ignore[call-overload]
-    return {}
+def model_capabilities(name: Any) -> Capabilities | None:
+    """The engine's rules for the model called ``name``; None if there is none."""
+    if not isinstance(name, str):
+        return None
+    try:
+        return capabilities(name)
+    except UnknownModelError:
+        return None
+
+
+def all_capabilities() -> dict[str, dict[str, Any]]:
+    """Every usable model's rules, as ``GET /api/models`` reports them."""
+    found = {}
+    for name in model_names():
+        caps = model_capabilities(name)
+        if caps is not None:
+            found[name] = caps.to_dict()
+    return found
+
+
+def frames_for(seconds: Decimal | float, fps: int, caps: Capabilities) -> int:
+    """The frame count a clip of ``seconds`` at ``fps`` gets: the count the
+    model makes nearest to seconds × fps. The prompt box (composer.js) snaps
+    its duration with the same rule."""
+    return caps.nearest_frames(Decimal(str(seconds)) * fps)
 
 
 def random_seed() -> int:
@@ -68,32 +117,22 @@ def _text(value: Any, label: str, *, required: bool) -> tuple[str, list[str]]:
     return value, []
 
 
-def _integer(value: Any, label: str, low: int, high: int, unit: str = "") -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return [f"{label} must be a whole number."]
-    if not low <= value <= high:
-        suffix = f" {unit}" if unit else ""
-        return [f"{label} must be between {low} and {high}{suffix}; got {value}."]
-    return []
-
-
-def _size(value: Any, label: str) -> list[str]:
-    errors = _integer(value, label, specs.MIN_SIZE, specs.MAX_SIZE, "pixels")
-    if not errors and value % 8:
-        errors = [f"{label} must be a multiple of 8 pixels; got {value}."]
-    return errors
-
-
-def _number(value: Any, label: str, low: float, high: float) -> list[str]:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _shape(name: str, value: Any) -> list[str]:
+    """Whether ``value`` is the kind of thing the setting is; ranges are the
+    engine's to check."""
+    label = _LABELS[name]
+    if name in _WHOLE or name == "seed":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return [f"{label} must be a whole number."]
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         return [f"{label} must be a number."]
-    if not low <= value <= high:
-        return [f"{label} must be between {low:g} and {high:g}; got {value:g}."]
+    elif value != value or value in (float("inf"), float("-inf")):
+        return [f"{label} must be a number."]
     return []
 
 
 def validate_settings(
-    data: dict[str, Any],
+    data: Mapping[str, Any],
     *,
     image_path: str = "",
     video_path: str = "",
@@ -101,69 +140,52 @@ def validate_settings(
 ) -> tuple[GenerationSpec | None, Errors]:
     """Check settings given in the spec's own names; fill in defaults.
 
-    Left-out values take the chosen model's defaults, then the spec's. A
+    Left-out values take the chosen model's defaults (its capabilities); a
     missing or null seed is drawn at random so that every clip records one.
-    ``image_path`` and ``video_path`` name inputs already stored by
-    ``studio.generations.uploads`` (never a path from the request);
-    ``video_frames`` is how many frames the stored video holds.
+    ``duration`` (seconds) may stand in for ``num_frames``: it becomes the
+    model's nearest frame count at the clip's frame rate. ``image_path`` and
+    ``video_path`` name inputs already stored by ``studio.generations.uploads``
+    (never a path from the request); ``video_frames`` is how many frames the
+    stored video holds.
     """
-    defaults = GenerationSpec(prompt="")
     errors: Errors = {}
-    preferred = model_defaults(data.get("model") or defaults.model)
-
-    def get(name: str) -> Any:
-        value = data.get(name)
-        if value is None:
-            return preferred.get(name, getattr(defaults, name))
-        return value
-
     prompt, problems = _text(data.get("prompt"), "Prompt", required=True)
     if problems:
         errors["prompt"] = problems
-    negative, problems = _text(
-        data.get("negative_prompt"), "Negative prompt", required=False
-    )
+
+    model = data.get("model")
+    if model is None:
+        model = GenerationSpec(prompt="").model
+    names = model_names()
+    caps = model_capabilities(model) if model in names else None
+    if caps is None:
+        known = ", ".join(names) or "none"
+        errors["model"] = [f"Unknown model {str(model)[:60]!r}; available: {known}."]
+        return None, errors
+    defaults = {**GenerationSpec(prompt="").to_dict(), **caps.defaults()}
+
+    def get(name: str) -> Any:
+        value = data.get(name)
+        return defaults.get(name) if value is None else value
+
+    negative = data.get("negative_prompt")
+    if negative is None:
+        negative = caps.negative_prompt
+    negative, problems = _text(negative, "Negative prompt", required=False)
     if problems:
         errors["negative_prompt"] = problems
 
-    model = get("model")
-    models = model_names()
-    if not isinstance(model, str) or model not in models:
-        known = ", ".join(models) or "none"
-        errors["model"] = [f"Unknown model {str(model)[:60]!r}; available: {known}."]
-
-    checks = {
-        "num_frames": _integer(
-            get("num_frames"),
-            "Frame count",
-            specs.MIN_FRAMES,
-            specs.MAX_FRAMES,
-            "frames",
-        ),
-        "fps": _integer(get("fps"), "Frame rate", specs.MIN_FPS, specs.MAX_FPS, "fps"),
-        "width": _size(get("width"), "Width"),
-        "height": _size(get("height"), "Height"),
-        "num_inference_steps": _integer(
-            get("num_inference_steps"), "Steps", specs.MIN_STEPS, specs.MAX_STEPS
-        ),
-        "guidance_scale": _number(
-            get("guidance_scale"), "Guidance", specs.MIN_GUIDANCE, specs.MAX_GUIDANCE
-        ),
-    }
-    checks["strength"] = _number(
-        get("strength"), "Strength", specs.MIN_STRENGTH, specs.MAX_STRENGTH
-    )
-    if video_frames is not None and isinstance(get("num_frames"), int):
-        if video_frames < get("num_frames"):
-            checks["video"] = [
-                f"The video holds {video_frames} frames; the clip needs "
-                f"{get('num_frames')}. Send a longer video or ask for fewer frames."
-            ]
+    values: dict[str, Any] = {}
+    for name in (*_WHOLE, *_REAL):
+        values[name] = get(name)
     seed = data.get("seed")
-    if seed is None or seed == "":
-        seed = random_seed()
-    checks["seed"] = _integer(seed, "Seed", 0, specs.MAX_SEED)
-    errors.update({name: problems for name, problems in checks.items() if problems})
+    values["seed"] = random_seed() if seed is None or seed == "" else seed
+    duration = data.get(DURATION)
+    if duration is not None and data.get("num_frames") is None:
+        values["num_frames"] = _duration_frames(duration, values["fps"], caps, errors)
+    for name, value in values.items():
+        if name not in errors and (problems := _shape(name, value)):
+            errors[name] = problems
     if errors:
         return None, errors
 
@@ -171,35 +193,70 @@ def validate_settings(
         prompt=prompt,
         negative_prompt=negative,
         model=model,
-        num_frames=get("num_frames"),
-        fps=get("fps"),
-        width=get("width"),
-        height=get("height"),
-        num_inference_steps=get("num_inference_steps"),
-        guidance_scale=float(get("guidance_scale")),
-        seed=seed,
+        num_frames=values["num_frames"],
+        fps=values["fps"],
+        width=values["width"],
+        height=values["height"],
+        num_inference_steps=values["num_inference_steps"],
+        guidance_scale=float(values["guidance_scale"]),
+        seed=values["seed"],
         image_path=image_path,
         video_path=video_path,
-        strength=float(get("strength")),
+        strength=float(values["strength"]),
     )
-    model_errors = validate_spec(spec)
-    errors = {name: list(msgs) for name, msgs in model_errors.items() if msgs}
+    errors = {name: list(msgs) for name, msgs in validate_spec(spec).items() if msgs}
+    if not errors and video_frames is not None and video_frames < spec.num_frames:
+        errors["video"] = [
+            f"The video holds {video_frames} frames; the clip needs "
+            f"{spec.num_frames}. Send a longer video or ask for fewer frames."
+        ]
     return (None, errors) if errors else (spec, {})
+
+
+def _duration_frames(
+    duration: Any, fps: Any, caps: Capabilities, errors: Errors
+) -> int | None:
+    number = isinstance(duration, int | float | Decimal)
+    if isinstance(duration, bool) or not number or not Decimal(duration).is_finite():
+        errors["num_frames"] = ["Duration must be a number of seconds."]
+        return None
+    if not duration > 0:
+        errors["num_frames"] = ["Give the clip a duration of more than 0 seconds."]
+        return None
+    if isinstance(fps, bool) or not isinstance(fps, int):
+        return None  # the frame rate's own message says why
+    return frames_for(duration, fps, caps)
+
+
+def check_api_settings(
+    data: Any, *, extra: frozenset[str] = frozenset(), **inputs: Any
+) -> tuple[GenerationSpec | None, Errors]:
+    """Check settings in the API's field names; errors in the same names.
+
+    ``extra`` are further field names the caller handles itself (the API's
+    ``project``); ``inputs`` are :func:`validate_settings`' stored-upload
+    arguments.
+    """
+    if not isinstance(data, Mapping):
+        return None, {"__all__": ["Send a JSON object."]}
+    known = set(API_NAMES.values()) | {DURATION} | extra
+    unknown = sorted(str(key)[:40] for key in data if key not in known)
+    if unknown:
+        return None, {key: ["Unknown field."] for key in unknown[:20]}
+    by_spec_name = {SPEC_NAMES.get(key, key): value for key, value in data.items()}
+    spec, errors = validate_settings(by_spec_name, **inputs)
+    names = {**API_NAMES, **INPUT_FIELDS}
+    return spec, {names.get(name, name): msgs for name, msgs in errors.items()}
 
 
 def validate_api_settings(
     data: Any, **inputs: Any
 ) -> tuple[GenerationSpec | None, Errors]:
-    """Check a JSON request body in the API's field names.
+    """Check a JSON request body of ``POST /api/generations``.
 
-    ``inputs`` are :func:`validate_settings`' stored-upload arguments.
+    Kept for the API's view; :func:`studio.generations.services.submit`
+    checks, expands and queues in one call.
     """
-    if not isinstance(data, dict):
-        return None, {"__all__": ["Send a JSON object."]}
-    unknown = sorted(str(key)[:40] for key in data if key not in API_FIELDS)
-    if unknown:
-        return None, {key: ["Unknown field."] for key in unknown[:20]}
-    by_spec_name = {spec: data[api] for spec, api in API_NAMES.items() if api in data}
-    spec, errors = validate_settings(by_spec_name, **inputs)
-    names = {**API_NAMES, **INPUT_FIELDS}
-    return spec, {names.get(name, name): msgs for name, msgs in errors.items()}
+    if isinstance(data, Mapping) and DURATION in data:
+        return None, {DURATION: ["Unknown field."]}
+    return check_api_settings(data, extra=frozenset({"project"}), **inputs)

@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from studio.generations.forms import GenerationForm
+from studio.generations.forms import GenerationForm, composer_models
 from studio.generations.models import Generation
-from studio.generations.services import CLIPS_QUEUED, QueueFull
+from studio.generations.services import CLIPS_QUEUED, QueueFull, SubmitError
 from studio.projects.forms import ProjectForm
 from studio.projects.models import Project
 from studio.projects.services import (
@@ -24,7 +24,6 @@ from studio.projects.services import (
     project_set_archived,
 )
 from studio.prompts.editor import editor_context, editor_initial, library_prompt
-from studio.prompts.expand import ExpansionError
 from studio.prompts.services import prompt_variations_submit
 
 GALLERY_PAGE_SIZE = 24
@@ -118,6 +117,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "starred_only": _starred_only(request),
         "editor": editor_context(request.user, project),
         "library_prompt": initial.get("library_prompt"),
+        "composer_models": composer_models(form.model_names),
     }
     return render(request, "projects/project_detail.html", ctx)
 
@@ -126,31 +126,31 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
 @require_POST
 def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
-    form = GenerationForm(request.POST, request.FILES, owner=request.user)
-    # htmx swaps only 2xx answers; the form shows its own errors either way.
-    status = 200
+    form = GenerationForm(request.POST, request.FILES)
+    status = 400
     queued = False
     source = library_prompt(request.user, request.POST.get("library_prompt"))
-    if form.is_valid() and form.spec is not None:
+    if form.is_valid():
         try:
-            # Wildcards, lists and characters expand here: one clip per variation.
+            # Wildcards, lists and characters expand there: one clip per variation.
             prompt_variations_submit(
                 user=request.user,
-                spec=form.spec,
+                settings=form.settings,
+                uploads=form.uploads,
                 project=project,
                 count=form.cleaned_data["variations"],
                 prompt=source,
             )
-        except ExpansionError as exc:
-            form.add_error("prompt", str(exc))
-            status = 200 if request.htmx else 400
+        except SubmitError as exc:
+            form.add_submit_errors(exc.errors)
+            status = exc.status
         except QueueFull as exc:
             form.add_error(None, str(exc))
-            status = 200 if request.htmx else 429
+            status = exc.status
         else:
             if not request.htmx:
                 return redirect(project)
-            queued = True
+            status, queued = 200, True
 
     ctx = {
         "project": project,
@@ -159,11 +159,12 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "gallery": _gallery(request, project),
         "editor": editor_context(request.user, project),
         "library_prompt": source.pk if source else None,
+        "composer_models": composer_models(form.model_names),
     }
     if request.htmx:
-        response = render(
-            request, "projects/project_detail.html#workspace", ctx, status=status
-        )
+        # htmx swaps only 2xx answers; the form says what went wrong beside
+        # its Generate button.
+        response = render(request, "projects/project_detail.html#workspace", ctx)
         if queued:  # the top bar counts it at once
             trigger_client_event(response, CLIPS_QUEUED)
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -12,9 +11,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations.models import Generation
-from studio.generations.services import generation_submit_batch
+from studio.generations.services import submit
 from studio.projects.models import Project
 from studio.prompts import coach as coach_rules
 from studio.prompts import search
@@ -309,26 +307,24 @@ def prompt_coach(
 def prompt_variations_submit(
     *,
     user: AbstractBaseUser,
-    spec: GenerationSpec,
+    settings: dict[str, Any],
     project: Project | None = None,
     count: int = 1,
     prompt: Prompt | None = None,
+    uploads: dict[str, Any] | None = None,
 ) -> list[Generation]:
-    """Queue every expansion of the spec's prompt, ``count`` seeds each.
+    """Queue every expansion of the settings' prompt, ``count`` seeds each,
+    and link the clips to the library ``prompt`` they came from.
 
     Every expansion shares the seeds, so side by side the clips differ only
-    where the wildcards do. Raises ExpansionError and QueueFull.
+    where the wildcards do. Raises SubmitError and QueueFull.
     """
     if prompt is not None and prompt.owner_id != user.pk:
         raise PermissionError("Not your prompt.")
-    expansion = prompt_expand(user=user, text=spec.prompt)
-    specs = [
-        dataclasses.replace(spec, prompt=text, seed=(spec.seed + n) % (MAX_SEED + 1))
-        for text in expansion.variations
-        for n in range(count)
-    ]
     with transaction.atomic():
-        generations = generation_submit_batch(user=user, specs=specs, project=project)
+        generations = submit(
+            user, settings=settings, project=project, uploads=uploads, variations=count
+        )
         if prompt is not None:
             prompt_link_clips(prompt=prompt, generations=generations)
     return generations

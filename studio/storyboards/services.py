@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import shutil
 from collections.abc import Sequence
@@ -20,7 +19,11 @@ from generation.adapters import validate_spec
 from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
 from studio.galleries.services import private_copies_make, private_copy_path
 from studio.generations.models import Generation
-from studio.generations.services import generation_submit_batch
+from studio.generations.services import (
+    SubmitError,
+    generation_submit_batch,
+    submit,
+)
 from studio.generations.store import owner_media_dir
 from studio.projects.models import Project
 from studio.storyboards import prompting
@@ -222,8 +225,10 @@ def _last_frame(previous: Shot | None, storyboard: Storyboard) -> str:
     return str(path)
 
 
-def shot_spec(*, shot: Shot, take_number: int) -> GenerationSpec:
-    """The spec of a new take: the shot's prompt with the storyboard's look."""
+def shot_settings(*, shot: Shot, take_number: int) -> tuple[dict[str, Any], dict]:
+    """The settings of a new take (the shot's prompt with the storyboard's
+    look, the shot's length in seconds) and the inputs the studio made for
+    it: the previous shot's last frame when the shot continues from it."""
     storyboard = shot.storyboard
     try:
         prompt, negative = prompting.compose(
@@ -234,29 +239,27 @@ def shot_spec(*, shot: Shot, take_number: int) -> GenerationSpec:
         )
     except prompting.PromptError as exc:
         raise StoryboardError(f"Shot {shot.order}: {exc}") from exc
-    spec = GenerationSpec(
-        prompt=prompt,
-        negative_prompt=negative,
-        model=storyboard.model,
-        num_frames=sequence.shot_frames(shot.duration, storyboard.fps),
-        fps=storyboard.fps,
-        width=storyboard.width,
-        height=storyboard.height,
-        num_inference_steps=storyboard.steps,
-        guidance_scale=storyboard.guidance,
-        seed=secrets.randbelow(MAX_SEED + 1),
-    )
+    settings = {
+        "prompt": prompt,
+        "negative_prompt": negative,
+        "model": storyboard.model,
+        # The model's nearest frame count, as the prompt box makes it.
+        "duration": shot.duration,
+        "fps": storyboard.fps,
+        "width": storyboard.width,
+        "height": storyboard.height,
+        "steps": storyboard.steps,
+        "guidance": storyboard.guidance,
+        "seed": secrets.randbelow(MAX_SEED + 1),
+    }
+    inputs = {}
     if shot.continue_from_previous:
         supported, reason = continue_support(storyboard.model)
         if not supported:
             raise StoryboardError(reason)
         previous = storyboard.shots.filter(order__lt=shot.order).last()
-        spec = dataclasses.replace(spec, image_path=_last_frame(previous, storyboard))
-    errors = validate_spec(spec)
-    if errors:
-        field, messages = next(iter(errors.items()))
-        raise StoryboardError(f"Shot {shot.order}: {messages[0]}")
-    return spec
+        inputs["image_path"] = _last_frame(previous, storyboard)
+    return settings, inputs
 
 
 def takes_generate(*, shots: Sequence[Shot]) -> list[Take]:
@@ -273,17 +276,24 @@ def takes_generate(*, shots: Sequence[Shot]) -> list[Take]:
                     f"Shot {shot.order} already has {MAX_TAKES} takes; delete one."
                 )
             numbers.append(last + 1)
-        specs = [
-            shot_spec(shot=shot, take_number=n)
-            for shot, n in zip(shots, numbers, strict=True)
-        ]
-        generations = generation_submit_batch(
-            user=storyboard.owner, specs=specs, project=storyboard.project
-        )
-        takes = [
-            Take.objects.create(shot=shot, generation=generation, number=n)
-            for shot, generation, n in zip(shots, generations, numbers, strict=True)
-        ]
+        takes = []
+        for shot, n in zip(shots, numbers, strict=True):
+            settings, inputs = shot_settings(shot=shot, take_number=n)
+            try:
+                # The prompt is composed already: one take, as written.
+                (generation,) = submit(
+                    storyboard.owner,
+                    settings=settings,
+                    inputs=inputs,
+                    project=storyboard.project,
+                    expand=False,
+                )
+            except SubmitError as exc:
+                reason = next(m for messages in exc.errors.values() for m in messages)
+                raise StoryboardError(f"Shot {shot.order}: {reason}") from exc
+            takes.append(
+                Take.objects.create(shot=shot, generation=generation, number=n)
+            )
         _touch(storyboard)
     return takes
 

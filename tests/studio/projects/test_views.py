@@ -112,7 +112,8 @@ def test_the_prompt_box_queues_a_clip_with_exact_frames_and_a_seed(
     assert response.status_code == 200
     generation = Generation.objects.get(project=project)
     assert generation.settings["num_frames"] == 24
-    assert (generation.settings["width"], generation.settings["height"]) == (112, 64)
+    # 16:9 on a 64 px short side, in the built-in model's even sizes.
+    assert (generation.settings["width"], generation.settings["height"]) == (114, 64)
     assert generation.settings["seed"] == generation.seed
     assert f'data-generation="{generation.pk}"' in response.content.decode()
 
@@ -131,12 +132,13 @@ def test_variations_queue_one_clip_per_seed(project, alice_client):
     [
         ("prompt", "", "prompt is empty"),
         ("prompt", "x" * 100_000, "keep it under"),
-        ("duration", "1.1", "whole number of frames"),
-        ("duration", "12", "clips hold"),
-        ("steps", "500", "Steps must be between"),
-        ("guidance", "-1", "Guidance must be between"),
+        ("duration", "0", "greater than or equal to"),
+        ("duration", "soon", "Enter a number"),
+        # The engine's own sentences, naming the model.
+        ("steps", "500", "500 steps is too many"),
+        ("guidance", "-1", "-1 is too low"),
         ("model", "nope", "Select a valid choice"),
-        ("seed", "-5", "Seed must be between"),
+        ("seed", "-5", "The seed must be between"),
         ("variations", "9", "less than or equal to"),
     ],
 )
