@@ -21,8 +21,9 @@ from django.urls import URLPattern, path, reverse
 from ninja import NinjaAPI
 from ninja.errors import ValidationErrorContext
 from ninja.openapi.docs import Swagger
-from ninja.openapi.schema import OpenAPISchema
+from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.operation import Operation
+from ninja.schema import NinjaGenerateJsonSchema
 
 from studio import schema_parts
 from studio.api.errors import (
@@ -33,7 +34,7 @@ from studio.api.errors import (
     field_errors,
 )
 from studio.api.parsers import JsonParser, check_length
-from studio.api.schemas import Error, FieldErrorsBody
+from studio.api.schemas import ErrorMessage, ErrorsByField
 from studio.errors import MESSAGES
 from studio.security_headers import DOCS_CONTENT_SECURITY_POLICY
 
@@ -114,26 +115,33 @@ class StudioSchema(OpenAPISchema):
         result = super().responses(operation)
         self.add_schema_definitions(
             {
-                "Error": Error.model_json_schema(),
-                "FieldErrors": FieldErrorsBody.model_json_schema(),
+                model.__name__: model.model_json_schema(
+                    ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema
+                )
+                for model in (ErrorMessage, ErrorsByField)
             }
         )
         sources = {model.__ninja_param_source__ for model in operation.models}
         if sources - {"path"}:
             result.setdefault(
-                400, _json_ref("FieldErrors", "Invalid input; messages per field.")
+                400, _json_ref("ErrorsByField", "Invalid input; messages per field.")
             )
         if operation.auth_callbacks:
-            result.setdefault(401, _json_ref("Error", "Log in or send an API token."))
+            result.setdefault(
+                401, _json_ref("ErrorMessage", "Log in or send an API token.")
+            )
             if set(operation.methods) - set(SAFE_METHODS):
                 result.setdefault(
-                    403, _json_ref("Error", "CSRF check failed (session requests).")
+                    403,
+                    _json_ref("ErrorMessage", "CSRF check failed (session requests)."),
                 )
         if "path" in sources:
-            result.setdefault(404, _json_ref("Error", "Nothing of yours by that name."))
+            result.setdefault(
+                404, _json_ref("ErrorMessage", "Nothing of yours by that name.")
+            )
         if sources & {"body", "form", "file"}:
             result.setdefault(
-                413, _json_ref("FieldErrors", "The request body is too large.")
+                413, _json_ref("ErrorsByField", "The request body is too large.")
             )
         return result
 
@@ -192,8 +200,9 @@ class StudioAPI(NinjaAPI):
 
     def with_legacy_routes(self, generated: dict[str, Any]) -> dict[str, Any]:
         """The generated document plus the hand-written paths of the routes
-        still served by plain views; a generated operation wins over a
-        hand-written one for the same method and path."""
+        still served by plain views. A generated operation wins over a
+        hand-written one for the same method and path, and so does a
+        generated component schema over a hand-written one of its name."""
         legacy_paths, legacy_schemas = schema_parts.legacy_parts()
         paths = {route: dict(operations) for route, operations in legacy_paths.items()}
         for route, operations in generated["paths"].items():

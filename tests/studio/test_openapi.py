@@ -98,8 +98,8 @@ def test_a_generated_route_documents_every_error_it_can_answer(anonymous_client)
     reading = document["paths"]["/api/models/{name}/reading"]["post"]
     assert set(reading["responses"]) == {"200", "400", "401", "403", "404", "413"}
     errors = reading["responses"]["400"]["content"]["application/json"]["schema"]
-    assert errors == {"$ref": "#/components/schemas/FieldErrors"}
-    shape = document["components"]["schemas"]["FieldErrors"]
+    assert errors == {"$ref": "#/components/schemas/ErrorsByField"}
+    shape = document["components"]["schemas"]["ErrorsByField"]
     assert shape["properties"]["errors"]["additionalProperties"]["type"] == "array"
     listing = document["paths"]["/api/models"]["get"]
     assert set(listing["responses"]) == {"200", "401"}
