@@ -109,7 +109,13 @@ from studio.api.schemas import Error, Moment, RequestBody, Uuid
 from studio.api.site import StudioAPI
 
 # Each app's Router, by import path; all mount at /api/.
-ROUTERS = ("studio.registry.api.router",)
+ROUTERS = (
+    "studio.registry.api.router",
+    "studio.generations.api.router",
+    "studio.prompts.api.router",
+    "studio.galleries.api.router",
+    "studio.storyboards.api.router",
+)
 
 api = StudioAPI(
     routers=ROUTERS,
