@@ -11,6 +11,6 @@ class RegistryConfig(AppConfig):
     def ready(self) -> None:
         # No database work here: the adapters ask this source when they need it.
         from generation import adapters
-        from studio.registry.services import registry_sync
+        from studio.registry.services import registry_refresh
 
-        adapters.add_source(registry_sync)
+        adapters.add_source(registry_refresh)

@@ -15,6 +15,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Count, Max
+
 from generation import adapters
 from generation.adapters import builtin as builtin_adapter
 from generation.adapters.options import ModelOptions, estimate_memory, parse_options
@@ -26,6 +28,9 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,59}$")
 # Names this process registered from the table, with what they were built from.
 _registered: dict[str, tuple[Any, ...]] = {}
 _sync_lock = threading.Lock()
+# The table as of the last sync (row count, latest change): checking folders
+# is slow, so pages only look again when another process changed the table.
+_synced_state: tuple[int, Any] | None = None
 
 
 class RegistryError(ValueError):
@@ -108,9 +113,28 @@ def model_mark_unavailable(*, name: str, reason: str) -> None:
     )
 
 
+def registry_state() -> tuple[int, Any]:
+    """What changes when a row is added, removed or edited: one cheap query."""
+    found = RegisteredModel.objects.aggregate(rows=Count("pk"), latest=Max("updated"))
+    return found["rows"], found["latest"]
+
+
+def registry_refresh() -> None:
+    """The adapters' source: sync only when the table changed since the last
+    sync (``models add`` from another process, the admin); otherwise nothing.
+
+    Folders are checked on start, by ``models add/remove``, and when the
+    Models page asks, never on every form or Clips page load.
+    """
+    if registry_state() != _synced_state:
+        registry_sync()
+
+
 def registry_sync() -> None:
     """Check every registered folder and register the usable ones."""
+    global _synced_state
     with _sync_lock:
+        _synced_state = registry_state()
         seen = set()
         for model in RegisteredModel.objects.all():
             seen.add(model.name)
