@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from generation import encode
+from generation.specs import SequenceTask
 
 TRANSITIONS = ("cut", "crossfade")
 # A crossfade spans this long around each cut (seconds), less for short shots.
@@ -423,17 +424,15 @@ def _preview_frames(frames: np.ndarray, size: int = 64) -> np.ndarray:
 
 
 def run_sequence_task(
-    task: dict[str, Any],
+    task: SequenceTask,
     output_dir: Path,
     *,
     on_step: Callable[[Any], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     preview_format: str = "jpeg",
 ) -> Any:
-    """The service's entry point for a ``{"job": "sequence"}`` task.
+    """The service's entry point for a :class:`SequenceTask`.
 
-    ``task`` holds ``spec`` (fps, width, height, prompt), ``shots`` (path,
-    duration, caption), ``transition``, ``burn_captions`` and ``soundtrack``.
     Every prepared shot is reported to ``on_step`` as a step with a preview.
     Returns a :class:`~generation.specs.Result` with ``captions_path`` set.
     """
@@ -443,11 +442,8 @@ def run_sequence_task(
     from generation.specs import Result, StepEvent
 
     started = time.perf_counter()
-    spec = task["spec"]
-    shots = [
-        ShotClip(Path(s["path"]), float(s["duration"]), s.get("caption", ""))
-        for s in task["shots"]
-    ]
+    spec = task.spec
+    shots = [ShotClip(Path(s.path), float(s.duration), s.caption) for s in task.shots]
 
     def on_shot(done: int, total: int, frames: np.ndarray) -> None:
         if on_step is None:
@@ -469,22 +465,22 @@ def run_sequence_task(
         )
 
     metadata = sequence_metadata(
-        spec.get("prompt", "Storyboard"),
+        spec.prompt or "Storyboard",
         len(shots),
         {
-            "fps": spec["fps"],
-            "frames": sum(shot_frames(s.duration, spec["fps"]) for s in shots),
+            "fps": spec.fps,
+            "frames": sum(shot_frames(s.duration, spec.fps) for s in shots),
         },
     )
     result = render_sequence(
         shots,
         output_dir,
-        fps=int(spec["fps"]),
-        width=int(spec["width"]),
-        height=int(spec["height"]),
-        transition=task.get("transition", "cut"),
-        burn_captions=bool(task.get("burn_captions")),
-        soundtrack=task.get("soundtrack") or None,
+        fps=spec.fps,
+        width=spec.width,
+        height=spec.height,
+        transition=task.transition,
+        burn_captions=task.burn_captions,
+        soundtrack=task.soundtrack or None,
         metadata=metadata,
         on_shot=on_shot,
         should_stop=should_stop,
@@ -496,7 +492,7 @@ def run_sequence_task(
         fps=result.fps,
         width=result.width,
         height=result.height,
-        seed=int(spec.get("seed", 0)),
+        seed=spec.seed,
         seconds=time.perf_counter() - started,
         metadata=metadata,
         captions_path=result.captions_path,

@@ -41,6 +41,7 @@ from generation.specs import (
     GenerationSpec,
     OnStep,
     Result,
+    SequenceTask,
     ShouldStop,
     StepEvent,
 )
@@ -70,8 +71,8 @@ class ClaimedJob:
     id: str
     spec: GenerationSpec
     output_dir: Path
-    # A job that is not a model call, e.g. {"job": "sequence", ...}: see run_task.
-    task: dict[str, Any] | None = None
+    # A job that calls no model (joining a storyboard's shots): see run_task.
+    task: SequenceTask | None = None
 
 
 class JobStore(Protocol):
@@ -417,7 +418,7 @@ class GenerationService:
 
     def run_task(
         self,
-        task: dict[str, Any],
+        task: SequenceTask,
         output_dir: str | os.PathLike[str],
         *,
         on_step: OnStep | None = None,
@@ -425,11 +426,11 @@ class GenerationService:
     ) -> Result:
         """Run a job that needs no model, in the calling thread.
 
-        ``task["job"] == "sequence"``: render shots into one video (see
+        A :class:`SequenceTask` renders shots into one video (see
         :func:`generation.sequence.run_sequence_task`); the signer signs it.
         """
-        if task.get("job") != "sequence":
-            raise InvalidSpecError({"job": [f"Unknown job {task.get('job')!r}."]})
+        if not isinstance(task, SequenceTask):
+            raise InvalidSpecError({"job": [f"Unknown job {type(task).__name__}."]})
         from generation.sequence import run_sequence_task
 
         result = run_sequence_task(
@@ -440,7 +441,7 @@ class GenerationService:
             preview_format=self.preview_format,
         )
         if self.signer is not None:
-            self.signer(result.video_path, GenerationSpec.from_dict(task["spec"]))
+            self.signer(result.video_path, task.spec)
         return result
 
     def _render(

@@ -95,6 +95,30 @@ class Result:
     captions_path: Path | None = None
 
 
+@dataclass(frozen=True)
+class ShotPlan:
+    """One finished shot of a sequence: its clip, how long it plays, its line."""
+
+    path: str
+    duration: float
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class SequenceTask:
+    """A job that calls no model: join finished shots into one video.
+
+    ``spec`` carries the sequence's fps, size, prompt (its title) and seed;
+    ``soundtrack`` is an audio file's path, or empty.
+    """
+
+    spec: GenerationSpec
+    shots: tuple[ShotPlan, ...]
+    transition: str = "cut"
+    burn_captions: bool = False
+    soundtrack: str = ""
+
+
 class GenerationCancelled(Exception):
     """Raised inside a run when its ``should_stop`` hook answered True."""
 

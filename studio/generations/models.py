@@ -23,6 +23,10 @@ class Generation(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
+    class Kind(models.TextChoices):
+        CLIP = "clip", "Clip"
+        SEQUENCE = "sequence", "Rendered sequence"
+
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -40,6 +44,8 @@ class Generation(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.QUEUED
     )
+    # A clip is a model call; a sequence joins a storyboard's finished takes.
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CLIP)
     prompt = models.TextField()
     # The full GenerationSpec as submitted, seed included.
     settings = models.JSONField()

@@ -426,7 +426,7 @@ def generation_state(
         state["video_url"] = generation.video_url
         state["poster_url"] = generation.poster_url
         state["seconds"] = generation.seconds
-        if generation.settings.get("job") == "sequence":
+        if generation.kind == Generation.Kind.SEQUENCE:
             # A rendered sequence's captions sit beside its video.
             state["captions_url"] = generation.video_url.removesuffix(".mp4") + ".vtt"
     return state

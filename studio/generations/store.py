@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from generation.service import HEARTBEAT_INTERVAL, ClaimedJob
-from generation.specs import GenerationSpec, Result
+from generation.specs import GenerationSpec, Result, SequenceTask, ShotPlan
 from studio.generations.events import LiveEvents, media_relative
 from studio.generations.models import MAX_ATTEMPTS, Generation, Worker
 
@@ -124,17 +124,24 @@ def fair_queue() -> QuerySet[Generation]:
     )
 
 
-def job_task(settings_: dict) -> dict | None:
-    """A non-model job's task, its media paths made absolute; None for a clip."""
-    if settings_.get("job") != "sequence":
+def job_task(generation: Generation) -> SequenceTask | None:
+    """A sequence's task, its media paths made absolute; None for a clip."""
+    if generation.kind != Generation.Kind.SEQUENCE:
         return None
-    task = dict(settings_["sequence"])
+    plan = generation.settings["sequence"]
     root = settings.MEDIA_ROOT
-    task["shots"] = [{**s, "path": str(root / s["path"])} for s in task["shots"]]
-    if task.get("soundtrack"):
-        task["soundtrack"] = str(root / task["soundtrack"])
-    spec = {k: v for k, v in settings_.items() if k not in ("job", "sequence")}
-    return {"job": "sequence", "spec": spec, **task}
+    shots = tuple(
+        ShotPlan(str(root / s["path"]), float(s["duration"]), s.get("caption", ""))
+        for s in plan["shots"]
+    )
+    soundtrack = plan.get("soundtrack") or ""
+    return SequenceTask(
+        spec=GenerationSpec.from_dict(generation.settings),
+        shots=shots,
+        transition=plan.get("transition", "cut"),
+        burn_captions=bool(plan.get("burn_captions")),
+        soundtrack=str(root / soundtrack) if soundtrack else "",
+    )
 
 
 def orphaned_jobs(*, me: str) -> QuerySet[Generation]:
@@ -247,12 +254,12 @@ class OrmJobStore:
                     id=str(candidate.pk),
                     spec=GenerationSpec.from_dict(candidate.settings),
                     output_dir=output_dir(candidate),
-                    task=job_task(candidate.settings),
+                    task=job_task(candidate),
                 )
         return None
 
     def _next_candidate(self) -> Generation | None:
-        return fair_queue().only("pk", "owner_id", "settings").first()
+        return fair_queue().only("pk", "owner_id", "kind", "settings").first()
 
     def _announce_positions(self) -> None:
         if self.events is None:

@@ -221,7 +221,9 @@ def media(request: HttpRequest, path: str) -> HttpResponseBase:
     names = Q(video=path) | Q(poster=path)
     if path.endswith(".vtt"):
         # A rendered sequence's captions sit beside its video.
-        names |= Q(video=path.removesuffix(".vtt") + ".mp4", settings__job="sequence")
+        names |= Q(
+            video=path.removesuffix(".vtt") + ".mp4", kind=Generation.Kind.SEQUENCE
+        )
     owned = Generation.objects.filter(names, owner=user).exists()
     file = (settings.MEDIA_ROOT / path).resolve()
     if not owned or not file.is_relative_to(settings.MEDIA_ROOT) or not file.is_file():

@@ -446,9 +446,9 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
         (generation,) = generation_submit_batch(
             user=storyboard.owner, specs=[spec], project=storyboard.project
         )
+        generation.kind = Generation.Kind.SEQUENCE
         generation.settings = {
             **spec.to_dict(),
-            "job": "sequence",
             "storyboard": str(storyboard.pk),
             "sequence": {
                 "shots": plan,
@@ -457,7 +457,7 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
                 "soundtrack": storyboard.soundtrack,
             },
         }
-        generation.save(update_fields=["settings"])
+        generation.save(update_fields=["kind", "settings"])
         render = Render.objects.create(storyboard=storyboard, generation=generation)
         _touch(storyboard)
     shared_takes_refresh(storyboard=storyboard, shots=shots)

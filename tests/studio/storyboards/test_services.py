@@ -134,7 +134,7 @@ def test_a_render_is_a_generation_in_the_project_with_the_plan(
     generation = render.generation
     assert generation.project == storyboard.project
     assert generation.status == "queued"
-    assert generation.settings["job"] == "sequence"
+    assert generation.kind == "sequence"
     assert generation.settings["num_frames"] == 8 + 12 + 8
     assert generation.duration == 3.5
     plan = generation.settings["sequence"]["shots"]
