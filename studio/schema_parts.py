@@ -15,7 +15,6 @@ from typing import Any
 PART_MODULES = (
     "studio.prompts.schema",
     "studio.galleries.schema",
-    "studio.storyboards.schema",
 )
 # Whole documents, `openapi_schema() -> dict`: their paths and schemas.
 DOCUMENT_MODULES = ("studio.generations.schema",)

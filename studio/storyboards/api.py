@@ -1,92 +1,334 @@
-"""The storyboards JSON API: storyboards, their shots, and rendering the cut."""
+"""The storyboards JSON API: storyboards, their shots, new takes, and the cut.
+
+A route that names a storyboard finds it before it reads a body, so another
+creator's storyboard is a 404 whatever was sent. A body is then checked in
+two passes whose sentences come back together: its shape and bounds by the
+request classes below, which are what the OpenAPI document shows; then the
+rules that depend on the storyboard (whole frames at its fps, the models this
+studio has) by the page's own forms.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import pydantic
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Status
+from pydantic import ConfigDict, WithJsonSchema, field_validator
 
-from studio import jsontext
-from studio.generations.api import MAX_BODY_BYTES, api_view, error
+from generation import specs
+from studio.api import (
+    ApiError,
+    Error,
+    FieldErrors,
+    RequestBody,
+    Router,
+    Schema,
+    Uuid,
+    parse_json,
+)
+from studio.api.errors import ALL, TOO_LARGE, field_errors
+from studio.api.schemas import ErrorsByField
+from studio.generations.models import Generation
 from studio.generations.services import QueueFull, generation_state
-from studio.numbers import NumberError, check_number, check_whole
+from studio.numbers import MAX_ID, parse_id
 from studio.projects.models import Project
 from studio.projects.services import project_create
-from studio.storyboards import schema, services
+from studio.storyboards import services
 from studio.storyboards.forms import MAX_SHOT_SECONDS, ShotForm, StoryboardForm
-from studio.storyboards.models import MAX_SHOTS, Shot, Storyboard
+from studio.storyboards.models import MAX_SHOTS, Shot, Storyboard, Take
 from studio.storyboards.services import StoryboardError
 
-STORYBOARD_FIELDS = (
-    "title",
-    "style",
-    "negative_prompt",
-    "model",
-    "fps",
-    "width",
-    "height",
-    "steps",
-    "guidance",
-    "transition",
-    "burn_captions",
-)
-SHOT_FIELDS = ("type", "prompt", "duration", "caption", "notes", "order")
-# A form reads any value as text (a list is stored as its repr) and "8" as
-# a number: each field must first be of the JSON type the schema names.
-JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-}
-TYPE_WORDS = {
-    "string": "text",
-    "integer": "a whole number",
-    "number": "a number",
-    "boolean": "true or false",
-}
+router = Router(tags=["Storyboards"])
+
 MAX_LIST = 200
+# The shot fields' names in the API, where the form's differ.
+API_NAMES = {"kind": "type"}
+FORM_NAMES = {"type": "kind"}
+DEFAULT_KIND = Shot._meta.get_field("kind").default
+# The storyboard form's rule for widths and heights.
+SIZE_MULTIPLE = 8
 
 
-def _json(request: HttpRequest) -> tuple[dict[str, Any] | None, HttpResponse | None]:
-    if int(request.headers.get("Content-Length") or 0) > MAX_BODY_BYTES:
-        return None, _errors({"__all__": ["The request body is too large."]}, 413)
-    try:
-        data = jsontext.loads(request.body or b"{}")
-    except jsontext.JSONTextError as exc:
-        return None, _errors({"__all__": [str(exc)]})
-    if not isinstance(data, dict):
-        return None, _errors({"__all__": ["Send a JSON object."]})
-    return data, None
+def _chars(model: type, name: str) -> int:
+    return model._meta.get_field(name).max_length
 
 
-def _errors(errors: dict[str, list[str]], status: int = 400) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=status)
+# Path parameters: any text, so that a malformed id is as unknown as
+# another creator's (a 404 that names the storyboard or the shot).
+StoryboardId = Annotated[str, WithJsonSchema({"type": "string", "format": "uuid"})]
+ShotId = Annotated[
+    str, WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+]
+Kind = Literal[tuple(Shot.Kind.values)]
+Transition = Literal[tuple(Storyboard.Transition.values)]
+GenerationStatus = Literal[tuple(Generation.Status.values)]
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+# At least one character that is not white space: blank text is refused.
+NOT_BLANK = {"pattern": r"\S"}
 
 
-def _type_errors(
-    data: dict[str, Any], fields: dict[str, dict[str, Any]]
-) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    for name, value in data.items():
-        kind = fields.get(name, {}).get("type")
-        if kind not in JSON_TYPES or value is None:
-            continue
-        wrong_bool = isinstance(value, bool) and kind != "boolean"
-        if wrong_bool or not isinstance(value, JSON_TYPES[kind]):
-            label = name.replace("_", " ").capitalize()
-            errors[name] = [f"{label} must be {TYPE_WORDS[kind]}."]
-    return errors
+# -- requests ---------------------------------------------------------------------
 
 
-def _form_errors(form: Any) -> dict[str, list[str]]:
-    names = {"kind": "type"}
-    return {names.get(k, k): [str(m) for m in v] for k, v in form.errors.items()}
+class StoryboardNew(RequestBody):
+    title: str = Field(
+        min_length=1,
+        max_length=_chars(Storyboard, "title"),
+        title="The title",
+        json_schema_extra=NOT_BLANK,
+    )
+    project: Uuid | None = Field(
+        None,
+        description="Left out or null: your most recently changed project, "
+        "or a new one.",
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title_given(cls, title: str) -> str:
+        if not title.strip():
+            raise ValueError("Give the storyboard a title.")
+        return title
 
 
-def _own_storyboard(request: HttpRequest, storyboard_id: str) -> Storyboard | None:
+def _unset_is_unchanged(schema: dict[str, Any]) -> None:
+    # A field left out keeps its value; null is not a value it takes.
+    for field in schema.get("properties", {}).values():
+        if "default" in field and field["default"] is None:
+            del field["default"]
+
+
+class Changes(RequestBody):
+    """Fields to change: each one left out keeps its value."""
+
+    model_config = ConfigDict(json_schema_extra=_unset_is_unchanged)
+
+
+class StoryboardChanges(Changes):
+    """The settings to change; the others keep theirs. Every take of every
+    shot is made with them."""
+
+    title: str = Field(
+        None,
+        min_length=1,
+        max_length=_chars(Storyboard, "title"),
+        title="The title",
+        json_schema_extra=NOT_BLANK,
+    )
+    style: str = Field(
+        None,
+        max_length=_chars(Storyboard, "style"),
+        description="Added to every shot's prompt.",
+    )
+    negative_prompt: str = Field(None, max_length=_chars(Storyboard, "negative_prompt"))
+    model: str = Field(
+        None,
+        max_length=_chars(Storyboard, "model"),
+        description="A model's name, from GET /api/models.",
+    )
+    fps: int = Field(None, ge=specs.MIN_FPS, le=specs.MAX_FPS)
+    width: int = Field(
+        None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE, multiple_of=SIZE_MULTIPLE
+    )
+    height: int = Field(
+        None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE, multiple_of=SIZE_MULTIPLE
+    )
+    steps: int = Field(None, ge=specs.MIN_STEPS, le=specs.MAX_STEPS)
+    guidance: float = Field(None, ge=specs.MIN_GUIDANCE, le=specs.MAX_GUIDANCE)
+    transition: Transition = None
+    burn_captions: bool = None
+
+
+class ShotChanges(Changes):
+    """The fields to change; the others keep theirs."""
+
+    type: Kind = None
+    prompt: str = Field(
+        None,
+        min_length=1,
+        max_length=_chars(Shot, "prompt"),
+        json_schema_extra=NOT_BLANK,
+    )
+    duration: float = Field(
+        None,
+        gt=0,
+        le=MAX_SHOT_SECONDS,
+        description="Seconds; a whole number of frames at the storyboard's fps, "
+        f"{specs.MIN_FRAMES} to {specs.MAX_FRAMES} frames.",
+    )
+    caption: str = Field(
+        None,
+        max_length=_chars(Shot, "caption"),
+        description="Shown under the shot in the cut's captions.",
+    )
+    notes: str = Field(None, max_length=_chars(Shot, "notes"))
+    order: int = Field(
+        None,
+        ge=1,
+        le=MAX_SHOTS,
+        description="1-based position; past the end means last.",
+    )
+
+
+class ShotNew(ShotChanges):
+    type: Kind = DEFAULT_KIND
+    prompt: str = Field(
+        min_length=1, max_length=_chars(Shot, "prompt"), json_schema_extra=NOT_BLANK
+    )
+    duration: float = Field(
+        gt=0,
+        le=MAX_SHOT_SECONDS,
+        description="Seconds; a whole number of frames at the storyboard's fps, "
+        f"{specs.MIN_FRAMES} to {specs.MAX_FRAMES} frames.",
+    )
+
+
+# -- answers ----------------------------------------------------------------------
+
+
+class ShotTakeOut(Schema):
+    number: int
+    generation: uuid.UUID
+    status: GenerationStatus
+    video_url: str = Field(description="Empty until the take has finished.")
+
+
+class ChoiceOut(Schema):
+    label: str
+    target: int | None = Field(description="null once its shot is deleted.")
+
+
+class ShotOut(Schema):
+    id: int
+    order: int
+    type: Kind
+    prompt: str
+    duration: float
+    caption: str
+    notes: str
+    takes: list[ShotTakeOut]
+    take: uuid.UUID | None = Field(
+        description="The generation the cut uses: the chosen take if it "
+        "finished, else the newest finished one."
+    )
+    choices: list[ChoiceOut]
+
+
+class ShotList(Schema):
+    shots: list[ShotOut]
+
+
+class StoryboardBrief(Schema):
+    id: uuid.UUID
+    project: uuid.UUID
+    url: str = Field(description="The storyboard's page.")
+    created: IsoTime
+    updated: IsoTime
+    title: str
+    style: str
+    negative_prompt: str
+    model: str
+    fps: int
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    transition: Transition
+    burn_captions: bool
+    soundtrack: str | None = Field(description="The soundtrack's file name.")
+
+
+class StoryboardOut(StoryboardBrief):
+    shots: list[ShotOut]
+    # A whole number when it is one, as the shots' sum gives it.
+    duration: Annotated[int | float, WithJsonSchema({"type": "number"})] = Field(
+        description="Seconds, every shot together."
+    )
+
+
+class StoryboardList(Schema):
+    storyboards: list[StoryboardBrief]
+
+
+class TakeOut(Schema):
+    """A take queued: a generation like any other, to follow at
+    /api/generations/{generation} or on the websocket at ws_url."""
+
+    shot: int
+    number: int = Field(description="The take's number within its shot.")
+    generation: uuid.UUID
+    status: GenerationStatus
+    ws_url: str
+
+
+class TakesOut(Schema):
+    generations: list[uuid.UUID] = Field(description="The takes' generations.")
+    takes: list[TakeOut]
+
+
+class ProgressOut(Schema):
+    model_config = ConfigDict(extra="allow")
+
+    step: int
+    steps: int
+    elapsed: float | None = None
+    eta: float | None = None
+
+
+class RenderOut(Schema):
+    """The render job: a generation like any other (see GET
+    /api/generations/{id}), whose clip is the cut."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    status: GenerationStatus
+    progress: ProgressOut
+    settings: dict[str, Any]
+    seed: int
+    starred: bool
+    project: uuid.UUID | None
+    ws_url: str
+    created: IsoTime
+    started: IsoTime | None
+    finished: IsoTime | None
+    position: int | None = None
+    error: str | None = None
+    video_url: str | None = None
+    poster_url: str | None = None
+    seconds: float | None = None
+    captions_url: str | None = Field(None, description="The cut's WebVTT captions.")
+    storyboard: uuid.UUID
+
+
+def _json_body(schema: type[RequestBody]) -> dict[str, Any]:
+    """The OpenAPI of a JSON body a route reads itself, with its 400 and 413."""
+
+    def errors(description: str) -> dict[str, Any]:
+        ref = {"$ref": f"#/components/schemas/{ErrorsByField.__name__}"}
+        return {
+            "description": description,
+            "content": {"application/json": {"schema": ref}},
+        }
+
+    content = {"application/json": {"schema": schema.model_json_schema()}}
+    return {
+        "requestBody": {"required": True, "content": content},
+        "responses": {
+            400: errors("Invalid fields: {errors: {field: [message]}}."),
+            413: errors(TOO_LARGE),
+        },
+    }
+
+
+# -- reading requests ---------------------------------------------------------------
+
+
+def _storyboard_of(request: HttpRequest, storyboard_id: str) -> Storyboard | None:
     try:
         pk = uuid.UUID(storyboard_id)
     except ValueError:
@@ -96,6 +338,62 @@ def _own_storyboard(request: HttpRequest, storyboard_id: str) -> Storyboard | No
         .filter(pk=pk, owner=request.user)
         .first()
     )
+
+
+def _own_storyboard(request: HttpRequest, storyboard_id: str) -> Storyboard:
+    board = _storyboard_of(request, storyboard_id)
+    if board is None:
+        raise ApiError(404, "No such storyboard.")
+    return board
+
+
+def _own_shot(request: HttpRequest, storyboard_id: str, shot_id: str) -> Shot:
+    board = _storyboard_of(request, storyboard_id)
+    pk = parse_id(shot_id)
+    shot = None
+    if board is not None and pk is not None:
+        shot = services.shots_with_takes(board).filter(pk=pk).first()
+    if shot is None:
+        raise ApiError(404, "No such shot.")
+    return shot
+
+
+def _read(
+    request: HttpRequest, schema: type[RequestBody]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The body's fields that ``schema`` accepts, and sentences for the rest."""
+    data = parse_json(request.body or b"{}")
+    try:
+        return schema.model_validate(data).model_dump(exclude_unset=True), {}
+    except pydantic.ValidationError as exc:
+        errors = field_errors(exc.errors(), schema)
+    if ALL in errors or not isinstance(data, dict):
+        raise FieldErrors(errors)
+    fields = schema.model_fields
+    return {k: v for k, v in data.items() if k in fields and k not in errors}, errors
+
+
+def _add_form_errors(errors: dict[str, list[str]], form: Any) -> None:
+    # A field the first pass refused has its sentence already.
+    for name, messages in form.errors.items():
+        errors.setdefault(API_NAMES.get(name, name), [str(m) for m in messages])
+
+
+def _project_for(request: HttpRequest, project_id: uuid.UUID | None) -> Project:
+    if project_id is None:
+        project = (
+            Project.objects.filter(owner=request.user, archived=False)
+            .order_by("-updated")
+            .first()
+        )
+        return project or project_create(owner=request.user, name="Storyboards")
+    project = Project.objects.filter(pk=project_id, owner=request.user).first()
+    if project is None:
+        raise FieldErrors({"project": ["No such project."]})
+    return project
+
+
+# -- answers ------------------------------------------------------------------------
 
 
 def shot_json(shot: Shot) -> dict[str, Any]:
@@ -111,13 +409,13 @@ def shot_json(shot: Shot) -> dict[str, Any]:
         "takes": [
             {
                 "number": t.number,
-                "generation": str(t.generation_id),
+                "generation": t.generation_id,
                 "status": t.generation.status,
                 "video_url": t.generation.video_url,
             }
             for t in shot.takes.all()
         ],
-        "take": str(take.generation_id) if take else None,
+        "take": take.generation_id if take else None,
         "choices": [
             {"label": c.label, "target": c.target_id} for c in shot.choices.all()
         ],
@@ -126,12 +424,12 @@ def shot_json(shot: Shot) -> dict[str, Any]:
 
 def storyboard_json(storyboard: Storyboard, *, shots: bool = False) -> dict[str, Any]:
     data = {
-        "id": str(storyboard.pk),
-        "project": str(storyboard.project_id),
+        "id": storyboard.pk,
+        "project": storyboard.project_id,
         "url": storyboard.get_absolute_url(),
         "created": storyboard.created.isoformat(),
         "updated": storyboard.updated.isoformat(),
-        **{name: getattr(storyboard, name) for name in STORYBOARD_FIELDS},
+        **{name: getattr(storyboard, name) for name in StoryboardChanges.model_fields},
         "soundtrack": storyboard.soundtrack_name or None,
     }
     if shots:
@@ -141,167 +439,234 @@ def storyboard_json(storyboard: Storyboard, *, shots: bool = False) -> dict[str,
     return data
 
 
-def _project_for(request: HttpRequest, data: dict[str, Any]) -> Project | None:
-    value = data.get("project")
-    if value is None:
-        project = (
-            Project.objects.filter(owner=request.user, archived=False)
-            .order_by("-updated")
-            .first()
-        )
-        return project or project_create(owner=request.user, name="Storyboards")
-    try:
-        pk = uuid.UUID(str(value))
-    except ValueError:
-        return None
-    return Project.objects.filter(pk=pk, owner=request.user).first()
+def take_json(take: Take) -> dict[str, Any]:
+    return {
+        "shot": take.shot_id,
+        "number": take.number,
+        "generation": take.generation_id,
+        "status": take.generation.status,
+        "ws_url": take.generation.ws_url,
+    }
 
 
-@api_view(["GET", "POST"])
-def storyboards(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        items = Storyboard.objects.filter(owner=request.user)[:MAX_LIST]
-        return JsonResponse({"storyboards": [storyboard_json(s) for s in items]})
-    data, failure = _json(request)
-    if failure:
-        return failure
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        return _errors({"title": ["Give the storyboard a title."]})
-    if len(title) > 200:
-        return _errors({"title": ["Keep the title under 200 characters."]})
-    project = _project_for(request, data)
-    if project is None:
-        return _errors({"project": ["No such project."]})
-    storyboard = services.storyboard_create(
-        owner=request.user, project=project, title=title
+# -- storyboards --------------------------------------------------------------------
+
+
+@router.get("/storyboards", response=StoryboardList, summary="Your storyboards")
+def storyboard_list(request: HttpRequest) -> dict[str, Any]:
+    """The newest-changed first, without their shots; at most 200."""
+    items = Storyboard.objects.filter(owner=request.user)[:MAX_LIST]
+    return {"storyboards": [storyboard_json(s) for s in items]}
+
+
+@router.post(
+    "/storyboards", response={201: StoryboardOut}, summary="Create a storyboard"
+)
+def storyboard_create(request: HttpRequest, payload: StoryboardNew) -> Status:
+    project = _project_for(request, payload.project)
+    board = services.storyboard_create(
+        owner=request.user, project=project, title=payload.title
     )
-    return JsonResponse(storyboard_json(storyboard, shots=True), status=201)
+    return Status(201, storyboard_json(board, shots=True))
 
 
-@api_view(["GET", "PATCH", "DELETE"])
-def storyboard(request: HttpRequest, storyboard_id: str) -> HttpResponse:
+@router.get(
+    "/storyboards/{storyboard_id}", response=StoryboardOut, summary="A storyboard"
+)
+def storyboard_detail(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
+    """The storyboard with its shots in order, their takes and choices."""
+    return storyboard_json(_own_storyboard(request, storyboard_id), shots=True)
+
+
+@router.patch(
+    "/storyboards/{storyboard_id}",
+    response=StoryboardOut,
+    summary="Change a storyboard's settings",
+    openapi_extra=_json_body(StoryboardChanges),
+)
+def storyboard_update(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
     board = _own_storyboard(request, storyboard_id)
-    if board is None:
-        return error(404, "No such storyboard.")
-    if request.method == "DELETE":
-        services.storyboard_delete(storyboard=board)
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        data, failure = _json(request)
-        if failure:
-            return failure
-        unknown = sorted(set(data) - set(STORYBOARD_FIELDS))
-        if unknown:
-            return _errors({name: ["Not a storyboard field."] for name in unknown})
-        wrong = _type_errors(data, schema.STORYBOARD_FIELDS)
-        if wrong:
-            return _errors(wrong)
-        merged = {**model_to_dict(board, fields=STORYBOARD_FIELDS), **data}
-        form = StoryboardForm(merged, instance=board, user=request.user)
-        form.fields.pop("style_preset")
-        if not form.is_valid():
-            return _errors(_form_errors(form))
-        changes = {k: v for k, v in form.cleaned_data.items() if k in data}
-        services.storyboard_update(storyboard=board, **changes)
-    return JsonResponse(storyboard_json(board, shots=True))
-
-
-def _shot_form(
-    board: Storyboard, data: dict[str, Any], shot: Shot | None = None
-) -> tuple[ShotForm | None, dict[str, list[str]]]:
-    errors: dict[str, list[str]] = {}
-    unknown = sorted(set(data) - set(SHOT_FIELDS))
-    for name in unknown:
-        errors[str(name)[:40]] = ["Not a shot field."]
-    errors.update(_type_errors(data, schema.SHOT_FIELDS))
-    if "duration" in data or shot is None:
-        try:
-            check_number(
-                data.get("duration"), label="Duration", low=0, high=MAX_SHOT_SECONDS
-            )
-        except NumberError as exc:
-            errors["duration"] = [str(exc)]
-    if data.get("order") is not None:
-        try:
-            check_whole(data["order"], label="Order", low=1, high=MAX_SHOTS)
-        except NumberError as exc:
-            errors["order"] = [str(exc)]
+    sent, errors = _read(request, StoryboardChanges)
+    current = model_to_dict(board, fields=list(StoryboardChanges.model_fields))
+    form = StoryboardForm({**current, **sent}, instance=board, user=request.user)
+    form.fields.pop("style_preset")
+    if not form.is_valid():
+        _add_form_errors(errors, form)
     if errors:
-        return None, errors
+        raise FieldErrors(errors)
+    changes = {name: form.cleaned_data[name] for name in sent}
+    services.storyboard_update(storyboard=board, **changes)
+    return storyboard_json(board, shots=True)
+
+
+@router.delete(
+    "/storyboards/{storyboard_id}",
+    response={204: None},
+    summary="Delete a storyboard (its clips stay)",
+)
+def storyboard_delete(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
+    services.storyboard_delete(storyboard=_own_storyboard(request, storyboard_id))
+    return HttpResponse(status=204)
+
+
+# -- shots --------------------------------------------------------------------------
+
+
+def _shot_fields(
+    request: HttpRequest, board: Storyboard, shot: Shot | None = None
+) -> tuple[dict[str, Any], int | None]:
+    """The checked fields of a new shot, or of the changes to ``shot``, in
+    the form's names; and the position asked for."""
+    sent, errors = _read(request, ShotChanges if shot else ShotNew)
     base = model_to_dict(shot, fields=ShotForm.Meta.fields) if shot else {}
-    values = {**base, **data}
-    if "type" in values:
-        values["kind"] = values.pop("type")
+    values = {"kind": DEFAULT_KIND, **base}
+    values.update({FORM_NAMES.get(k, k): v for k, v in sent.items()})
     form = ShotForm(values, instance=shot, storyboard=board)
     if not form.is_valid():
-        errors.update(_form_errors(form))
-    return form, errors
-
-
-@api_view(["GET", "POST"])
-def shots(request: HttpRequest, storyboard_id: str) -> HttpResponse:
-    board = _own_storyboard(request, storyboard_id)
-    if board is None:
-        return error(404, "No such storyboard.")
-    if request.method == "GET":
-        items = services.shots_with_takes(board)
-        return JsonResponse({"shots": [shot_json(s) for s in items]})
-    data, failure = _json(request)
-    if failure:
-        return failure
-    form, errors = _shot_form(board, data)
+        _add_form_errors(errors, form)
     if errors:
-        return _errors(errors)
+        raise FieldErrors(errors)
+    names = [FORM_NAMES.get(k, k) for k in sent] if shot else ShotForm.Meta.fields
     fields = {
-        k: v for k, v in form.cleaned_data.items() if k != "continue_from_previous"
+        name: form.cleaned_data[name]
+        for name in names
+        if name in form.cleaned_data and name != "continue_from_previous"
     }
+    return fields, sent.get("order")
+
+
+@router.get(
+    "/storyboards/{storyboard_id}/shots",
+    response=ShotList,
+    summary="The shots in order",
+)
+def shot_list(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
+    board = _own_storyboard(request, storyboard_id)
+    return {"shots": [shot_json(s) for s in services.shots_with_takes(board)]}
+
+
+@router.post(
+    "/storyboards/{storyboard_id}/shots",
+    response={201: ShotOut},
+    summary="Add a shot (at `order`, or at the end)",
+    openapi_extra=_json_body(ShotNew),
+)
+def shot_create(request: HttpRequest, storyboard_id: StoryboardId) -> Status:
+    board = _own_storyboard(request, storyboard_id)
+    fields, order = _shot_fields(request, board)
     try:
-        shot = services.shot_add(storyboard=board, order=data.get("order"), **fields)
+        shot = services.shot_add(storyboard=board, order=order, **fields)
     except StoryboardError as exc:
-        return _errors({"__all__": [str(exc)]})
-    return JsonResponse(shot_json(shot), status=201)
+        raise FieldErrors({ALL: [str(exc)]}) from None
+    return Status(201, shot_json(shot))
 
 
-@api_view(["GET", "PATCH", "DELETE"])
-def shot(request: HttpRequest, storyboard_id: str, shot_id: int) -> HttpResponse:
+@router.get(
+    "/storyboards/{storyboard_id}/shots/{shot_id}",
+    response=ShotOut,
+    summary="A shot",
+)
+def shot_detail(
+    request: HttpRequest, storyboard_id: StoryboardId, shot_id: ShotId
+) -> Any:
+    return shot_json(_own_shot(request, storyboard_id, shot_id))
+
+
+@router.patch(
+    "/storyboards/{storyboard_id}/shots/{shot_id}",
+    response=ShotOut,
+    summary="Change a shot; `order` moves it",
+    openapi_extra=_json_body(ShotChanges),
+)
+def shot_update(
+    request: HttpRequest, storyboard_id: StoryboardId, shot_id: ShotId
+) -> Any:
+    shot = _own_shot(request, storyboard_id, shot_id)
+    fields, order = _shot_fields(request, shot.storyboard, shot)
+    services.shot_update(shot=shot, order=order, **fields)
+    return shot_json(services.shots_with_takes(shot.storyboard).get(pk=shot.pk))
+
+
+@router.delete(
+    "/storyboards/{storyboard_id}/shots/{shot_id}",
+    response={204: None},
+    summary="Delete a shot",
+)
+def shot_delete(
+    request: HttpRequest, storyboard_id: StoryboardId, shot_id: ShotId
+) -> Any:
+    services.shot_delete(shot=_own_shot(request, storyboard_id, shot_id))
+    return HttpResponse(status=204)
+
+
+# -- takes and the cut ----------------------------------------------------------------
+
+
+def _queue_takes(shots: list[Shot]) -> list[Take]:
+    try:
+        return services.takes_generate(shots=shots)
+    except StoryboardError as exc:
+        raise ApiError(400, str(exc)) from None
+    except QueueFull as exc:
+        raise ApiError(429, str(exc)) from None
+
+
+@router.post(
+    "/storyboards/{storyboard_id}/shots/{shot_id}/takes",
+    response={202: TakeOut, 400: Error, 429: Error},
+    summary="Generate a take of a shot",
+)
+def take_create(
+    request: HttpRequest, storyboard_id: StoryboardId, shot_id: ShotId
+) -> Status:
+    """Queue one new take of the shot, as the storyboard page's Generate
+    button does: the shot's prompt with the storyboard's look and settings,
+    a new seed. 400 with the reason when the storyboard's settings don't
+    suit its model, or the shot has as many takes as it may; 429 when your
+    queue is full."""
+    shot = _own_shot(request, storyboard_id, shot_id)
+    (take,) = _queue_takes([shot])
+    return Status(202, take_json(take))
+
+
+@router.post(
+    "/storyboards/{storyboard_id}/generate",
+    response={200: TakesOut, 202: TakesOut, 400: Error, 429: Error},
+    summary="Generate a take of every shot that has none",
+)
+def takes_missing_create(request: HttpRequest, storyboard_id: StoryboardId) -> Status:
+    """Queue one take of each shot without a finished, queued or running
+    take, in shot order, as the page's "Generate missing" does: all of them
+    or, on an error, none. 202 with the takes queued; 200 with empty lists
+    when no shot lacks one."""
     board = _own_storyboard(request, storyboard_id)
-    item = None
-    if board is not None:
-        item = services.shots_with_takes(board).filter(pk=shot_id).first()
-    if item is None:
-        return error(404, "No such shot.")
-    if request.method == "DELETE":
-        services.shot_delete(shot=item)
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        data, failure = _json(request)
-        if failure:
-            return failure
-        form, errors = _shot_form(board, data, item)
-        if errors:
-            return _errors(errors)
-        changes = {k: v for k, v in form.cleaned_data.items() if k in data}
-        if "type" in data:
-            changes["kind"] = form.cleaned_data["kind"]
-        services.shot_update(shot=item, order=data.get("order"), **changes)
-        item = services.shots_with_takes(board).get(pk=item.pk)
-    return JsonResponse(shot_json(item))
+    takes = _queue_takes(services.shots_missing(board))
+    answer = {
+        "generations": [take.generation_id for take in takes],
+        "takes": [take_json(take) for take in takes],
+    }
+    return Status(202 if takes else 200, answer)
 
 
-@api_view(["POST"])
-def render(request: HttpRequest, storyboard_id: str) -> HttpResponse:
+@router.post(
+    "/storyboards/{storyboard_id}/render",
+    response={202: RenderOut, 400: Error, 409: Error, 429: Error},
+    exclude_unset=True,
+    summary="Render the cut: every shot's chosen take, in order",
+)
+def storyboard_render(request: HttpRequest, storyboard_id: StoryboardId) -> Status:
+    """Answers 202 with a generation: poll /api/generations/{id} or follow
+    /ws/generations/{id}; when it succeeds it has video_url and captions_url
+    (WebVTT). 409 while a shot has no finished take."""
     board = _own_storyboard(request, storyboard_id)
-    if board is None:
-        return error(404, "No such storyboard.")
     try:
         result = services.storyboard_render(storyboard=board)
     except StoryboardError as exc:
-        return error(409, str(exc))
+        raise ApiError(409, str(exc)) from None
     except ValueError as exc:
-        return error(400, str(exc))
+        raise ApiError(400, str(exc)) from None
     except QueueFull as exc:
-        return error(429, str(exc))
+        raise ApiError(429, str(exc)) from None
     state = generation_state(result.generation)
     state["storyboard"] = str(board.pk)
-    return JsonResponse(state, status=202)
+    return Status(202, state)

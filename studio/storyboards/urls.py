@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from studio.storyboards import api, views
+from studio.storyboards import views
 
 app_name = "storyboards"
 
@@ -46,13 +46,4 @@ urlpatterns = [
         views.shared_media,
         name="shared_media",
     ),
-    path("api/storyboards", api.storyboards, name="api_list"),
-    path("api/storyboards/<str:storyboard_id>", api.storyboard, name="api_detail"),
-    path("api/storyboards/<str:storyboard_id>/shots", api.shots, name="api_shots"),
-    path(
-        "api/storyboards/<str:storyboard_id>/shots/<id:shot_id>",
-        api.shot,
-        name="api_shot",
-    ),
-    path("api/storyboards/<str:storyboard_id>/render", api.render, name="api_render"),
 ]
