@@ -18,9 +18,9 @@ from studio.galleries.models import Gallery
 from studio.galleries.services import download_name
 from studio.generations.models import Generation
 from studio.generations.services import generation_cancel
-from studio.generations.store import owner_media_dir
 from studio.generations.uploads import input_dir
 from studio.lib.archives import writing_archive
+from studio.lib.folders import owner_folders
 from studio.projects.models import Project
 from studio.sharing.models import ShareLink
 from studio.storyboards.models import Storyboard
@@ -65,17 +65,6 @@ def _owned_rows(app_label: str, user: AbstractBaseUser) -> str | None:
         if owner_field:
             rows.extend(model.objects.filter(**{owner_field: user}))
     return serializers.serialize("json", rows, indent=2) if rows else None
-
-
-def owner_folders(owner_id: int) -> list[Path]:
-    """Every folder of this owner's files: the studio keeps each kind of file
-    (clips, uploaded inputs, storyboards' soundtracks and frames, ...) under
-    ``MEDIA_ROOT/<kind>/<the owner's folder>``."""
-    root = Path(settings.MEDIA_ROOT)
-    if not root.is_dir():
-        return []
-    name = owner_media_dir(owner_id)
-    return [kind / name for kind in root.iterdir() if (kind / name).is_dir()]
 
 
 def _files_under(folder: Path) -> Iterator[Path]:

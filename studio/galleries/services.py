@@ -16,8 +16,9 @@ from generation import encode, exports
 from generation.credentials import sign_video
 from studio.galleries.models import Gallery, GalleryItem
 from studio.generations.models import Generation
-from studio.generations.store import output_dir, owner_media_dir
+from studio.generations.store import output_dir
 from studio.lib.credentials import studio_credentials
+from studio.lib.folders import GALLERIES, owner_folder
 from studio.sharing.preparer import preparer
 
 # A share's prompt-free copies of this many clips (about 20 ms each) are made
@@ -80,12 +81,7 @@ def gallery_page(items: QuerySet[GalleryItem], number: object, size: int) -> Pag
 
 def gallery_media_dir(gallery: Gallery) -> Path:
     """The gallery's own files: what its share links serve that no clip holds."""
-    return (
-        settings.MEDIA_ROOT
-        / "galleries"
-        / owner_media_dir(gallery.owner_id)
-        / gallery.pk.hex
-    )
+    return owner_folder(GALLERIES, gallery.owner_id) / gallery.pk.hex
 
 
 def gallery_delete(*, gallery: Gallery) -> None:

@@ -20,7 +20,7 @@ from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations import runtime
 from studio.generations.models import Generation, Worker
 from studio.generations.store import STALE_AFTER, output_dir, queue_positions
-from studio.generations.uploads import UploadError, store_image, store_video
+from studio.generations.uploads import UploadError, input_dir, store_image, store_video
 from studio.generations.validation import Errors, check_api_settings
 from studio.projects.models import Project
 
@@ -353,8 +353,6 @@ def generation_folders(
 
 def delete_folders(folders: Iterable[Path | tuple[int, str]]) -> None:
     """Delete output folders and uploaded inputs nothing refers to any more."""
-    from studio.generations.uploads import input_dir
-
     for item in folders:
         if isinstance(item, Path):
             shutil.rmtree(item, ignore_errors=True)

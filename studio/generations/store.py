@@ -23,12 +23,12 @@ from django.db import IntegrityError, close_old_connections, connection
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from generation.service import HEARTBEAT_INTERVAL, ClaimedJob
 from generation.specs import GenerationSpec, Result, SequenceTask, ShotPlan
 from studio.generations.events import LiveEvents, media_relative
 from studio.generations.models import MAX_ATTEMPTS, Generation, Worker
+from studio.lib.folders import CLIPS, owner_folder
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +82,8 @@ def _worker_ended(name: str, *, me: str) -> bool:
     return int(pid) == os.getpid() or not _process_alive(int(pid))
 
 
-def owner_media_dir(owner_id: int) -> str:
-    """A per-owner folder name nobody can guess from the owner's id."""
-    return salted_hmac("studio.media.owner", str(owner_id)).hexdigest()[:24]
-
-
 def output_dir(generation: Generation) -> Path:
-    return (
-        settings.MEDIA_ROOT
-        / "clips"
-        / owner_media_dir(generation.owner_id)
-        / generation.pk.hex
-    )
+    return owner_folder(CLIPS, generation.owner_id) / generation.pk.hex
 
 
 def queue_positions(limit: int = POSITION_UPDATES) -> dict[str, int]:

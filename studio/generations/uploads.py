@@ -16,11 +16,10 @@ from typing import IO, Any
 
 import av
 import numpy as np
-from django.conf import settings
 from PIL import Image, ImageOps
 
 from generation import encode, specs
-from studio.generations.store import owner_media_dir
+from studio.lib.folders import INPUTS, owner_folder
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_VIDEO_BYTES = 50 * 1024 * 1024
@@ -49,7 +48,7 @@ class StoredInput:
 
 
 def input_dir(owner_id: int) -> Path:
-    return settings.MEDIA_ROOT / "inputs" / owner_media_dir(owner_id)
+    return owner_folder(INPUTS, owner_id)
 
 
 def _size(file: Any) -> int:

@@ -24,7 +24,7 @@ from studio.generations.services import (
     generation_submit_batch,
     submit,
 )
-from studio.generations.store import owner_media_dir
+from studio.lib.folders import STORYBOARDS, owner_folder
 from studio.projects.models import Project
 from studio.storyboards import prompting
 from studio.storyboards.graph import PathMap, path_map
@@ -48,12 +48,7 @@ class StoryboardError(ValueError):
 
 
 def storyboard_media_dir(storyboard: Storyboard) -> Path:
-    return (
-        settings.MEDIA_ROOT
-        / "storyboards"
-        / owner_media_dir(storyboard.owner_id)
-        / storyboard.pk.hex
-    )
+    return owner_folder(STORYBOARDS, storyboard.owner_id) / storyboard.pk.hex
 
 
 def _touch(storyboard: Storyboard) -> None:

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.galleries.models import Gallery
 from studio.generations.models import Generation
-from studio.generations.store import owner_media_dir
 from studio.generations.uploads import input_dir
+from studio.lib.folders import owner_media_dir
 from studio.projects.models import Project
 from studio.sharing.services import share_link_create
 from studio.storyboards import services as storyboards

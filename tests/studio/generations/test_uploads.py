@@ -17,7 +17,7 @@ from generation import adapters, encode
 from generation.tiny_models import save_tiny
 from studio.generations import uploads
 from studio.generations.models import Generation
-from studio.generations.store import owner_media_dir
+from studio.lib.folders import owner_media_dir
 from studio.registry.models import RegisteredModel
 from studio.registry.services import registry_sync
 
