@@ -1,273 +1,676 @@
-"""The prompt library's JSON API: same auth and error shapes as /api/generations."""
+"""The prompt library's JSON API: search, save, edit and delete prompts, read
+their versions, export and import the library, and expand or coach a prompt.
+
+Each request field is checked in the words the library's forms and importer
+use (:mod:`studio.prompts.validation`), so a creator reads the same sentence
+wherever a value is refused.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Field, Path, Query, Status
+from ninja.decorators import decorate_view
+from ninja.schema import NinjaGenerateJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from generation import specs
-from studio import jsontext
-from studio.generations.api import api_view, error
-from studio.numbers import NumberError, check_whole, page_and_size
-from studio.prompts import services, transfer
-from studio.prompts.expand import ExpansionError
-from studio.prompts.models import Prompt, PromptVersion
-from studio.prompts.search import SORTS, prompt_search
-from studio.prompts.validation import (
-    COACH_BOUNDS,
-    COACH_DEFAULTS,
-    clean_tags,
-    validate_prompt,
+from generation.specs import MAX_PROMPT_CHARS
+from studio.api import (
+    ApiError,
+    Error,
+    FieldErrors,
+    RequestBody,
+    Router,
+    Schema,
+    body_limit,
+    parse_json,
+    validate,
 )
+from studio.api.schemas import ErrorsByField
+from studio.numbers import MAX_ID, NumberError, check_whole, query_whole
+from studio.prompts import models, services, transfer
+from studio.prompts.expand import ExpansionError
+from studio.prompts.models import MAX_NOTES_CHARS, MAX_TITLE_CHARS
+from studio.prompts.search import MAX_QUERY_CHARS, SORTS, prompt_search
+from studio.prompts.validation import (
+    COACH_DEFAULTS,
+    MAX_RATING,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    clean_rating,
+    clean_tags,
+    clean_text,
+    title_from,
+)
+
+router = Router(tags=["Prompts"])
 
 MAX_BODY_BYTES = 256 * 1024
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 200
+# Comma-separated tags: as many as a list holds, each with its comma and space.
+MAX_TAG_TEXT = MAX_TAGS * (MAX_TAG_CHARS + 2)
+# At least one character that is not white space: blank text is refused.
+NOT_BLANK = r"\S"
+NULL = "Give a value, or leave the field out."
+NO_TEXT = "Send the prompt text."
+NO_PROMPT = "No such prompt."
+
+Sort = Literal[tuple(SORTS)]
+Tag = Annotated[str, Field(max_length=MAX_TAG_CHARS)]
+Tags = (
+    Annotated[list[Tag], Field(max_length=MAX_TAGS)]
+    | Annotated[
+        str, Field(max_length=MAX_TAG_TEXT, description="Comma-separated tags.")
+    ]
+)
+# Times as Python writes them (2025-06-01T12:00:00.123456+00:00), as this API
+# always has, rather than cut to milliseconds.
+Time = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+PromptId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _body(request: HttpRequest, limit: int = MAX_BODY_BYTES) -> tuple[Any, Any]:
-    """The JSON body, or an error response to send instead."""
-    too_large = error(413, f"The request body is over {limit // 1024:,} KiB.")
+# ------------------------------------------------------------------ answers
+
+
+class Prompt(Schema):
+    id: int
+    title: str
+    text: str
+    negative_prompt: str
+    notes: str
+    tags: list[str]
+    rating: int
+    favourite: bool
+    created: Time
+    updated: Time
+    url: str = Field(description="The prompt's page in the library.")
+
+    @staticmethod
+    def resolve_tags(prompt: models.Prompt) -> list[str]:
+        return prompt.tag_names()
+
+    @staticmethod
+    def resolve_url(prompt: models.Prompt) -> str:
+        return prompt.get_absolute_url()
+
+
+class PromptDetail(Prompt):
+    clips: list[str] = Field(description="Ids of the clips made from the prompt.")
+
+    @staticmethod
+    def resolve_clips(prompt: models.Prompt) -> list[str]:
+        return [str(pk) for pk in prompt.clips.values_list("generation", flat=True)]
+
+
+class PromptPage(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[Prompt]
+
+
+class PromptVersion(Schema):
+    number: int
+    title: str
+    text: str
+    negative_prompt: str
+    notes: str
+    tags: list[str]
+    created: Time
+
+
+class VersionList(Schema):
+    count: int
+    results: list[PromptVersion] = Field(description="Newest first.")
+
+
+class Duplicate(Error):
+    duplicate_of: int = Field(description="The prompt that already has this text.")
+
+
+class LibraryPrompt(Schema):
+    title: str
+    text: str
+    negative_prompt: str
+    notes: str
+    tags: list[str]
+    rating: int
+    favourite: bool
+    created: Time
+    updated: Time
+    versions: list[PromptVersion] = Field(description="Oldest first.")
+
+
+class LibraryCharacter(Schema):
+    name: str
+    kind: str
+    description: str
+
+
+class LibraryList(Schema):
+    name: str
+    options: list[str]
+
+
+class LibraryStyle(Schema):
+    name: str
+    snippet: str
+    negative_prompt: str
+
+
+class Director(Schema):
+    camera: str
+    pacing: str
+    look: str
+    negative_prompt: str
+
+
+class PromptLibrary(Schema):
+    """The whole library: prompts with every version, characters, named
+    lists, the creator's own styles and the director profile."""
+
+    format: Literal[transfer.FORMAT]
+    version: Literal[transfer.VERSION]
+    exported: Time
+    prompts: list[LibraryPrompt]
+    characters: list[LibraryCharacter]
+    lists: list[LibraryList]
+    styles: list[LibraryStyle]
+    director: Director | None
+
+
+class Counts(Schema):
+    prompts: int
+    characters: int
+    lists: int
+    styles: int
+
+
+class ImportSummary(Schema):
+    imported: Counts
+    skipped: Counts = Field(description="Already in the library: kept as they were.")
+
+
+class ImportRefused(Error):
+    problems: list[str] = Field(description="What is wrong, the first few.")
+
+
+class Fix(Schema):
+    label: str
+    text: str = Field(description="The whole prompt after the fix.")
+
+
+class Hint(Schema):
+    code: str
+    message: str
+    fix: Fix | None = None
+
+
+class Hints(Schema):
+    hints: list[Hint]
+
+
+class Expansion(Schema):
+    variations: list[str] = Field(description="The first variations, in order.")
+    count: int = Field(description="How many variations the prompt makes in all.")
+    truncated: bool
+    message: str
+
+
+# ----------------------------------------------------------------- requests
+
+
+def _given(value: Any) -> Any:
+    # The importer reads null as empty; a client naming a field gives a value.
+    if value is None:
+        raise ValueError(NULL)
+    return value
+
+
+def _clean(result: tuple[Any, list[str]]) -> Any:
+    value, problems = result
+    if problems:
+        raise ValueError(problems[0])
+    return value
+
+
+class PromptChanges(RequestBody):
+    """The fields to change; those left out stay as they are. A change to
+    the text, title, negative prompt, notes or tags keeps a new version."""
+
+    text: str = Field(
+        None, min_length=1, max_length=MAX_PROMPT_CHARS, pattern=NOT_BLANK
+    )
+    title: str = Field(
+        None, min_length=1, max_length=MAX_TITLE_CHARS, pattern=NOT_BLANK
+    )
+    negative_prompt: str = Field(None, max_length=MAX_PROMPT_CHARS)
+    notes: str = Field(None, max_length=MAX_NOTES_CHARS)
+    tags: Tags = None
+    rating: int = Field(None, ge=0, le=MAX_RATING)
+    favourite: bool = None  # type: ignore[assignment]
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return _clean(
+            clean_text(_given(value), "Text", MAX_PROMPT_CHARS, required=True)
+        )
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> str:
+        title = _clean(clean_text(_given(value), "Title", MAX_TITLE_CHARS))
+        if not title:
+            raise ValueError("Title is empty.")
+        return title
+
+    @field_validator("negative_prompt", mode="before")
+    @classmethod
+    def _negative_prompt(cls, value: Any) -> str:
+        return _clean(clean_text(_given(value), "Negative prompt", MAX_PROMPT_CHARS))
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _notes(cls, value: Any) -> str:
+        return _clean(clean_text(_given(value), "Notes", MAX_NOTES_CHARS))
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> list[str]:
+        if isinstance(_given(value), str) and len(value) > MAX_TAG_TEXT:
+            raise ValueError(f"Keep the tags under {MAX_TAG_TEXT:,} characters.")
+        return _clean(clean_tags(value))
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _rating(cls, value: Any) -> int:
+        return _clean(clean_rating(_given(value)))
+
+    @field_validator("favourite", mode="before")
+    @classmethod
+    def _favourite(cls, value: Any) -> Any:
+        return _given(value)
+
+
+class PromptInput(PromptChanges):
+    """A prompt to save; without a title it is named by its opening words."""
+
+    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, pattern=NOT_BLANK)
+    title: str = Field("", max_length=MAX_TITLE_CHARS)
+    negative_prompt: str = Field("", max_length=MAX_PROMPT_CHARS)
+    notes: str = Field("", max_length=MAX_NOTES_CHARS)
+    tags: Tags = []
+    rating: int = Field(0, ge=0, le=MAX_RATING)
+    favourite: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_left_out(cls, data: Any) -> Any:
+        # Left out, the text is refused in the words an empty one is.
+        if isinstance(data, dict) and "text" not in data:
+            return {"text": "", **data}
+        return data
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> str:
+        return _clean(clean_text(_given(value), "Title", MAX_TITLE_CHARS))
+
+    @model_validator(mode="after")
+    def _title_from_text(self) -> PromptInput:
+        if not self.title:
+            self.title = title_from(self.text)
+        return self
+
+
+class PromptSearch(Schema):
+    q: str = Field(
+        "",
+        max_length=MAX_QUERY_CHARS,
+        description="Words, matched as prefixes in titles, texts, notes and tags.",
+    )
+    tag: list[Tag] = Field(
+        [], max_length=MAX_TAGS, description="Repeat to require several tags."
+    )
+    sort: Sort = Field(None, description="Left out: best matches first.")
+    favourite: str = Field(
+        "",
+        # "false" is the longest word a client sends here.
+        max_length=len("false"),
+        description="1 or true: only favourites.",
+    )
+    page: int = Field(1, ge=1, le=MAX_ID, description="Past the last page: the last.")
+    page_size: int = Field(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+    @field_validator("q", mode="before")
+    @classmethod
+    def _q(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > MAX_QUERY_CHARS:
+            raise ValueError(f"Search with at most {MAX_QUERY_CHARS} characters.")
+        return value
+
+    @field_validator("tag", mode="before")
+    @classmethod
+    def _tag(cls, value: Any) -> list[str]:
+        return _clean(clean_tags(value))
+
+    @field_validator("sort", mode="before")
+    @classmethod
+    def _sort(cls, value: Any) -> str:
+        if value not in SORTS:
+            raise ValueError(f"Sort by one of: {', '.join(SORTS)}.")
+        return value
+
+    @field_validator("page", mode="before")
+    @classmethod
+    def _page(cls, value: Any) -> int:
+        return _whole({"page": value}, "page", "Page", MAX_ID)
+
+    @field_validator("page_size", mode="before")
+    @classmethod
+    def _page_size(cls, value: Any) -> int:
+        return _whole({"page_size": value}, "page_size", "Page size", MAX_PAGE_SIZE)
+
+
+def _whole(params: dict[str, Any], name: str, label: str, high: int) -> int:
     try:
-        if int(request.headers.get("Content-Length") or 0) > limit:
-            return None, too_large
-    except ValueError:
-        return None, error(400, "Bad Content-Length.")
-    # Read the stream directly: Django's own cap on request.body is smaller
-    # than an import may be, and answers in HTML.
-    raw = request.read(limit + 1)
-    if len(raw) > limit:
-        return None, too_large
+        return query_whole(params, name, label=label, low=1, high=high, default=1)
+    except NumberError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class PromptText(BaseModel):
+    """A prompt's text; other fields are ignored.
+
+    A plain pydantic model, strict as a :class:`RequestBody` is: ninja's
+    Schema, when it does not refuse unknown fields, reads a list or a number
+    as an object that lacks them.
+    """
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    text: str = Field(min_length=1, max_length=MAX_PROMPT_CHARS, pattern=NOT_BLANK)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_left_out(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "text" not in data:
+            return {"text": None, **data}
+        return data
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(NO_TEXT)
+        if len(value) > MAX_PROMPT_CHARS:
+            raise ValueError(f"Keep the prompt under {MAX_PROMPT_CHARS:,} characters.")
+        return value
+
+
+class CoachInput(PromptText):
+    """A prompt's text and the clip it is for; left out or null, the clip is
+    16 frames at 8 fps."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_frames: int | None = Field(None, ge=specs.MIN_FRAMES, le=specs.MAX_FRAMES)
+    fps: int | None = Field(None, ge=specs.MIN_FPS, le=specs.MAX_FPS)
+
+    @field_validator("num_frames", mode="before")
+    @classmethod
+    def _num_frames(cls, value: Any) -> int | None:
+        return _optional_whole(value, "Frame count", specs.MIN_FRAMES, specs.MAX_FRAMES)
+
+    @field_validator("fps", mode="before")
+    @classmethod
+    def _fps(cls, value: Any) -> int | None:
+        return _optional_whole(value, "Frame rate", specs.MIN_FPS, specs.MAX_FPS)
+
+
+def _optional_whole(value: Any, label: str, low: int, high: int) -> int | None:
+    if value is None:
+        return None
     try:
-        return jsontext.loads(raw or b"null"), None
-    except jsontext.JSONTextError as exc:
-        return None, JsonResponse({"errors": {"__all__": [str(exc)]}}, status=400)
+        return check_whole(value, label=label, low=low, high=high)
+    except NumberError as exc:
+        raise ValueError(str(exc)) from None
 
 
-def _own_prompt(request: HttpRequest, prompt_id: int) -> Prompt | None:
-    return (
-        Prompt.objects.filter(pk=prompt_id, owner=request.user)
+class LibraryUpload(Schema):
+    """An export, as ``GET /api/prompts/export`` gives it; fields besides
+    these are ignored. Checked whole before anything is written."""
+
+    format: Literal[transfer.FORMAT]
+    version: Literal[transfer.VERSION]
+    prompts: list[dict[str, Any]] | None = Field(
+        None, max_length=transfer.MAX_IMPORT_PROMPTS
+    )
+    characters: list[dict[str, Any]] | None = Field(
+        None, max_length=transfer.MAX_IMPORT_OTHERS
+    )
+    lists: list[dict[str, Any]] | None = Field(
+        None, max_length=transfer.MAX_IMPORT_OTHERS
+    )
+    styles: list[dict[str, Any]] | None = Field(
+        None, max_length=transfer.MAX_IMPORT_OTHERS
+    )
+    director: dict[str, Any] | None = None
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def too_large(limit: int) -> JsonResponse:
+    message = f"The request body is over {limit // 1024:,} KiB."
+    return JsonResponse({"error": message}, status=413)
+
+
+def limit_body(limit: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Bodies up to ``limit`` bytes, and past it the answer the library's
+    routes have always given: ``{"error": "The request body is over N KiB."}``."""
+
+    def in_kib(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(run)
+        def answered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = run(request, *args, **kwargs)
+            return too_large(limit) if response.status_code == 413 else response
+
+        return answered
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        return body_limit(limit)(decorate_view(in_kib)(func))
+
+    return decorate
+
+
+def json_body(schema: type[Schema]) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that reads its body itself."""
+    document = schema.model_json_schema(schema_generator=NinjaGenerateJsonSchema)
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": document}},
+    }
+
+
+def own_prompt(request: HttpRequest, prompt_id: int) -> models.Prompt:
+    prompt = (
+        models.Prompt.objects.filter(pk=prompt_id, owner=request.user)
         .prefetch_related("tags")
         .first()
     )
+    if prompt is None:
+        raise ApiError(404, NO_PROMPT)
+    return prompt
 
 
-def prompt_data(prompt: Prompt) -> dict[str, Any]:
-    return {
-        "id": prompt.pk,
-        "title": prompt.title,
-        "text": prompt.text,
-        "negative_prompt": prompt.negative_prompt,
-        "notes": prompt.notes,
-        "tags": prompt.tag_names(),
-        "rating": prompt.rating,
-        "favourite": prompt.favourite,
-        "created": prompt.created.isoformat(),
-        "updated": prompt.updated.isoformat(),
-        "url": prompt.get_absolute_url(),
-    }
+def duplicate(exc: services.DuplicatePrompt) -> Status:
+    return Status(409, {"error": str(exc), "duplicate_of": exc.existing.pk})
 
 
-def version_data(version: PromptVersion) -> dict[str, Any]:
-    return {
-        "number": version.number,
-        "title": version.title,
-        "text": version.text,
-        "negative_prompt": version.negative_prompt,
-        "notes": version.notes,
-        "tags": version.tags,
-        "created": version.created.isoformat(),
-    }
+# ------------------------------------------------------------------- routes
 
 
-def _null_errors(data: Any) -> dict[str, list[str]]:
-    """The importer reads null as empty; a client naming a field gives a value."""
-    if not isinstance(data, dict):
-        return {}
-    return {
-        str(name)[:40]: ["Give a value, or leave the field out."]
-        for name, value in data.items()
-        if value is None
-    }
-
-
-def _duplicate(exc: services.DuplicatePrompt) -> JsonResponse:
-    return error(409, str(exc), duplicate_of=exc.existing.pk)
-
-
-@api_view(["GET", "POST"])
-def prompts(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        data, failure = _body(request)
-        if failure:
-            return failure
-        cleaned, errors = validate_prompt(data)
-        errors.update(_null_errors(data))
-        if errors:
-            return JsonResponse({"errors": errors}, status=400)
-        try:
-            prompt = services.prompt_create(owner=request.user, **cleaned)
-        except services.DuplicatePrompt as exc:
-            return _duplicate(exc)
-        return JsonResponse(prompt_data(prompt), status=201)
-
-    errors: dict[str, list[str]] = {}
-    tags, problems = clean_tags(request.GET.getlist("tag"))
-    if problems:
-        errors["tag"] = problems
-    sort = request.GET.get("sort", "")
-    if "sort" in request.GET and sort not in SORTS:
-        errors["sort"] = [f"Sort by one of: {', '.join(SORTS)}."]
-    number, size, problems = page_and_size(
-        request.GET, size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
-    )
-    errors.update(problems)
-    if errors:
-        return JsonResponse({"errors": errors}, status=400)
+@router.get("/prompts", response=PromptPage, summary="Search the library")
+def prompt_list(request: HttpRequest, query: Query[PromptSearch]) -> dict[str, Any]:
+    """The creator's prompts matching every word and tag, best first (or in
+    the order ``sort`` names)."""
     found = prompt_search(
-        Prompt.objects.filter(owner=request.user),
-        query=request.GET.get("q", ""),
-        tags=tags,
-        favourites=request.GET.get("favourite") in ("1", "true"),
-        sort=sort,
+        models.Prompt.objects.filter(owner=request.user),
+        query=query.q,
+        tags=query.tag,
+        favourites=query.favourite in ("1", "true"),
+        sort=query.sort or "",
     ).prefetch_related("tags")
-    page = Paginator(found, size).get_page(number)
-    return JsonResponse(
-        {
-            "count": page.paginator.count,
-            "page": page.number,
-            "pages": page.paginator.num_pages,
-            "results": [prompt_data(prompt) for prompt in page],
-        }
-    )
+    page = Paginator(found, query.page_size).get_page(query.page)
+    return {
+        "count": page.paginator.count,
+        "page": page.number,
+        "pages": page.paginator.num_pages,
+        "results": list(page),
+    }
 
 
-@api_view(["GET", "PATCH", "DELETE"])
-def prompt_detail(request: HttpRequest, prompt_id: int) -> HttpResponse:
-    prompt = _own_prompt(request, prompt_id)
-    if prompt is None:
-        return error(404, "No such prompt.")
-    if request.method == "DELETE":
-        services.prompt_delete(prompt=prompt)
-        return HttpResponse(status=204)
-    if request.method == "PATCH":
-        data, failure = _body(request)
-        if failure:
-            return failure
-        cleaned, errors = validate_prompt(data, partial=True)
-        errors.update(_null_errors(data))
-        if errors:
-            return JsonResponse({"errors": errors}, status=400)
-        try:
-            prompt = services.prompt_update(prompt=prompt, **cleaned)
-        except services.DuplicatePrompt as exc:
-            return _duplicate(exc)
-    data = prompt_data(prompt)
-    data["clips"] = [
-        str(pk) for pk in prompt.clips.values_list("generation", flat=True)
-    ]
-    return JsonResponse(data)
+@router.post(
+    "/prompts",
+    response={201: Prompt, 409: Duplicate, 413: Error},
+    summary="Save a prompt",
+)
+@limit_body(MAX_BODY_BYTES)
+def prompt_create(request: HttpRequest, payload: PromptInput) -> Any:
+    """409 when the library already holds this text (ignoring case and
+    spacing); ``duplicate_of`` names that prompt."""
+    try:
+        prompt = services.prompt_create(owner=request.user, **payload.model_dump())
+    except services.DuplicatePrompt as exc:
+        return duplicate(exc)
+    return Status(201, prompt)
 
 
-@api_view(["GET"])
-def prompt_versions(request: HttpRequest, prompt_id: int) -> HttpResponse:
-    prompt = _own_prompt(request, prompt_id)
-    if prompt is None:
-        return error(404, "No such prompt.")
-    versions = [version_data(v) for v in prompt.versions.order_by("-number")]
-    return JsonResponse({"count": len(versions), "results": versions})
+@router.get(
+    "/prompts/{id:id}",
+    response=PromptDetail,
+    summary="One prompt, with the clips made from it",
+)
+def prompt_detail(request: HttpRequest, id: PromptId) -> models.Prompt:
+    return own_prompt(request, id)
 
 
-@api_view(["GET"])
-def library_export(request: HttpRequest) -> HttpResponse:
-    response = JsonResponse(transfer.library_export(owner=request.user))
+@router.patch(
+    "/prompts/{id:id}",
+    response={200: PromptDetail, 400: ErrorsByField, 409: Duplicate, 413: Error},
+    summary="Edit a prompt; content changes keep a new version",
+    openapi_extra={"requestBody": json_body(PromptChanges)},
+)
+@limit_body(MAX_BODY_BYTES)
+def prompt_update(request: HttpRequest, id: PromptId) -> Any:
+    prompt = own_prompt(request, id)
+    # Read once the prompt is found: someone else's is a 404 whatever the body.
+    raw = request.body
+    data = parse_json(raw) if raw else None
+    changes = validate(PromptChanges, data).model_dump(exclude_unset=True)
+    try:
+        return services.prompt_update(prompt=prompt, **changes)
+    except services.DuplicatePrompt as exc:
+        return duplicate(exc)
+
+
+@router.delete(
+    "/prompts/{id:id}", response={204: None}, summary="Delete a prompt and its history"
+)
+def prompt_delete(request: HttpRequest, id: PromptId) -> HttpResponse:
+    services.prompt_delete(prompt=own_prompt(request, id))
+    return HttpResponse(status=204)
+
+
+@router.get("/prompts/{id:id}/versions", response=VersionList, summary="Every version")
+def prompt_versions(request: HttpRequest, id: PromptId) -> dict[str, Any]:
+    versions = list(own_prompt(request, id).versions.order_by("-number"))
+    return {"count": len(versions), "results": versions}
+
+
+@router.get(
+    "/prompts/export", response=PromptLibrary, summary="The whole library as JSON"
+)
+def library_export(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     response["Content-Disposition"] = 'attachment; filename="prompt-library.json"'
-    return response
+    return transfer.library_export(owner=request.user)
 
 
-@api_view(["POST"])
-def library_import(request: HttpRequest) -> HttpResponse:
-    data, failure = _body(request, transfer.MAX_IMPORT_BYTES)
-    if failure:
-        return failure
+@router.post(
+    "/prompts/import",
+    response={
+        200: ImportSummary,
+        400: ImportRefused | ErrorsByField,
+        413: Error,
+    },
+    summary=f"Import an export (at most {transfer.MAX_IMPORT_BYTES // 2**20} MiB)",
+    openapi_extra={"requestBody": json_body(LibraryUpload)},
+)
+@limit_body(transfer.MAX_IMPORT_BYTES)
+def library_import(request: HttpRequest) -> Any:
+    """All or nothing: a refused import changes nothing, and ``problems``
+    says why. What the library already has is skipped, not overwritten."""
+    # Read from the stream: an import may be larger than Django lets
+    # request.body hold.
+    raw = request.read(transfer.MAX_IMPORT_BYTES + 1)
+    if len(raw) > transfer.MAX_IMPORT_BYTES:
+        return too_large(transfer.MAX_IMPORT_BYTES)
+    data = parse_json(raw) if raw else None
     try:
-        summary = transfer.library_import(owner=request.user, data=data)
+        return transfer.library_import(owner=request.user, data=data)
     except transfer.ImportRefused as exc:
-        return error(400, str(exc), problems=exc.errors)
-    return JsonResponse(summary)
+        return Status(400, {"error": str(exc), "problems": exc.errors})
 
 
-def _text_field(data: Any) -> tuple[str | None, JsonResponse | None]:
-    if not isinstance(data, dict):
-        return None, JsonResponse(
-            {"errors": {"__all__": ["Send a JSON object."]}}, status=400
-        )
-    text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        message = "Send the prompt text."
-        return None, JsonResponse({"errors": {"text": [message]}}, status=400)
-    if len(text) > specs.MAX_PROMPT_CHARS:
-        message = f"Keep the prompt under {specs.MAX_PROMPT_CHARS:,} characters."
-        return None, JsonResponse({"errors": {"text": [message]}}, status=400)
-    return text, None
-
-
-@api_view(["POST"])
-def expand(request: HttpRequest) -> HttpResponse:
-    data, failure = _body(request)
-    if failure:
-        return failure
-    text, failure = _text_field(data)
-    if failure:
-        return failure
+@router.post(
+    "/prompts/expand",
+    response={200: Expansion, 413: Error},
+    summary="Expand wildcards, named lists and characters",
+)
+@limit_body(MAX_BODY_BYTES)
+def prompt_expand(request: HttpRequest, payload: PromptText) -> Any:
+    """``{red|blue}`` choices, ``$list`` names and ``@character`` names, the
+    creator's own; the variations are capped, ``count`` is all of them."""
     try:
-        expansion = services.prompt_expand(user=request.user, text=text)
+        expansion = services.prompt_expand(user=request.user, text=payload.text)
     except ExpansionError as exc:
-        return JsonResponse({"errors": {"text": [str(exc)]}}, status=400)
-    return JsonResponse(
-        {
-            "variations": expansion.variations,
-            "count": expansion.count,
-            "truncated": expansion.truncated,
-            "message": expansion.message,
-        }
-    )
+        raise FieldErrors({"text": [str(exc)]}) from None
+    return expansion
 
 
-def _frames_and_fps(data: dict) -> tuple[int, int, dict[str, list[str]]]:
-    errors: dict[str, list[str]] = {}
-    values = {}
-    for name, label, (low, high) in (
-        ("num_frames", "Frame count", COACH_BOUNDS["num_frames"]),
-        ("fps", "Frame rate", COACH_BOUNDS["fps"]),
-    ):
-        value = data.get(name)
-        if value is None:
-            value = COACH_DEFAULTS[name]
-        try:
-            values[name] = check_whole(value, label=label, low=low, high=high)
-        except NumberError as exc:
-            errors[name] = [str(exc)]
-            values[name] = COACH_DEFAULTS[name]
-    return values["num_frames"], values["fps"], errors
-
-
-@api_view(["POST"])
-def coach(request: HttpRequest) -> HttpResponse:
-    data, failure = _body(request)
-    if failure:
-        return failure
-    text, failure = _text_field(data)
-    if failure:
-        return failure
-    num_frames, fps, errors = _frames_and_fps(data)
-    unknown = set(data) - {"text", "num_frames", "fps"}
-    errors.update({str(k)[:40]: ["Unknown field."] for k in sorted(unknown)[:20]})
-    if errors:
-        return JsonResponse({"errors": errors}, status=400)
+@router.post(
+    "/prompts/coach",
+    response={200: Hints, 413: Error},
+    exclude_unset=True,
+    summary="Hints on a prompt",
+)
+@limit_body(MAX_BODY_BYTES)
+def prompt_coach(request: HttpRequest, payload: CoachInput) -> dict[str, Any]:
+    """Each hint may carry a fix: the whole prompt after one click."""
+    num_frames = payload.num_frames or COACH_DEFAULTS["num_frames"]
+    fps = payload.fps or COACH_DEFAULTS["fps"]
     hints = services.prompt_coach(
-        user=request.user, text=text, num_frames=num_frames, fps=fps
+        user=request.user, text=payload.text, num_frames=num_frames, fps=fps
     )
-    return JsonResponse({"hints": [hint.as_dict() for hint in hints]})
+    return {"hints": [hint.as_dict() for hint in hints]}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from studio.prompts import api, views
+from studio.prompts import views
 
 app_name = "prompts"
 
@@ -45,15 +45,4 @@ urlpatterns = [
     ),
     path("prompts/export/", views.export_download, name="export"),
     path("prompts/import/", views.import_upload, name="import"),
-    path("api/prompts", api.prompts, name="api_list"),
-    path("api/prompts/export", api.library_export, name="api_export"),
-    path("api/prompts/import", api.library_import, name="api_import"),
-    path("api/prompts/expand", api.expand, name="api_expand"),
-    path("api/prompts/coach", api.coach, name="api_coach"),
-    path("api/prompts/<id:prompt_id>", api.prompt_detail, name="api_detail"),
-    path(
-        "api/prompts/<id:prompt_id>/versions",
-        api.prompt_versions,
-        name="api_versions",
-    ),
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generation import specs
 from generation.specs import MAX_PROMPT_CHARS
 from studio.numbers import NumberError, check_whole
 from studio.prompts.models import (
@@ -29,18 +28,15 @@ MAX_RATING = 5
 TAG_RE = re.compile(r"^[\w][\w .+#&'-]*$", re.UNICODE)
 # The clip the coach judges a prompt for, when the request names none.
 COACH_DEFAULTS = {"num_frames": 16, "fps": 8}
-COACH_BOUNDS = {
-    "num_frames": (specs.MIN_FRAMES, specs.MAX_FRAMES),
-    "fps": (specs.MIN_FPS, specs.MAX_FPS),
-}
 PROMPT_FIELDS = {"title", "text", "tags", "notes", "rating", "favourite"} | {
     "negative_prompt"
 }
 
 
-def _text(
+def clean_text(
     value: Any, label: str, limit: int, *, required: bool = False
 ) -> tuple[str, list[str]]:
+    """Trimmed text of at most ``limit`` characters; None reads as empty."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -76,7 +72,7 @@ def clean_tags(value: Any) -> tuple[list[str], list[str]]:
     return sorted(tags), []
 
 
-def _rating(value: Any) -> tuple[int, list[str]]:
+def clean_rating(value: Any) -> tuple[int, list[str]]:
     if value is None:
         return 0, []
     try:
@@ -103,9 +99,12 @@ def validate_prompt(data: Any, *, partial: bool = False) -> tuple[dict, Errors]:
             cleaned[name] = value
 
     if not partial or "text" in data:
-        check("text", _text(data.get("text"), "Text", MAX_PROMPT_CHARS, required=True))
+        check(
+            "text",
+            clean_text(data.get("text"), "Text", MAX_PROMPT_CHARS, required=True),
+        )
     if not partial or "title" in data:
-        title, problems = _text(data.get("title"), "Title", MAX_TITLE_CHARS)
+        title, problems = clean_text(data.get("title"), "Title", MAX_TITLE_CHARS)
         if problems:
             errors["title"] = problems
         elif title:
@@ -118,14 +117,16 @@ def validate_prompt(data: Any, *, partial: bool = False) -> tuple[dict, Errors]:
     if not partial or "negative_prompt" in data:
         check(
             "negative_prompt",
-            _text(data.get("negative_prompt"), "Negative prompt", MAX_PROMPT_CHARS),
+            clean_text(
+                data.get("negative_prompt"), "Negative prompt", MAX_PROMPT_CHARS
+            ),
         )
     if not partial or "notes" in data:
-        check("notes", _text(data.get("notes"), "Notes", MAX_NOTES_CHARS))
+        check("notes", clean_text(data.get("notes"), "Notes", MAX_NOTES_CHARS))
     if not partial or "tags" in data:
         check("tags", clean_tags(data.get("tags")))
     if not partial or "rating" in data:
-        check("rating", _rating(data.get("rating")))
+        check("rating", clean_rating(data.get("rating")))
     if not partial or "favourite" in data:
         value = data.get("favourite", False)
         if isinstance(value, bool):
@@ -156,7 +157,7 @@ def validate_character(data: Any) -> tuple[dict, Errors]:
     name, problems = validate_name(data.get("name"), "@")
     if problems:
         errors["name"] = problems
-    description, problems = _text(
+    description, problems = clean_text(
         data.get("description"), "Description", MAX_DESCRIPTION_CHARS, required=True
     )
     if problems:
@@ -200,7 +201,7 @@ def validate_style(data: Any) -> tuple[dict, Errors]:
         ("snippet", "Snippet", MAX_DESCRIPTION_CHARS, True),
         ("negative_prompt", "Negative prompt", MAX_DESCRIPTION_CHARS, False),
     ):
-        value, problems = _text(data.get(field), label, limit, required=required)
+        value, problems = clean_text(data.get(field), label, limit, required=required)
         if problems:
             errors[field] = problems
         cleaned[field] = value

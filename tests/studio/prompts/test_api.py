@@ -4,9 +4,18 @@ import json
 
 import pytest
 
-from studio.prompts.models import Character, Prompt, PromptVersion, StylePreset
+from generation.specs import MAX_PROMPT_CHARS
+from studio.prompts.models import (
+    MAX_NOTES_CHARS,
+    Character,
+    Prompt,
+    PromptVersion,
+    StylePreset,
+)
+from studio.prompts.search import MAX_QUERY_CHARS
 from studio.prompts.services import prompt_create
-from studio.prompts.transfer import MAX_IMPORT_BYTES
+from studio.prompts.transfer import MAX_IMPORT_BYTES, MAX_IMPORT_PROMPTS
+from studio.prompts.validation import MAX_RATING, MAX_TAG_CHARS, MAX_TAGS
 from tests.studio.prompts.conftest import send
 
 pytestmark = pytest.mark.django_db
@@ -368,3 +377,94 @@ def test_the_schema_describes_the_prompt_api(alice_client):
     ):
         assert path in schema["paths"]
     assert "Prompt" in schema["components"]["schemas"]
+
+
+def test_a_left_out_or_null_field_is_refused_in_the_librarys_words(alice_client):
+    response = send(alice_client, "post", "/api/prompts", {"title": "Harbour"})
+    assert response.json() == {"errors": {"text": ["Text is empty."]}}
+    response = send(alice_client, "post", "/api/prompts", {"text": "a", "notes": None})
+    assert response.json() == {
+        "errors": {"notes": ["Give a value, or leave the field out."]}
+    }
+    response = send(alice_client, "post", "/api/prompts", {"text": "a", "rating": 9})
+    assert response.json() == {
+        "errors": {"rating": ["Rating must be from 0 to 5; got 9."]}
+    }
+
+
+def test_a_prompt_body_over_its_limit_is_a_413_in_kib(alice_client):
+    huge = json.dumps({"text": "a" * (300 * 1024)})
+    response = send(alice_client, "post", "/api/prompts", huge)
+    assert response.status_code == 413
+    assert response.json() == {"error": "The request body is over 256 KiB."}
+
+
+def test_someone_elses_prompt_is_a_404_whatever_the_body(bob_client, noir):
+    for body in ("{nope", json.dumps({"rating": "five"}), "[]"):
+        response = send(bob_client, "patch", f"/api/prompts/{noir.pk}", body)
+        assert response.status_code == 404
+        assert response.json() == {"error": "No such prompt."}
+
+
+def test_a_prompt_reads_back_with_its_times_to_the_microsecond(alice_client, noir):
+    body = alice_client.get(f"/api/prompts/{noir.pk}").json()
+    assert body["created"] == noir.created.isoformat()
+    assert list(body) == [
+        "id", "title", "text", "negative_prompt", "notes", "tags", "rating",
+        "favourite", "created", "updated", "url", "clips",
+    ]  # fmt: skip
+
+
+def test_the_export_downloads_as_a_file(alice_client, noir):
+    response = alice_client.get("/api/prompts/export")
+    assert response["Content-Disposition"] == (
+        'attachment; filename="prompt-library.json"'
+    )
+    version = response.json()["prompts"][0]["versions"][0]
+    assert version["created"] == noir.versions.get().created.isoformat()
+
+
+def test_a_hint_without_a_fix_has_no_fix_key(alice_client):
+    text = "@nobody walks left, pan left"
+    hints = send(alice_client, "post", "/api/prompts/coach", {"text": text}).json()
+    unknown = [h for h in hints["hints"] if h["code"] == "unknown_character"]
+    assert list(unknown[0]) == ["code", "message"]
+
+
+def test_expand_reads_only_an_object_with_text(alice_client):
+    for body, field, message in (
+        ([], "__all__", "Send a JSON object."),
+        ({}, "text", "Send the prompt text."),
+        ({"text": "x" * 2001}, "text", "Keep the prompt under 2,000 characters."),
+    ):
+        response = send(alice_client, "post", "/api/prompts/expand", body)
+        assert response.json() == {"errors": {field: [message]}}
+
+
+def test_a_search_is_bounded_like_the_index_reads_it(alice_client):
+    response = alice_client.get("/api/prompts", {"q": "x" * (MAX_QUERY_CHARS + 1)})
+    assert response.status_code == 400
+    assert "200 characters" in response.json()["errors"]["q"][0]
+    response = alice_client.get("/api/prompts", {"page_size": "0"})
+    assert response.json() == {
+        "errors": {"page_size": ["Page size must be from 1 to 200; got 0."]}
+    }
+
+
+def test_the_schema_takes_its_bounds_from_the_library(alice_client):
+    document = alice_client.get("/api/schema").json()
+    schemas = document["components"]["schemas"]
+    fields = schemas["PromptInput"]["properties"]
+    assert fields["text"]["maxLength"] == MAX_PROMPT_CHARS
+    assert fields["notes"]["maxLength"] == MAX_NOTES_CHARS
+    assert fields["rating"]["maximum"] == MAX_RATING
+    listed, _ = fields["tags"]["anyOf"]
+    assert listed["maxItems"] == MAX_TAGS
+    assert listed["items"]["maxLength"] == MAX_TAG_CHARS
+    search = document["paths"]["/api/prompts"]["get"]["parameters"]
+    assert {p["name"]: p for p in search}["q"]["schema"]["maxLength"] == (
+        MAX_QUERY_CHARS
+    )
+    upload = document["paths"]["/api/prompts/import"]["post"]["requestBody"]
+    prompts = upload["content"]["application/json"]["schema"]["properties"]["prompts"]
+    assert prompts["anyOf"][0]["maxItems"] == MAX_IMPORT_PROMPTS
