@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from studio.api.views import api_schema
-from studio.generations import api, views
+from studio.generations import views
 
 app_name = "generations"
 
@@ -27,15 +27,6 @@ urlpatterns = [
         "generations/<uuid:generation_id>/delete/",
         views.generation_delete_page,
         name="delete",
-    ),
-    path("api/generations", api.generations, name="api_create"),
-    path(
-        "api/generations/<str:generation_id>", api.generation_detail, name="api_detail"
-    ),
-    path(
-        "api/generations/<str:generation_id>/cancel",
-        api.generation_cancel_view,
-        name="api_cancel",
     ),
     # Served by studio.api (mounted first); the name stays for templates.
     path("api/schema", api_schema, name="api_schema"),

@@ -58,4 +58,6 @@ def test_a_malformed_multipart_api_body_is_a_400_in_json(alice_client):
         content_type="multipart/form-data; boundary=",
     )
     assert response.status_code == 400
-    assert response.json()["error"]
+    # The documented shape of the route's 400s, with the reason.
+    [reason] = response.json()["errors"]["__all__"]
+    assert reason.startswith("The form could not be read")
