@@ -181,9 +181,11 @@ class Block(nn.Module):
         mask: torch.Tensor | None,
         frames: int,
     ) -> torch.Tensor:
-        # x: (B, T, S, D); cond: (B, cond_dim); context: (B, L, Dc)
+        # x: (B, T, S, D); cond: (B, cond_dim) or per frame (B, T, cond_dim);
+        # context: (B, L, Dc)
         b, t, s, d = x.shape
-        m = self.mod(cond)[:, None, None, :].chunk(8, dim=-1)
+        m = self.mod(cond)
+        m = (m[:, None, None, :] if m.dim() == 2 else m[:, :, None, :]).chunk(8, -1)
         h = self.norms[0](x) * (1 + m[0]) + m[1]
         x = x + self.spatial(h.reshape(b * t, s, d)).view(b, t, s, d)
         h = self.norms[1](x) * (1 + m[2]) + m[3]
@@ -201,7 +203,10 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
     """Predicts the rectified-flow velocity (noise − clean) for a pixel-space clip.
 
     Input ``sample`` is (B, 3, T, H, W) with H and W multiples of 8; ``timestep``
-    is the flow time × 1000 (B,); ``encoder_hidden_states`` are the prompt's
+    is the flow time × 1000, one per sample (B,) or one per frame (B, T) for
+    frames at different noise levels (diffusion forcing, streaming); a (B, T)
+    timestep whose frames all share one value takes the per-sample path, so it
+    gives exactly the per-sample output. ``encoder_hidden_states`` are the prompt's
     token states (B, L, 384) with ``encoder_attention_mask`` (B, L) and
     ``pooled_projections`` the pooled sentence vectors (B, 384). The mask
     selects the tokens the prompt reader pools; cross-attention sees every
@@ -264,6 +269,26 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         nn.init.zeros_(self.conv_out.bias)
 
     @staticmethod
+    def _frame_timesteps(
+        timestep: torch.Tensor, batch: int, frames: int
+    ) -> torch.Tensor:
+        """The timestep as (B,) when the frames of each sample share one,
+        else as (B, T)."""
+        if timestep.dim() == 2 and timestep.shape[1] > 1:
+            if timestep.shape != (batch, frames):
+                raise ValueError(
+                    f"a per-frame timestep must be (batch, frames) = "
+                    f"({batch}, {frames}), got {tuple(timestep.shape)}"
+                )
+            if not bool((timestep == timestep[:, :1]).all()):
+                return timestep
+            return timestep[:, 0]
+        timestep = timestep.reshape(-1)
+        if timestep.numel() == 1:
+            timestep = timestep.expand(batch)
+        return timestep
+
+    @staticmethod
     def _pos(param: torch.Tensor, h: int, w: int) -> torch.Tensor:
         if param.shape[-2:] == (h, w):
             return param
@@ -287,12 +312,18 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         x = F.pixel_unshuffle(x, p)
         gh, gw = h // p, w // p
 
-        timestep = timestep.reshape(-1).to(sample.device)
-        if timestep.numel() == 1:
-            timestep = timestep.expand(b)
-        cond = self.time_mlp(sinusoid(timestep, 128)) + self.text_pool(
-            pooled_projections
-        )
+        timestep = self._frame_timesteps(timestep.to(sample.device), b, t)
+        if timestep.dim() == 2:
+            # One noise level per frame: the adaptive norms take a vector per
+            # frame, the prompt's part of it shared by the sample's frames.
+            time_cond = self.time_mlp(sinusoid(timestep.reshape(-1), 128))
+            cond = (
+                time_cond.view(b, t, -1) + self.text_pool(pooled_projections)[:, None]
+            )
+        else:
+            cond = self.time_mlp(sinusoid(timestep, 128)) + self.text_pool(
+                pooled_projections
+            )
         attr = None
         if self.reader is not None:
             probs = [
@@ -302,7 +333,8 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
                 )
             ]
             wdtype = self.attr_cond.weight.dtype
-            cond = cond + self.attr_cond(torch.cat(probs, dim=-1).to(wdtype))
+            attr_cond = self.attr_cond(torch.cat(probs, dim=-1).to(wdtype))
+            cond = cond + (attr_cond if cond.dim() == 2 else attr_cond[:, None])
             attr = torch.stack(
                 [
                     emb(p.to(wdtype))
@@ -312,7 +344,10 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
             )
         tau = torch.linspace(0, 1, t, device=sample.device) * 100.0
         fpe = sinusoid(tau, 64)  # (T, 64)
-        cond_bt = cond.repeat_interleave(t, dim=0)
+        if cond.dim() == 2:
+            cond_bt = cond.repeat_interleave(t, dim=0)
+        else:
+            cond_bt = cond.reshape(b * t, -1)
 
         x = self.conv_in(x) + self._pos(self.pos1, gh, gw)
         x = x + self.frame_proj1(fpe).repeat(b, 1)[:, :, None, None]
