@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 # Each module may define `openapi_paths() -> dict` and `openapi_components() -> dict`.
-PART_MODULES = ("studio.galleries.schema",)
+PART_MODULES: tuple[str, ...] = ()
 # Whole documents, `openapi_schema() -> dict`: their paths and schemas.
 DOCUMENT_MODULES = ("studio.generations.schema",)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from studio.galleries import api, views
+from studio.galleries import views
 
 app_name = "galleries"
 
@@ -47,16 +47,4 @@ urlpatterns = [
         views.clip_download,
         name="clip_download",
     ),
-    path("api/galleries", api.galleries, name="api_list"),
-    path("api/galleries/<str:gallery_id>", api.gallery_detail, name="api_detail"),
-    path("api/galleries/<str:gallery_id>/items", api.gallery_items, name="api_items"),
-    path(
-        "api/galleries/<str:gallery_id>/items/<id:item_id>",
-        api.gallery_item,
-        name="api_item",
-    ),
-    path(
-        "api/galleries/<str:gallery_id>/shares", api.gallery_shares, name="api_shares"
-    ),
-    path("api/shares/<id:link_id>", api.share_detail, name="api_share"),
 ]

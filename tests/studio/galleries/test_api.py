@@ -8,6 +8,8 @@ from django.test import Client
 from studio.accounts.services import api_token_create
 from studio.galleries.models import Gallery
 from studio.sharing.models import ShareLink
+from studio.sharing.services import MAX_EXPIRY_HOURS
+from tests.studio.galleries.conftest import make_clip
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +205,110 @@ def test_the_schema_documents_the_gallery_api(anonymous_client):
         "/api/shares/{id}",
     ):
         assert path in paths
+
+
+def test_gallery_fields_are_refused_in_the_galleries_words(alice_client, gallery):
+    response = call(alice_client, "post", "/api/galleries", {"description": 5})
+    assert response.json() == {
+        "errors": {
+            "title": ["Give a title of 1 to 120 characters."],
+            "description": ["At most 2000 characters of text."],
+        }
+    }
+    body = {"title": "Reel", "cover": str(gallery.cover_id)}
+    response = call(alice_client, "post", "/api/galleries", body)
+    assert response.json() == {
+        "errors": {"cover": ["Add clips first, then pick a cover."]}
+    }
+    response = call(alice_client, "patch", f"/api/galleries/{gallery.pk}", [])
+    assert response.json() == {"errors": {"__all__": ["Send a JSON object."]}}
+
+
+def test_a_cover_must_be_a_clip_of_yours_in_the_gallery(
+    alice_client, gallery, bobs_clip
+):
+    outside = make_clip(gallery.owner, prompt="a clip in no gallery")
+    url = f"/api/galleries/{gallery.pk}"
+    for cover, message in (
+        ("not an id", "No such clip."),
+        (str(bobs_clip.pk), "No such clip."),
+        (str(outside.pk), "The cover must be a clip in this gallery."),
+    ):
+        response = call(alice_client, "patch", url, {"cover": cover})
+        assert response.json() == {"errors": {"cover": [message]}}
+    response = call(alice_client, "patch", url, {"cover": None})
+    assert response.status_code == 200
+    assert response.json()["cover"] is None
+
+
+def test_someone_elses_gallery_is_a_404_whatever_the_body(bob_client, gallery):
+    for method, suffix in (("patch", ""), ("post", "/items"), ("post", "/shares")):
+        for body in ("{nope", "[]", json.dumps({"title": 5, "generation": 7})):
+            response = bob_client.generic(
+                method.upper(),
+                f"/api/galleries/{gallery.pk}{suffix}",
+                body,
+                content_type="application/json",
+            )
+            assert response.status_code == 404, (method, suffix, body)
+            assert response.json() == {"error": "No such gallery."}
+
+
+def test_an_empty_body_reads_as_an_empty_object(alice_client, gallery):
+    url = f"/api/galleries/{gallery.pk}"
+    response = alice_client.generic("PATCH", url, "", content_type="application/json")
+    assert response.status_code == 200
+    assert response.json()["title"] == "Client picks"
+    response = alice_client.generic(
+        "POST", f"{url}/shares", "", content_type="application/json"
+    )
+    assert response.status_code == 201
+    assert response.json()["expires"] is None and response.json()["label"] == ""
+
+
+def test_a_gallery_reads_back_as_it_always_has(alice_client, gallery):
+    body = alice_client.get(f"/api/galleries/{gallery.pk}").json()
+    assert list(body) == [
+        "id", "title", "description", "show_prompts", "cover", "created",
+        "updated", "items", "page", "pages", "count",
+    ]  # fmt: skip
+    assert body["created"] == gallery.created.isoformat()
+    item = gallery.items.select_related("generation").first()
+    assert body["items"][0] == {
+        "id": item.pk,
+        "position": item.position,
+        "generation": str(item.generation_id),
+        "prompt": item.generation.prompt,
+        "video_url": item.generation.video_url,
+        "poster_url": item.generation.poster_url,
+    }
+    link = call(
+        alice_client, "post", f"/api/galleries/{gallery.pk}/shares", {"label": "Mia"}
+    ).json()
+    assert list(link) == ["id", "url", "label", "expires"]
+    assert link["label"] == "Mia" and link["expires"] is None
+    link = call(
+        alice_client,
+        "post",
+        f"/api/galleries/{gallery.pk}/shares",
+        {"expires_in_hours": 1.5},
+    ).json()
+    saved = ShareLink.objects.get(pk=link["id"])
+    assert link["expires"] == saved.expires.isoformat()
+
+
+def test_the_schema_takes_its_bounds_from_the_models(anonymous_client):
+    document = anonymous_client.get("/api/schema").json()
+    operation = document["paths"]["/api/galleries"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["title"]["maxLength"] == (
+        Gallery._meta.get_field("title").max_length
+    )
+    assert "cover" not in body["properties"]
+    operation = document["paths"]["/api/galleries/{id}/shares"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    hours = body["properties"]["expires_in_hours"]["anyOf"][0]
+    assert hours["maximum"] == MAX_EXPIRY_HOURS
+    assert body["properties"]["label"]["maxLength"] == (
+        ShareLink._meta.get_field("label").max_length
+    )
