@@ -239,6 +239,13 @@ class Expansion(Schema):
 # ----------------------------------------------------------------- requests
 
 
+def named_fields(data: Any) -> Any:
+    # The API's sentences name the field they are about; "" has no name.
+    if isinstance(data, dict) and "" in data:
+        raise ValueError("Every field needs a name.")
+    return data
+
+
 def _given(value: Any) -> Any:
     # The importer reads null as empty; a client naming a field gives a value.
     if value is None:
@@ -268,6 +275,11 @@ class PromptChanges(RequestBody):
     tags: Tags = None
     rating: int = Field(None, ge=0, le=MAX_RATING)
     favourite: bool = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        return named_fields(data)
 
     @field_validator("text", mode="before")
     @classmethod
@@ -436,6 +448,11 @@ class CoachInput(PromptText):
 
     num_frames: int | None = Field(None, ge=specs.MIN_FRAMES, le=specs.MAX_FRAMES)
     fps: int | None = Field(None, ge=specs.MIN_FPS, le=specs.MAX_FPS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        return named_fields(data)
 
     @field_validator("num_frames", mode="before")
     @classmethod

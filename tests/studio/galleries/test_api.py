@@ -312,3 +312,13 @@ def test_the_schema_takes_its_bounds_from_the_models(anonymous_client):
     assert body["properties"]["label"]["maxLength"] == (
         ShareLink._meta.get_field("label").max_length
     )
+
+
+def test_a_field_with_no_name_is_a_400_not_a_crash(alice_client, gallery):
+    for method, url in (
+        ("post", "/api/galleries"),
+        ("patch", f"/api/galleries/{gallery.pk}"),
+    ):
+        response = call(alice_client, method, url, {"title": "Reel", "": 1})
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"__all__": ["Every field needs a name."]}}

@@ -468,3 +468,14 @@ def test_the_schema_takes_its_bounds_from_the_library(alice_client):
     upload = document["paths"]["/api/prompts/import"]["post"]["requestBody"]
     prompts = upload["content"]["application/json"]["schema"]["properties"]["prompts"]
     assert prompts["anyOf"][0]["maxItems"] == MAX_IMPORT_PROMPTS
+
+
+def test_a_field_with_no_name_is_a_400_not_a_crash(alice_client, noir):
+    for method, url in (
+        ("post", "/api/prompts"),
+        ("patch", f"/api/prompts/{noir.pk}"),
+        ("post", "/api/prompts/coach"),
+    ):
+        response = send(alice_client, method, url, {"text": "a fox", "": 1})
+        assert response.status_code == 400
+        assert response.json() == {"errors": {"__all__": ["Every field needs a name."]}}
