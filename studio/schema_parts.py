@@ -14,7 +14,7 @@ from typing import Any
 # Each module may define `openapi_paths() -> dict` and `openapi_components() -> dict`.
 PART_MODULES: tuple[str, ...] = ()
 # Whole documents, `openapi_schema() -> dict`: their paths and schemas.
-DOCUMENT_MODULES = ("studio.generations.schema",)
+DOCUMENT_MODULES: tuple[str, ...] = ()
 
 
 def _module(name: str) -> ModuleType | None:

@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Status, UploadedFile
 from ninja.decorators import decorate_view
 from pydantic import WithJsonSchema, model_validator
@@ -31,10 +30,7 @@ from studio.api import (
     parse_json,
     validate,
 )
-from studio.api.auth import ApiToken, Session
-from studio.api.errors import LOG_IN
 from studio.api.parsers import JsonParser
-from studio.api.site import method_not_allowed
 from studio.generations.models import Generation
 from studio.generations.search import (
     FILTER_STATUSES,
@@ -479,35 +475,3 @@ def generation_cancel_route(request: HttpRequest, id: UUID) -> dict[str, Any]:
     generation_cancel(generation=generation)
     generation.refresh_from_db()
     return generation_state(generation)
-
-
-# ------------------------------------------- for apps still on plain views
-
-View = Callable[..., HttpResponse]
-
-
-def error(status: int, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": message, **extra}, status=status)
-
-
-def api_view(methods: list[str]) -> Callable[[View], View]:
-    """A plain view with the API's auth (:mod:`studio.api.auth`) and its JSON
-    405, for routes not yet written as ninja routes."""
-
-    def decorate(view: View) -> View:
-        @csrf_exempt
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                return method_not_allowed(methods)
-            try:
-                user = ApiToken()(request) or Session()(request)
-            except ApiError as refused:
-                return error(refused.status, refused.message)
-            if user is None:
-                return error(401, LOG_IN)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate

@@ -12,7 +12,6 @@ import json
 import pytest
 
 from generation import specs
-from studio.generations.schema import openapi_schema
 from studio.storyboards.forms import MAX_SHOT_SECONDS
 from studio.storyboards.models import MAX_SHOTS, Shot
 
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.django_db
 
 def post(client, path: str, body) -> object:
     return client.post(path, json.dumps(body), content_type="application/json")
-
-
-def component(name: str) -> dict:
-    return openapi_schema()["components"]["schemas"][name]
-
-
-def body_schema(path: str, method: str) -> dict:
-    operation = openapi_schema()["paths"][path][method]
-    return operation["requestBody"]["content"]["application/json"]["schema"]
 
 
 def served_body(client, path: str, method: str) -> dict:
