@@ -176,9 +176,8 @@ class GalleryChanges(RequestBody):
     @field_validator("title", mode="before")
     @classmethod
     def _title(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip():
-            raise ValueError(f"Give a title of 1 to {MAX_TITLE_CHARS} characters.")
-        if len(value) > MAX_TITLE_CHARS:
+        blank = not isinstance(value, str) or not value.strip()
+        if blank or len(value) > MAX_TITLE_CHARS:
             raise ValueError(f"Give a title of 1 to {MAX_TITLE_CHARS} characters.")
         return value
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -253,6 +254,15 @@ def _given(value: Any) -> Any:
     return value
 
 
+# Each text field: how a sentence names it, and its limit.
+TEXTS = {
+    "text": ("Text", MAX_PROMPT_CHARS),
+    "title": ("Title", MAX_TITLE_CHARS),
+    "negative_prompt": ("Negative prompt", MAX_PROMPT_CHARS),
+    "notes": ("Notes", MAX_NOTES_CHARS),
+}
+
+
 def _clean(result: tuple[Any, list[str]]) -> Any:
     value, problems = result
     if problems:
@@ -276,35 +286,19 @@ class PromptChanges(RequestBody):
     rating: int = Field(None, ge=0, le=MAX_RATING)
     favourite: bool = None  # type: ignore[assignment]
 
+    NOT_EMPTY: ClassVar[tuple[str, ...]] = ("text", "title")
+
     @model_validator(mode="before")
     @classmethod
     def _named(cls, data: Any) -> Any:
         return named_fields(data)
 
-    @field_validator("text", mode="before")
+    @field_validator(*TEXTS, mode="before")
     @classmethod
-    def _text(cls, value: Any) -> str:
-        return _clean(
-            clean_text(_given(value), "Text", MAX_PROMPT_CHARS, required=True)
-        )
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, value: Any) -> str:
-        title = _clean(clean_text(_given(value), "Title", MAX_TITLE_CHARS))
-        if not title:
-            raise ValueError("Title is empty.")
-        return title
-
-    @field_validator("negative_prompt", mode="before")
-    @classmethod
-    def _negative_prompt(cls, value: Any) -> str:
-        return _clean(clean_text(_given(value), "Negative prompt", MAX_PROMPT_CHARS))
-
-    @field_validator("notes", mode="before")
-    @classmethod
-    def _notes(cls, value: Any) -> str:
-        return _clean(clean_text(_given(value), "Notes", MAX_NOTES_CHARS))
+    def _texts(cls, value: Any, info: ValidationInfo) -> str:
+        label, limit = TEXTS[info.field_name]
+        required = info.field_name in cls.NOT_EMPTY
+        return _clean(clean_text(_given(value), label, limit, required=required))
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -335,6 +329,9 @@ class PromptInput(PromptChanges):
     rating: int = Field(0, ge=0, le=MAX_RATING)
     favourite: bool = False
 
+    # Without a title, the prompt is named by its opening words.
+    NOT_EMPTY: ClassVar[tuple[str, ...]] = ("text",)
+
     @model_validator(mode="before")
     @classmethod
     def _text_left_out(cls, data: Any) -> Any:
@@ -342,11 +339,6 @@ class PromptInput(PromptChanges):
         if isinstance(data, dict) and "text" not in data:
             return {"text": "", **data}
         return data
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, value: Any) -> str:
-        return _clean(clean_text(_given(value), "Title", MAX_TITLE_CHARS))
 
     @model_validator(mode="after")
     def _title_from_text(self) -> PromptInput:
@@ -393,22 +385,19 @@ class PromptSearch(Schema):
             raise ValueError(f"Sort by one of: {', '.join(SORTS)}.")
         return value
 
-    @field_validator("page", mode="before")
+    @field_validator("page", "page_size", mode="before")
     @classmethod
-    def _page(cls, value: Any) -> int:
-        return _whole({"page": value}, "page", "Page", MAX_ID)
-
-    @field_validator("page_size", mode="before")
-    @classmethod
-    def _page_size(cls, value: Any) -> int:
-        return _whole({"page_size": value}, "page_size", "Page size", MAX_PAGE_SIZE)
-
-
-def _whole(params: dict[str, Any], name: str, label: str, high: int) -> int:
-    try:
-        return query_whole(params, name, label=label, low=1, high=high, default=1)
-    except NumberError as exc:
-        raise ValueError(str(exc)) from None
+    def _whole(cls, value: Any, info: ValidationInfo) -> int:
+        name = info.field_name
+        label, high = (
+            ("Page", MAX_ID) if name == "page" else ("Page size", MAX_PAGE_SIZE)
+        )
+        try:
+            return query_whole(
+                {name: value}, name, label=label, low=1, high=high, default=1
+            )
+        except NumberError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class PromptText(BaseModel):
