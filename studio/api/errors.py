@@ -231,7 +231,7 @@ def _name(loc: tuple[Any, ...], model: type[BaseModel] | None) -> str:
             current = _unwrap(fields[part].annotation)
         else:
             current = None
-        parts.append(title or str(part).replace("_", " "))
+        parts.append(title or str(part).replace("_", " ") or "a field with no name")
     if not parts:
         return ""
     text = " of ".join(reversed(parts))

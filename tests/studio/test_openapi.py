@@ -232,6 +232,12 @@ def test_invalid_fields_are_a_400_by_field_in_plain_words(alice_client):
     ]
 
 
+def test_a_field_with_an_empty_name_is_a_400_not_a_server_error(alice_client):
+    response = post(alice_client, READING, {"text": "a red ball", "": 1})
+    assert response.status_code == 400
+    assert response.json() == {"errors": {"": ["Unknown field."]}}
+
+
 @pytest.mark.parametrize("raw", ["[1, 2]", "null", '"text"', "7", ""])
 def test_a_body_that_is_not_an_object_is_a_400(alice_client, raw):
     response = post(alice_client, READING, raw)
