@@ -28,13 +28,17 @@ noise to its staggered levels — anchor and context clean, so the first frames
 come out after those few calls instead of after W.
 
 Frames come out at the pipeline's size rules: denoised at 32 px and decoded to
-128 px by the detail decoder when the pipeline has one (as clips are), with
-the previous emitted frames as the decoder's temporal context.
+128 px by the detail decoder when the pipeline has one (as clips are); the
+decoder may see the previous emitted frames as temporal context
+(``decode_context``), which costs a decoder pass per frame and, measured,
+changes the frame-to-frame difference by under 2 %, so it is off by default.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import weakref
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from generation.previews import tensor_to_frames
 
@@ -76,7 +81,7 @@ class StreamSettings:
     guidance_scale: float = 5.0
     ramp: int = 4
     shift: float = 1.0
-    decode_context: int = 2
+    decode_context: int = 0
 
     def __post_init__(self) -> None:
         if self.window < 2:
@@ -113,6 +118,31 @@ def window_levels(window: int, shift: float = 1.0) -> torch.Tensor:
     s = torch.linspace(0.0, 1.0, window + 1, dtype=torch.float64)
     s = shift * s / (1 + (shift - 1) * s)
     return s.float()
+
+
+_bf16_copies: weakref.WeakKeyDictionary[nn.Module, nn.Module] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def bf16_matmul_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` whose linear and convolution weights are stored in
+    bfloat16, for use under bfloat16 autocast (one per model, kept while the
+    model lives).
+
+    Autocast casts exactly those weights to bfloat16 on every call (its cache
+    lasts one autocast block, and a stream makes a call per frame); stored
+    cast, the outputs are the same to the bit and a call is about a quarter
+    faster. Norms and embeddings stay float32, as autocast computes them.
+    """
+    fast = _bf16_copies.get(model)
+    if fast is None:
+        fast = copy.deepcopy(model).eval().requires_grad_(False)
+        for module in fast.modules():
+            if isinstance(module, nn.Linear | nn.Conv1d | nn.Conv2d):
+                module.to(torch.bfloat16)
+        _bf16_copies[model] = fast
+    return fast
 
 
 def load_stream_pipeline(device: str | torch.device = "cpu") -> BuiltinVideoPipeline:
@@ -165,6 +195,10 @@ class LiveStream:
                 self.device
             )
         self.bf16 = bool(bf16)
+        transformer = pipeline.transformer
+        if self.bf16 and transformer.dtype == torch.float32:
+            transformer = bf16_matmul_copy(transformer)
+        self.denoiser = transformer
         self._generator = torch.Generator("cpu").manual_seed(seed)
         self._levels = window_levels(self.settings.window, self.settings.shift)
         self._lock = threading.Lock()
@@ -271,7 +305,7 @@ class LiveStream:
         model_in = row.expand(batch, -1, -1, -1, -1)
         timestep = (sigmas * 1000.0).to(self.device)[None].expand(batch, -1)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            v = self.pipeline.transformer(
+            v = self.denoiser(
                 model_in.to(self.pipeline.transformer.dtype),
                 timestep,
                 states,

@@ -20,6 +20,7 @@ from generation.builtin.pipeline import (
 from generation.builtin.streaming import (
     LiveStream,
     StreamSettings,
+    bf16_matmul_copy,
     load_stream_pipeline,
     window_levels,
 )
@@ -233,3 +234,13 @@ def test_a_forcing_step_trains_on_per_frame_levels_and_resumes(tmp_path):
     before = trainer.ema.state_dict()
     after = resumed.ema.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_the_streams_bf16_weights_give_autocasts_output_to_the_bit(shipped):
+    model, sample, text = shipped
+    t = torch.linspace(50.0, 1000.0, 8)[None].expand(2, -1)
+    fast = bf16_matmul_copy(model)
+    assert bf16_matmul_copy(model) is fast
+    assert model.conv_in.weight.dtype == torch.float32  # the original is untouched
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(fast(sample, t, *text), model(sample, t, *text))
