@@ -50,7 +50,6 @@ API_NAMES = {"kind": "type"}
 FORM_NAMES = {"type": "kind"}
 DEFAULT_KIND = Shot._meta.get_field("kind").default
 # The storyboard form's rule for widths and heights.
-SIZE_MULTIPLE = 8
 
 
 def _chars(model: type, name: str) -> int:
@@ -131,12 +130,8 @@ class StoryboardChanges(Changes):
         description="A model's name, from GET /api/models.",
     )
     fps: int = Field(None, ge=specs.MIN_FPS, le=specs.MAX_FPS)
-    width: int = Field(
-        None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE, multiple_of=SIZE_MULTIPLE
-    )
-    height: int = Field(
-        None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE, multiple_of=SIZE_MULTIPLE
-    )
+    width: int = Field(None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE)
+    height: int = Field(None, ge=specs.MIN_SIZE, le=specs.MAX_SIZE)
     steps: int = Field(None, ge=specs.MIN_STEPS, le=specs.MAX_STEPS)
     guidance: float = Field(None, ge=specs.MIN_GUIDANCE, le=specs.MAX_GUIDANCE)
     transition: Transition = None

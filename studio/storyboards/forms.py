@@ -6,11 +6,21 @@ from django import forms
 
 from generation import specs
 from generation.sequence import shot_frames
-from studio.generations.validation import model_names
+from generation.specs import GenerationSpec
+from studio.generations.validation import model_capabilities, model_names
 from studio.storyboards.models import Shot, Storyboard
 from studio.storyboards.script import MAX_SCRIPT_CHARS
 
 MAX_SHOT_SECONDS = 30
+# Storyboard field → the engine's name for it, and back.
+ENGINE_FIELDS = {
+    "fps": "fps",
+    "width": "width",
+    "height": "height",
+    "steps": "num_inference_steps",
+    "guidance": "guidance_scale",
+}
+FORM_FIELDS = {engine: name for name, engine in ENGINE_FIELDS.items()}
 
 
 class StoryboardForm(forms.ModelForm):
@@ -48,50 +58,33 @@ class StoryboardForm(forms.ModelForm):
         self.fields["fps"].widget.attrs.update(min=specs.MIN_FPS, max=specs.MAX_FPS)
         for name in ("width", "height"):
             self.fields[name].widget.attrs.update(
-                min=specs.MIN_SIZE, max=specs.MAX_SIZE, step=8
+                min=specs.MIN_SIZE, max=specs.MAX_SIZE
             )
 
-    def clean_fps(self) -> int:
-        fps = self.cleaned_data["fps"]
-        if not specs.MIN_FPS <= fps <= specs.MAX_FPS:
-            raise forms.ValidationError(
-                f"Pick between {specs.MIN_FPS} and {specs.MAX_FPS} fps."
-            )
-        return fps
-
-    def _size(self, name: str) -> int:
-        value = self.cleaned_data[name]
-        if not specs.MIN_SIZE <= value <= specs.MAX_SIZE or value % 8:
-            raise forms.ValidationError(
-                f"Use a multiple of 8 between {specs.MIN_SIZE} and {specs.MAX_SIZE}."
-            )
-        return value
-
-    def clean_width(self) -> int:
-        return self._size("width")
-
-    def clean_height(self) -> int:
-        return self._size("height")
-
-    def clean_steps(self) -> int:
-        steps = self.cleaned_data["steps"]
-        if not specs.MIN_STEPS <= steps <= specs.MAX_STEPS:
-            raise forms.ValidationError(
-                f"Use between {specs.MIN_STEPS} and {specs.MAX_STEPS} steps."
-            )
-        return steps
-
-    def clean_guidance(self) -> float:
-        guidance = self.cleaned_data["guidance"]
-        if not specs.MIN_GUIDANCE <= guidance <= specs.MAX_GUIDANCE:
-            raise forms.ValidationError(
-                f"Use a guidance between {specs.MIN_GUIDANCE:g} and "
-                f"{specs.MAX_GUIDANCE:g}."
-            )
-        return guidance
+    def _check_with_model(self, data: dict[str, Any]) -> None:
+        """The chosen model's own rules, in its words: the engine's check of
+        a clip with these settings (frame rate, size, steps, guidance)."""
+        rules = model_capabilities(data.get("model"))
+        if rules is None:
+            return
+        values = {name: data.get(name) for name in ENGINE_FIELDS}
+        if any(value is None for value in values.values()):
+            return  # a field already refused says so itself
+        spec = GenerationSpec(
+            prompt="storyboard",
+            model=data["model"],
+            num_frames=rules.frames.default,
+            **{ENGINE_FIELDS[name]: value for name, value in values.items()},
+        )
+        for field, messages in rules.check(spec).items():
+            name = FORM_FIELDS.get(field)
+            if name in self.fields:
+                for message in messages:
+                    self.add_error(name, message)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        self._check_with_model(data)
         fps = data.get("fps")
         if fps and self.instance.pk:
             for shot in self.instance.shots.all():

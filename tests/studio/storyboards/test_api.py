@@ -278,3 +278,40 @@ def test_the_take_routes_are_documented_by_their_answers(anonymous_client):
     assert queued["properties"]["generation"]["format"] == "uuid"
     generate = paths["/api/storyboards/{storyboard_id}/generate"]["post"]
     assert {"200", "202", "400", "404", "429"} <= set(generate["responses"])
+
+
+@pytest.fixture
+def tiny_wan(tmp_path):
+    from generation.tiny_models import save_tiny
+    from studio.registry.models import RegisteredModel
+    from studio.registry.services import model_add, registry_sync
+
+    model_add(name="tiny-wan", family="wan", path=str(save_tiny("wan", tmp_path / "w")))
+    yield "tiny-wan"
+    RegisteredModel.objects.all().delete()
+    registry_sync()
+
+
+def test_a_storyboard_takes_the_sizes_and_rates_its_model_can_make(
+    alice_client, storyboard, tiny_wan
+):
+    url = f"/api/storyboards/{storyboard.pk}"
+    # The built-in model renders any even size: 66 is not a multiple of 8.
+    response = send(alice_client, "PATCH", url, {"width": 66, "height": 98})
+    assert response.status_code == 200, response.json()
+    assert (response.json()["width"], response.json()["height"]) == (66, 98)
+    # Wan's sides are multiples of 16, said in Wan's words.
+    response = send(
+        alice_client, "PATCH", url,
+        {"model": tiny_wan, "width": 840, "height": 480, "fps": 16},
+    )  # fmt: skip
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["width"]
+    assert "Wan" in errors["width"][0] and "16" in errors["width"][0]
+    response = send(
+        alice_client, "PATCH", url,
+        {"model": tiny_wan, "width": 832, "height": 480, "fps": 16},
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert response.json()["model"] == tiny_wan
