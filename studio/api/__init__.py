@@ -83,16 +83,6 @@ with ``openapi_extra={"requestBody": {...}}`` built from
 ``GenerationIn.model_json_schema()``. :func:`body_limit` raises the body
 limit for that one route.
 
-Removing an app's hand-written schema
--------------------------------------
-When every route of an app is a ninja route, delete its entry from
-``PART_MODULES`` (or ``DOCUMENT_MODULES`` for generations) in
-``studio/schema_parts.py``, delete its ``schema.py``, and drop its old
-``api/...`` paths from the app's ``urls.py``. ``/api/schema`` is ninja's
-document merged with what those modules still list; a ninja operation wins
-over a hand-written one for the same method and path, so both may exist for
-a moment while an app moves over.
-
 Names to import: ``from studio.api import api, Router, RequestBody, Schema,
 Uuid, Moment, Error, ApiError, FieldErrors, body_limit, parse_json, validate,
 MAX_BODY_BYTES``.

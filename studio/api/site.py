@@ -25,7 +25,6 @@ from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.operation import Operation
 from ninja.schema import NinjaGenerateJsonSchema
 
-from studio import schema_parts
 from studio.api.errors import (
     ApiError,
     FieldErrors,
@@ -164,10 +163,7 @@ class StudioAPI(NinjaAPI):
         self._mounted = True
         for dotted in self.router_paths:
             module, _, name = dotted.rpartition(".")
-            router = getattr(import_module(module), name, None)
-            # An app still on hand-written views has no Router yet.
-            if router is not None:
-                self.add_router("", router)
+            self.add_router("", getattr(import_module(module), name))
 
     @property
     def urls(self) -> tuple[list[Any], str, str]:
@@ -195,26 +191,16 @@ class StudioAPI(NinjaAPI):
         self.mount_routers()
         if path_prefix is None:
             path_prefix = self.get_root_path(path_params or {})
-        generated = dict(StudioSchema(self, path_prefix))
-        return self.with_legacy_routes(generated)
-
-    def with_legacy_routes(self, generated: dict[str, Any]) -> dict[str, Any]:
-        """The generated document plus the hand-written paths of the routes
-        still served by plain views. A generated operation wins over a
-        hand-written one for the same method and path, and so does a
-        generated component schema over a hand-written one of its name."""
-        legacy_paths, legacy_schemas = schema_parts.legacy_parts()
-        paths = {route: dict(operations) for route, operations in legacy_paths.items()}
-        for route, operations in generated["paths"].items():
-            paths.setdefault(route, {}).update(operations)
-        components = dict(generated["components"])
-        components["schemas"] = {**legacy_schemas, **components["schemas"]}
+        document = dict(StudioSchema(self, path_prefix))
+        components = dict(document["components"])
         schemes = {auth.scheme_name: auth.openapi_security_schema for auth in self.auth}
         components["securitySchemes"] = schemes
-        document = {**generated, "paths": paths, "components": components}
-        # Hand-written operations name no security of their own.
-        document["security"] = [{name: []} for name in schemes]
-        return document
+        # Either way of authenticating opens every route.
+        return {
+            **document,
+            "components": components,
+            "security": [{name: []} for name in schemes],
+        }
 
     def create_temporal_response(self, request: HttpRequest) -> HttpResponse:
         # Runs once per request after authentication and before any
