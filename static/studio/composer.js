@@ -136,9 +136,7 @@ class Composer {
   offerAspects(caps, fill) {
     const select = this.elements.aspect;
     const native = [...select.options].find((option) => option.value === "native");
-    if (native) {
-      native.textContent = `Model's own · ${caps.size.default_width}×${caps.size.default_height}`;
-    }
+    if (native) native.title = `${caps.label}'s own frame: ${caps.size.default_width}×${caps.size.default_height}`;
     for (const option of select.options) {
       const offered = (caps.presets.sizes[option.value] || []).length > 0;
       option.hidden = !offered;

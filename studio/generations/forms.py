@@ -235,10 +235,8 @@ class GenerationForm(forms.Form):
         fields["size"].widget.choices = [
             (side, f"{SIZES.get(side, 'Custom')} · {side} px") for side in sorted(sides)
         ]
-        native = "Model's own"
-        if caps is not None:
-            native += f" · {caps.size.default_width}×{caps.size.default_height}"
-        fields["aspect"].choices = [(NATIVE, native)] + [(a, a) for a in ASPECTS]
+        # The size menu shows the frame each choice makes.
+        fields["aspect"].choices = [(NATIVE, "Model's own")] + [(a, a) for a in ASPECTS]
         if caps is None:
             return
         ranges = {"steps": caps.steps, "guidance": caps.guidance}

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -128,12 +128,12 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
     form = GenerationForm(request.POST, request.FILES)
     status = 400
-    queued = False
+    queued: list[Generation] = []
     source = library_prompt(request.user, request.POST.get("library_prompt"))
     if form.is_valid():
         try:
             # Wildcards, lists and characters expand there: one clip per variation.
-            prompt_variations_submit(
+            queued = prompt_variations_submit(
                 user=request.user,
                 settings=form.settings,
                 uploads=form.uploads,
@@ -150,12 +150,15 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         else:
             if not request.htmx:
                 return redirect(project)
-            status, queued = 200, True
+            status = 200
 
+    # The clips just queued show even if one has already failed (a model
+    # that cannot load fails at once): its card says why.
+    shown = Q(status__in=ACTIVE) | Q(pk__in=[g.pk for g in queued])
     ctx = {
         "project": project,
         "form": form,
-        "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
+        "queue": project.generations.filter(shown).order_by("created"),
         "gallery": _gallery(request, project),
         "editor": editor_context(request.user, project),
         "library_prompt": source.pk if source else None,
