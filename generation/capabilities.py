@@ -399,3 +399,35 @@ def stepped_frames(step: int, default: int, most: int = specs.MAX_FRAMES) -> Fra
     low = specs.MIN_FRAMES + (1 - specs.MIN_FRAMES) % step
     high = most - (most - 1) % step
     return FrameRule(low, high, step=step, offset=1, default=default)
+
+
+def family_capabilities(
+    *,
+    family: str,
+    label: str,
+    tasks: tuple[str, ...],
+    task: str,
+    frames: FrameRule,
+    fps: int,
+    size_multiple: int,
+    native_size: tuple[int, int],
+    steps: int,
+    guidance: float,
+    takes_negative_prompt: bool = True,
+) -> Capabilities:
+    """A real model family's capabilities for one task: its own frame rule,
+    size multiple and defaults within the bounds every model shares."""
+    if task not in tasks:
+        raise ValueError(f"{label} models do {', '.join(tasks)}; not {task!r}.")
+    return Capabilities(
+        family=family,
+        label=label,
+        tasks=(task,),
+        frames=frames,
+        fps=Range(specs.MIN_FPS, specs.MAX_FPS, fps),
+        size=SizeRule(size_multiple, specs.MIN_SIZE, specs.MAX_SIZE, *native_size),
+        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, steps),
+        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, guidance),
+        takes_negative_prompt=takes_negative_prompt,
+        **inputs_for(task),
+    )

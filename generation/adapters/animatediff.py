@@ -19,9 +19,7 @@ from generation.adapters.diffusers_video import DiffusersVideoAdapter
 from generation.capabilities import (
     Capabilities,
     FrameRule,
-    Range,
-    SizeRule,
-    inputs_for,
+    family_capabilities,
 )
 from generation.specs import GenerationSpec
 
@@ -39,18 +37,17 @@ def capabilities(task: str = "t2v") -> Capabilities:
     """What an AnimateDiff model doing ``task`` makes: any frame count up
     to what its motion module sees at once (32), sides in multiples of 8,
     512×512 at 8 fps by default."""
-    if task not in TASKS:
-        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
-    return Capabilities(
+    return family_capabilities(
         family=FAMILY,
         label=LABEL,
-        tasks=(task,),
+        tasks=TASKS,
+        task=task,
         frames=FrameRule(specs.MIN_FRAMES, MAX_FRAMES, default=FRAMES),
-        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
-        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
-        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
-        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
-        **inputs_for(task),
+        fps=FPS,
+        size_multiple=SIZE_MULTIPLE,
+        native_size=NATIVE_SIZE,
+        steps=STEPS,
+        guidance=GUIDANCE,
     )
 
 

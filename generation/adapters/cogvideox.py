@@ -13,13 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from generation import specs
 from generation.adapters.diffusers_video import DiffusersVideoAdapter
 from generation.capabilities import (
     Capabilities,
-    Range,
-    SizeRule,
-    inputs_for,
+    family_capabilities,
     stepped_frames,
 )
 from generation.specs import GenerationSpec
@@ -36,18 +33,17 @@ FRAMES, FPS, STEPS, GUIDANCE = 41, 8, 50, 6.0
 def capabilities(task: str = "t2v") -> Capabilities:
     """What a CogVideoX model doing ``task`` makes: 4k+1 frames, sides
     in multiples of 16, 720×480 at 8 fps by default."""
-    if task not in TASKS:
-        raise ValueError(f"{LABEL} models do {', '.join(TASKS)}; not {task!r}.")
-    return Capabilities(
+    return family_capabilities(
         family=FAMILY,
         label=LABEL,
-        tasks=(task,),
+        tasks=TASKS,
+        task=task,
         frames=stepped_frames(TEMPORAL, FRAMES),
-        fps=Range(specs.MIN_FPS, specs.MAX_FPS, FPS),
-        size=SizeRule(SIZE_MULTIPLE, specs.MIN_SIZE, specs.MAX_SIZE, *NATIVE_SIZE),
-        steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, STEPS),
-        guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, GUIDANCE),
-        **inputs_for(task),
+        fps=FPS,
+        size_multiple=SIZE_MULTIPLE,
+        native_size=NATIVE_SIZE,
+        steps=STEPS,
+        guidance=GUIDANCE,
     )
 
 
