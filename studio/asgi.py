@@ -21,6 +21,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from studio.auth import OriginCheck, TokenAuthMiddleware  # noqa: E402
 from studio.generations.routing import websocket_urlpatterns  # noqa: E402
 from studio.generations.runtime import StudioApp  # noqa: E402
+from studio.live.routing import websocket_urlpatterns as live_urlpatterns  # noqa: E402
 
 application = StudioApp(
     ProtocolTypeRouter(
@@ -28,7 +29,9 @@ application = StudioApp(
             "http": django_http,
             "websocket": OriginCheck(
                 AuthMiddlewareStack(
-                    TokenAuthMiddleware(URLRouter(websocket_urlpatterns))
+                    TokenAuthMiddleware(
+                        URLRouter(websocket_urlpatterns + live_urlpatterns)
+                    )
                 )
             ),
         }

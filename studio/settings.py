@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "studio.sharing",
     "studio.storyboards",
     "studio.registry",
+    "studio.live",
 ]
 
 MIDDLEWARE = [

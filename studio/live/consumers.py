@@ -1,0 +1,420 @@
+"""``/ws/live``: a live stream of the built-in model, steered by the prompt.
+
+The protocol is in the README ("Live mode"). JSON text both ways; frames
+come as binary messages of type 2, framed like a clip's previews. A session
+runs on a thread of its own (:class:`generation.live.LiveSession`); this
+consumer relays its frames, paces nothing and buffers little: frames the
+socket has not sent yet are dropped for newer ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import time
+from collections import deque
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.urls import reverse
+
+from generation.live import (
+    FRAME_FORMAT,
+    LIVE_FRAME_MESSAGE,
+    MAX_RECORD_SECONDS,
+    LiveBusy,
+    LiveEvent,
+    LiveFrame,
+    LiveSession,
+    LiveSettings,
+    LiveSettingsError,
+    Recording,
+    live_busy,
+    live_settings,
+)
+from generation.service import failure_reason
+from generation.specs import MAX_PROMPT_CHARS
+from studio import jsontext
+from studio.live.services import clip_waiting, live_project, live_recording_save
+
+logger = logging.getLogger(__name__)
+
+CLOSE_BAD_MESSAGE = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_BUSY = 4409
+# A prompt of the longest length, every character escaped, and room to spare.
+MAX_CLIENT_MESSAGE = 6 * MAX_PROMPT_CHARS + 1024
+# How long a stop or a closed socket waits for the session's thread (it
+# ends after the frame in hand; this only guards against a stuck device).
+JOIN_SECONDS = 10.0
+STATS_EVERY = 1.0
+
+# Each message type, its fields and their types; (required, optional).
+_INT = (int,)
+MESSAGES: dict[str, tuple[dict[str, tuple[type, ...]], dict[str, tuple[type, ...]]]] = {
+    "start": (
+        {"prompt": (str,)},
+        {
+            "model": (str,),
+            "seed": _INT,
+            "fps": _INT,
+            "width": _INT,
+            "height": _INT,
+            "project": (str,),
+        },
+    ),
+    "prompt": ({"prompt": (str,)}, {}),
+    "record": ({"on": (bool,)}, {}),
+    "stop": ({}, {}),
+    "ping": ({}, {}),
+}
+BUSY = "Live mode is in use by another session on this studio; try again when it ends."
+
+
+def parse_message(text: str | None) -> dict[str, Any] | None:
+    """A well-formed client message, or None: not JSON, too long, an unknown
+    type, a missing or unknown field, a value of the wrong type, a prompt
+    over the engine's length."""
+    if text is None or len(text) > MAX_CLIENT_MESSAGE:
+        return None
+    try:
+        message = jsontext.loads(text)
+    except jsontext.JSONTextError:
+        return None
+    if not isinstance(message, dict) or message.get("type") not in MESSAGES:
+        return None
+    required, optional = MESSAGES[message["type"]]
+    fields = {k: v for k, v in message.items() if k != "type"}
+    if not set(required) <= set(fields) or not set(fields) <= {*required, *optional}:
+        return None
+    for name, value in fields.items():
+        kinds = required.get(name) or optional[name]
+        if value is None and name in optional:
+            continue
+        # JSON true is no number, here or anywhere.
+        if not isinstance(value, kinds) or (
+            isinstance(value, bool) and bool not in kinds
+        ):
+            return None
+    prompt = fields.get("prompt")
+    if isinstance(prompt, str) and len(prompt) > MAX_PROMPT_CHARS:
+        return None
+    return message
+
+
+def pack_frame(session: str, frame: LiveFrame) -> bytes:
+    """Frame a live frame: type 2, header length, JSON header, JPEG bytes."""
+    header = {
+        "session": session,
+        "index": frame.index,
+        "width": frame.width,
+        "height": frame.height,
+        "format": FRAME_FORMAT,
+        "prompt_index": frame.prompt_index,
+    }
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack(">II", LIVE_FRAME_MESSAGE, len(raw)) + raw + frame.image
+
+
+def unpack_frame(message: bytes) -> tuple[dict[str, Any], bytes]:
+    """The header and JPEG of a live frame message (for clients and tests)."""
+    kind, length = struct.unpack(">II", message[:8])
+    if kind != LIVE_FRAME_MESSAGE:
+        raise ValueError(f"not a live frame: type {kind}")
+    return json.loads(message[8 : 8 + length]), message[8 + length :]
+
+
+_save_recording = database_sync_to_async(live_recording_save, thread_sensitive=False)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """One creator's live stream: start, steer, record, stop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session: LiveSession | None = None
+        self.project_id: str | None = None
+        self._ready = asyncio.Event()
+        self._pump: asyncio.Task | None = None
+        self._saving: set[asyncio.Task] = set()
+        # (sent at, seconds from asking for the frame to sending it)
+        self._sent: deque[tuple[float, float]] = deque(maxlen=256)
+        self._last_stats = 0.0
+
+    async def connect(self) -> None:
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    async def disconnect(self, code: int) -> None:
+        # The tab went away: the device and the slot are free when this ends;
+        # what was being recorded is kept as a clip all the same.
+        await self._end(notify=False)
+        if self._saving:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None
+    ) -> None:
+        message = parse_message(text_data)
+        if message is None:
+            await self.close(code=CLOSE_BAD_MESSAGE)
+            return
+        handler = getattr(self, f"on_{message['type']}")
+        await handler(message)
+
+    async def send_json(self, **message: Any) -> None:
+        await self.send(text_data=json.dumps(message))
+
+    async def error(self, sentence: str) -> None:
+        await self.send_json(type="error", error=sentence)
+
+    # -- client messages -----------------------------------------------------
+
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        await self.send_json(type="pong")
+
+    async def on_start(self, message: dict[str, Any]) -> None:
+        if self.session is not None:
+            await self.error("The stream is already running; stop it to start anew.")
+            return
+        try:
+            live = live_settings(
+                prompt=message["prompt"],
+                model=message.get("model"),
+                seed=message.get("seed"),
+                fps=message.get("fps"),
+                width=message.get("width"),
+                height=message.get("height"),
+            )
+        except LiveSettingsError as error:
+            await self.error(str(error))
+            return
+        project_id = message.get("project")
+        if project_id:
+            user = self.scope["user"]
+            found = await database_sync_to_async(live_project)(
+                user=user, project_id=project_id
+            )
+            if found is None:
+                await self.error("That project is not one of yours.")
+                return
+        if live_busy():
+            await self._refuse_busy()
+            return
+        loop = asyncio.get_running_loop()
+        session = LiveSession(
+            live,
+            device=settings.STUDIO_DEVICE,
+            on_output=lambda: self._wake(loop),
+            device_wanted=clip_waiting,
+        )
+        try:
+            await asyncio.to_thread(session.open)
+        except LiveBusy:
+            await self._refuse_busy()
+            return
+        except Exception as error:
+            logger.exception("live mode could not start")
+            await self.error(f"Live mode could not start. {failure_reason(error)}")
+            return
+        self.session, self.project_id = session, project_id or None
+        self._sent.clear()
+        self._last_stats = time.monotonic()
+        await self.send_json(
+            type="started",
+            session=session.id,
+            fps=live.fps,
+            width=live.width,
+            height=live.height,
+            seed=live.seed,
+            record_limit_seconds=MAX_RECORD_SECONDS,
+        )
+        self._pump = asyncio.create_task(self._relay(session))
+
+    async def on_prompt(self, message: dict[str, Any]) -> None:
+        if self.session is None:
+            await self.error("Start the stream first; then every edit steers it.")
+            return
+        try:
+            self.session.set_prompt(message["prompt"])
+        except LiveSettingsError as error:
+            await self.error(str(error))
+
+    async def on_record(self, message: dict[str, Any]) -> None:
+        session = self.session
+        if session is None:
+            await self.error("Start the stream before recording.")
+            return
+        if message["on"]:
+            session.record(True)
+            return
+        recording = session.record(False)
+        if recording is None or not recording.frames:
+            await self.error("Nothing is being recorded.")
+            return
+        self._keep(recording, session.settings, self.project_id)
+
+    async def on_stop(self, message: dict[str, Any]) -> None:
+        if self.session is None:
+            await self.send_json(type="stopped", reason="The stream is not running.")
+            return
+        await self._end(notify=True)
+
+    # -- the session ---------------------------------------------------------
+
+    async def _refuse_busy(self) -> None:
+        await self.error(BUSY)
+        await self.close(code=CLOSE_BUSY)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the session's thread: frames or events are waiting."""
+        try:
+            loop.call_soon_threadsafe(self._ready.set)
+        except RuntimeError:
+            pass  # the server's loop has closed; nobody is watching
+
+    async def _end(self, *, notify: bool) -> None:
+        """Stop the session, wait for its thread, keep what was recorded."""
+        session, self.session = self.session, None
+        if session is None:
+            return
+        project_id = self.project_id
+        session.stop()
+        joined = await asyncio.to_thread(session.join, JOIN_SECONDS)
+        if not joined:
+            logger.warning("live session %s did not stop in time", session.id)
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            if notify and joined:
+                self._ready.set()  # the last frames and events go out first
+            else:
+                pump.cancel()  # nobody is watching, or the thread is stuck
+            try:
+                await pump
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                logger.exception("relaying live session %s failed", session.id)
+        recordings = [
+            event.recording
+            for event in session.take_events()
+            if event.kind == "record_full" and event.recording is not None
+        ]
+        recordings.append(session.record(False))
+        for recording in recordings:
+            if recording is not None and recording.frames:
+                self._keep(recording, session.settings, project_id, notify=notify)
+        if notify:
+            await asyncio.gather(*self._saving, return_exceptions=True)
+            await self.send_json(type="stopped", reason="Stopped.")
+
+    async def _relay(self, session: LiveSession) -> None:
+        """Send the session's frames and events as they come, and the stats
+        about once a second, until its thread has ended."""
+        while True:
+            wait = max(0.0, self._last_stats + STATS_EVERY - time.monotonic())
+            try:
+                async with asyncio.timeout(wait):
+                    await self._ready.wait()
+            except TimeoutError:
+                pass
+            self._ready.clear()
+            for frame in session.take_frames():
+                await self.send(bytes_data=pack_frame(session.id, frame))
+                now = time.monotonic()
+                self._sent.append((now, now - frame.asked_at))
+            ended = False
+            for event in session.take_events():
+                ended = await self._on_event(session, event) or ended
+            if ended:
+                return
+            if time.monotonic() >= self._last_stats + STATS_EVERY:
+                await self._send_stats(session)
+
+    async def _on_event(self, session: LiveSession, event: LiveEvent) -> bool:
+        """Handle one event of the session; whether its thread has ended."""
+        if event.kind == "record_full" and event.recording is not None:
+            await self.error(
+                f"Recording stopped at its limit of {MAX_RECORD_SECONDS} seconds; "
+                "the clip is being saved. Press Record again to go on."
+            )
+            self._keep(event.recording, session.settings, self.project_id)
+        elif event.kind == "failed":
+            await self.error(f"The stream stopped. {event.message}")
+        elif event.kind == "ended":
+            if self.session is session:
+                # The thread ended on its own (a failure): the session is over.
+                self.session = None
+                recording = session.record(False)
+                if recording is not None and recording.frames:
+                    self._keep(recording, session.settings, self.project_id)
+                await self.send_json(type="stopped", reason="The stream stopped.")
+            return True
+        return False
+
+    async def _send_stats(self, session: LiveSession) -> None:
+        now = time.monotonic()
+        span = max(now - self._last_stats, 1e-6)
+        recent = [latency for at, latency in self._sent if at > now - span]
+        self._last_stats = now
+        await self.send_json(
+            type="stats",
+            fps=round(len(recent) / span, 1),
+            latency_ms=round(1000 * sum(recent) / len(recent)) if recent else None,
+            dropped=session.dropped,
+            recording=session.recording,
+        )
+
+    # -- recordings ----------------------------------------------------------
+
+    def _keep(
+        self,
+        recording: Recording,
+        live: LiveSettings,
+        project_id: str | None,
+        *,
+        notify: bool = True,
+    ) -> None:
+        """Save a recording as a clip beside the stream, then say so."""
+        task = asyncio.create_task(
+            self._save(recording, live, project_id, notify=notify)
+        )
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
+
+    async def _save(
+        self,
+        recording: Recording,
+        live: LiveSettings,
+        project_id: str | None,
+        *,
+        notify: bool,
+    ) -> None:
+        try:
+            generation = await _save_recording(
+                user=self.scope["user"],
+                project_id=project_id,
+                settings=live,
+                recording=recording,
+            )
+        except Exception as error:
+            logger.exception("saving a live recording failed")
+            if notify:
+                await self.error(
+                    f"The recording was not saved. {failure_reason(error)}"
+                )
+            return
+        if notify:
+            await self.send_json(
+                type="recorded",
+                generation=str(generation.pk),
+                url=reverse("generations:detail", args=[generation.pk]),
+                frames=len(recording.frames),
+                seconds=round(len(recording.frames) / live.fps, 2),
+            )

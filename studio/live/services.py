@@ -1,0 +1,79 @@
+"""Live mode's writes: the project a session records into, and a recording
+turned into a clip in the gallery like any other."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from generation.live import LiveSettings, Recording, recording_spec, write_recording
+from studio.generations import runtime
+from studio.generations.events import media_relative
+from studio.generations.models import Generation
+from studio.generations.store import output_dir
+from studio.lib.credentials import clip_signer
+from studio.projects.models import Project
+
+
+def live_project(*, user: AbstractBaseUser, project_id: Any) -> Project | None:
+    """``user``'s own project of that id, or None (another's is as unknown
+    as a missing one)."""
+    try:
+        pk = uuid.UUID(str(project_id))
+    except ValueError:
+        return None
+    return Project.objects.filter(pk=pk, owner_id=user.pk).first()
+
+
+def clip_waiting() -> bool:
+    """Whether this process's generation worker has a clip in hand, so a
+    live stream takes turns with it on the device."""
+    service = runtime.current()
+    return service is not None and service.current_job is not None
+
+
+def live_recording_save(
+    *,
+    user: AbstractBaseUser,
+    project_id: Any,
+    settings: LiveSettings,
+    recording: Recording,
+) -> Generation:
+    """Turn a recording into a finished clip of ``user``'s: an MP4 signed
+    with Content Credentials and a poster, written as the service writes a
+    clip, then one succeeded ``Generation`` whose settings say it was
+    recorded live and list the prompt timeline.
+
+    Blocking (encoding and signing take a while): call it off the event loop.
+    The project is looked up again, so a project deleted meanwhile leaves the
+    clip outside any project rather than failing it.
+    """
+    spec = recording_spec(settings, recording)
+    generation = Generation(
+        owner_id=user.pk,
+        status=Generation.Status.SUCCEEDED,
+        kind=Generation.Kind.CLIP,
+        prompt=spec.prompt,
+        seed=spec.seed,
+        settings={**spec.to_dict(), "live": True, "prompts": recording.timeline},
+        started=datetime.fromtimestamp(recording.started, tz=UTC),
+    )
+    video, poster = write_recording(
+        spec, recording, output_dir(generation), signer=clip_signer()
+    )
+    try:
+        if project_id is not None:
+            generation.project = live_project(user=user, project_id=project_id)
+        generation.video = media_relative(video)
+        generation.poster = media_relative(poster)
+        generation.finished = timezone.now()
+        generation.save(force_insert=True)
+    except BaseException:
+        video.unlink(missing_ok=True)
+        poster.unlink(missing_ok=True)
+        raise
+    return generation
