@@ -99,11 +99,12 @@ class LiveSettings:
     width: int
     height: int
     model: str = LIVE_MODEL
+    record_seconds: int = MAX_RECORD_SECONDS
 
     @property
     def record_limit(self) -> int:
         """Frames a recording may hold."""
-        return MAX_RECORD_SECONDS * self.fps
+        return self.record_seconds * self.fps
 
 
 def live_defaults() -> dict[str, int]:
@@ -165,6 +166,7 @@ def live_settings(
         fps=fps,
         width=sides["Width"],
         height=sides["Height"],
+        record_seconds=MAX_RECORD_SECONDS,
     )
 
 

@@ -179,6 +179,8 @@ class LiveMode {
           message.latency_ms === null ? "–" : `${message.latency_ms} ms`;
         break;
       case "recorded":
+        // Cut at the longest a recording may be: recording is off now.
+        if (message.limit_reached) this.setRecording(false);
         this.addRecorded(message);
         break;
       case "stopped":

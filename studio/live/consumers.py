@@ -25,7 +25,6 @@ from django.urls import reverse
 from generation.live import (
     FRAME_FORMAT,
     LIVE_FRAME_MESSAGE,
-    MAX_RECORD_SECONDS,
     LiveBusy,
     LiveEvent,
     LiveFrame,
@@ -233,7 +232,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             width=live.width,
             height=live.height,
             seed=live.seed,
-            record_limit_seconds=MAX_RECORD_SECONDS,
+            record_limit_seconds=live.record_seconds,
         )
         self._pump = asyncio.create_task(self._relay(session))
 
@@ -340,11 +339,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _on_event(self, session: LiveSession, event: LiveEvent) -> bool:
         """Handle one event of the session; whether its thread has ended."""
         if event.kind == "record_full" and event.recording is not None:
+            limit = session.settings.record_seconds
             await self.error(
-                f"Recording stopped at its limit of {MAX_RECORD_SECONDS} seconds; "
-                "the clip is being saved. Press Record again to go on."
+                f"Recording stopped at its limit of {limit} seconds; the clip is "
+                "being saved. Press Record again to go on."
             )
-            self._keep(event.recording, session.settings, self.project_id)
+            self._keep(event.recording, session.settings, self.project_id, limit=True)
         elif event.kind == "failed":
             await self.error(f"The stream stopped. {event.message}")
         elif event.kind == "ended":
@@ -380,10 +380,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         project_id: str | None,
         *,
         notify: bool = True,
+        limit: bool = False,
     ) -> None:
-        """Save a recording as a clip beside the stream, then say so."""
+        """Save a recording as a clip beside the stream, then say so
+        (``limit``: it was cut at the longest a recording may be)."""
         task = asyncio.create_task(
-            self._save(recording, live, project_id, notify=notify)
+            self._save(recording, live, project_id, notify=notify, limit=limit)
         )
         self._saving.add(task)
         task.add_done_callback(self._saving.discard)
@@ -395,6 +397,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         project_id: str | None,
         *,
         notify: bool,
+        limit: bool,
     ) -> None:
         try:
             generation = await _save_recording(
@@ -417,4 +420,5 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 url=reverse("generations:detail", args=[generation.pk]),
                 frames=len(recording.frames),
                 seconds=round(len(recording.frames) / live.fps, 2),
+                limit_reached=limit,
             )

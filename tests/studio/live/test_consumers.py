@@ -404,3 +404,24 @@ async def test_a_clip_queued_during_a_stream_renders_and_the_stream_goes_on(
         last = later["index"]
     await ws.disconnect()
     assert not live_busy()
+
+
+async def test_a_recording_stops_at_its_limit_and_is_saved(
+    alice, alice_cookie, monkeypatch
+):
+    monkeypatch.setattr("generation.live.MAX_RECORD_SECONDS", 1)
+    ws = await connected(alice_cookie)
+    started = await start(ws, fps=4)
+    assert started["record_limit_seconds"] == 1
+    await ws.send_json_to({"type": "record", "on": True})
+    error = await next_json(ws, "error")
+    assert "limit of 1 seconds" in error["error"]
+    recorded = await next_json(ws, "recorded")
+    assert recorded["frames"] == 4 and recorded["limit_reached"] is True
+    stats = await next_json(ws, "stats")
+    assert stats["recording"] is False
+    await ws.send_json_to({"type": "record", "on": False})
+    assert (await next_json(ws, "error"))["error"] == "Nothing is being recorded."
+    await ws.disconnect()
+    generation = await generation_row(recorded["generation"])
+    assert generation.settings["num_frames"] == 4
