@@ -133,6 +133,10 @@ _save_recording = database_sync_to_async(live_recording_save, thread_sensitive=F
 class LiveConsumer(AsyncWebsocketConsumer):
     """One creator's live stream: start, steer, record, stop."""
 
+    # A live session lives in this process and takes no messages from others:
+    # no channel layer, so no layer receive loop to outlive the socket.
+    channel_layer_alias = "live-needs-no-layer"
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.session: LiveSession | None = None
