@@ -1,6 +1,6 @@
 """The built-in model streaming live: speed, steadiness, steering and drift.
 
-    python bench/live.py [--seconds 60] [--threads 2] [--changes 3]
+    python bench/live.py [--seconds 60] [--threads 2] [--changes 3] [--quality 64]
         [--transformer runs/forcing/export/transformer] [--settings '{"window": 8}']
 
 Runs a :class:`~generation.builtin.streaming.LiveStream` at the live default
@@ -21,6 +21,12 @@ Prints and writes bench/results/live.json:
 - drift: the object present (its colour found) and read as the asked colour,
   the object's mean colour and the picture's contrast (luminance standard
   deviation) over the first 10 s and the last 10 s of the still run.
+
+With ``--quality N`` it also streams the first N frozen held-out prompts of
+the clip evaluation (``generation.builtin.evaluate``) at 32 px and scores 16
+frames of each stream, from the first frame made wholly in the steady state,
+as the evaluation scores a clip: colour, motion, camera, presence, steady
+size — the same table for the stream as for clips.
 
 Goals: ≥ 8 fps, p95 ≤ 1.5 × mean, first frame ≤ 0.5 s, a prompt change shown
 within 1 s, the object present in ≥ 95 % of frames.
@@ -128,12 +134,34 @@ def change_latency(
     return {"to": colour, "seconds": None, "frames": None}
 
 
+def stream_quality(pipe, settings, count: int, seed: int) -> dict:
+    """The held-out evaluation's table for 16-frame stretches of streams."""
+    from generation.builtin.detector import read_clip
+    from generation.builtin.evaluate import heldout_cases, score
+    from generation.builtin.streaming import LiveStream
+
+    cases = heldout_cases(count)
+    first = settings.context + settings.window  # the first steady-state frame
+    readings = []
+    for i, (_, prompt) in enumerate(cases):
+        stream = LiveStream(pipe, prompt, seed + i, 32, 32, settings=settings)
+        frames = [f for _, f, _ in stream.frames(first + 16)][first:]
+        readings.append(read_clip(np.stack(frames)))
+    return {k: round(v, 4) for k, v in score(readings, cases).items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--changes", type=int, default=3)
     ap.add_argument("--change-every", type=float, default=4.0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--quality",
+        type=int,
+        default=0,
+        help="also score streams of this many held-out prompts (0: skip)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--transformer",
@@ -235,6 +263,8 @@ def main() -> None:
         },
         "goals": GOALS,
     }
+    if args.quality:
+        result["quality"] = stream_quality(pipe, settings, args.quality, args.seed)
     d = result["drift"]
     print(
         f"{result['frames']} frames in {args.seconds:g} s at {LIVE_WIDTH}×{LIVE_HEIGHT}, "
@@ -261,6 +291,11 @@ def main() -> None:
             f"{name} {span:g} s: present {s['present']:.1%}, read as {first} "
             f"{s['asked_colour']:.1%}, object RGB {s['object_rgb']}, picture RGB "
             f"{s['picture_rgb']}, contrast {s['contrast']}"
+        )
+    if args.quality:
+        print(
+            f"held-out prompts streamed ({args.quality}): "
+            + ", ".join(f"{k} {v:.1%}" for k, v in result["quality"].items())
         )
     write_results(result, args.out)
 
