@@ -255,6 +255,8 @@ STUDIO_EXPORT_WATERMARK = env_bool("STUDIO_EXPORT_WATERMARK", False)
 # Requests per minute per client address to share pages and to their media.
 STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 60)
 STUDIO_SHARE_MEDIA_RATE_LIMIT = env_int("STUDIO_SHARE_MEDIA_RATE_LIMIT", 600)
+# Viewers one live stream takes through its share links, in one server process.
+STUDIO_LIVE_MAX_VIEWERS = env_int("STUDIO_LIVE_MAX_VIEWERS", 200)
 # Addresses or networks of the reverse proxies in front of the studio. A request
 # from one of them is rate-limited by the client address the proxy forwards in
 # X-Forwarded-For; from anyone else, by its own address, whatever it sends.
