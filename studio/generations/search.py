@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from studio.generations.models import Generation
+from studio.lib import search as words
 
 MAX_QUERY_CHARS = 200
 STATUSES = [choice for choice, _ in Generation.Status.choices]
@@ -74,9 +75,9 @@ def generation_search(
     """``generations`` narrowed by the filters, newest first; clips on their
     way (``status="active"``) in the order they render: oldest first."""
     found = generations
-    if query:
-        for word in query.split()[:12]:
-            found = found.filter(prompt__icontains=word)
+    # Words match as the library's do: "cats" finds a cat.
+    for word in words.terms(query):
+        found = found.filter(prompt__iregex=words.word_start_pattern(word))
     if status == ACTIVE:
         found = found.filter(status__in=Generation.ACTIVE)
     elif status:

@@ -8,18 +8,16 @@ every word, each as a prefix, so results follow the creator's typing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from django.db import connection
 from django.db.models import F, QuerySet
 
+from studio.lib import search as shared_search
 from studio.prompts.models import Prompt, TaggedPrompt
 
 FTS_TABLE = "prompts_prompt_fts"
-MAX_TERMS = 12
-MAX_QUERY_CHARS = 200
-TERM = re.compile(r"\w+", re.UNICODE)
+MAX_QUERY_CHARS = shared_search.MAX_QUERY_CHARS
 SORTS = {
     "updated": ("-updated", "-pk"),
     "created": ("-created", "-pk"),
@@ -29,7 +27,8 @@ SORTS = {
 
 
 def terms(query: str) -> list[str]:
-    return TERM.findall(query[:MAX_QUERY_CHARS].lower())[:MAX_TERMS]
+    # Every search box of the studio reads its words the same way.
+    return shared_search.terms(query)
 
 
 def is_sqlite() -> bool:
