@@ -69,6 +69,9 @@ def clip_metadata(
         # An input by its file name: a file travels far from the server's disk.
         if settings.get(key):
             settings[key] = Path(settings[key]).name
+    if settings.get("look_params", {}).get("lut"):
+        lut = Path(settings["look_params"]["lut"]).name
+        settings["look_params"] = {**settings["look_params"], "lut": lut}
     tags = {
         **(
             {
@@ -86,6 +89,7 @@ def clip_metadata(
         "fps": str(spec.fps),
         "frames": str(spec.num_frames),
         "ai_generated": "true",
+        **({"look": spec.look} if spec.look else {}),
         "comment": json.dumps(settings, ensure_ascii=False, sort_keys=True),
     }
     tags.update({key: str(value) for key, value in extra.items()})

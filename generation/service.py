@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from generation import adapters, encode, previews
+from generation import adapters, encode, looks, previews
 from generation.adapters import (
     Adapter,
     InvalidSpecError,
@@ -211,8 +211,10 @@ class _PreviewRelay:
         on_step: OnStep,
         preview_format: str,
         after_first: Callable[[], Any] | None = None,
+        look: Callable[[Any], Any] | None = None,
     ) -> None:
         self.on_step = on_step
+        self.look = look
         self.preview_format = preview_format
         self.after_first = after_first
         self.timer = _Timer()
@@ -230,6 +232,8 @@ class _PreviewRelay:
         while (item := self._queue.get()) is not None:
             event, frames = item
             try:
+                if self.look is not None:
+                    frames = self.look(frames)
                 data = previews.encode_strip(frames, format=self.preview_format)
                 t, h, w, _ = frames.shape
                 self.on_step(
@@ -456,6 +460,7 @@ class GenerationService:
         errors = adapter.validate(spec)
         if errors:
             raise InvalidSpecError(errors)
+        grade = _look_hook(spec)
         timer = _Timer()
         name = basename or secrets.token_urlsafe(16)
         size = (spec.width, spec.height)
@@ -475,7 +480,9 @@ class GenerationService:
         if on_step is None:
             opening.start()
         else:
-            relay = _PreviewRelay(on_step, self.preview_format, opening.start)
+            relay = _PreviewRelay(
+                on_step, self.preview_format, opening.start, look=grade
+            )
         poster_job: Future | None = None
         written: list[Path] = []
         try:
@@ -484,6 +491,8 @@ class GenerationService:
                 raise RuntimeError(
                     f"the model returned {frames.shape[0]} frames, not {spec.num_frames}"
                 )
+            if grade is not None:
+                frames = grade(frames, output_size=size)
             # The poster is written beside the video, the last preview is sent
             # while both are encoded; all is done before the job succeeds.
             poster_job = encode.helper_pool().submit(
@@ -707,6 +716,17 @@ class GenerationService:
             self.sink.emit(job_id, event)
         except Exception:
             logger.exception("generation %s: sending %s failed", job_id, event["type"])
+
+
+def _look_hook(spec: GenerationSpec) -> Callable[..., Any] | None:
+    """The spec's look as frames in → frames out, or None for no look."""
+    try:
+        look = looks.for_spec(spec)
+    except looks.LookError as error:
+        raise InvalidSpecError({"look": [str(error)]}) from None
+    if look is None:
+        return None
+    return partial(look.apply, seed=spec.seed)
 
 
 def _discard_output(

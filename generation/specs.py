@@ -48,6 +48,10 @@ class GenerationSpec:
     image_path: str = ""
     video_path: str = ""
     strength: float = 0.7
+    # A look applied to the finished frames and previews (generation/looks.py):
+    # its name, and its parameters as the caller resolved them.
+    look: str = ""
+    look_params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -42,7 +42,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from generation import specs
+from generation import looks, specs
 from generation.capabilities import Capabilities, shared
 from generation.specs import GenerationSpec, ShouldStop
 
@@ -184,6 +184,8 @@ def check_spec(spec: GenerationSpec) -> dict[str, list[str]]:
     for field in ("image_path", "video_path"):
         if not isinstance(getattr(spec, field), str):
             add(field.removesuffix("_path"), f"The {field} must be text.")
+    for message in looks.check(spec.look, spec.look_params):
+        add("look", message)
     return errors
 
 
