@@ -1,5 +1,7 @@
-// Live mode: frames made as they play, steered by the prompt box.
-// Protocol: README "Live mode" (/ws/live, binary message type 2 = live frame).
+// Live mode: frames made as they play, steered by the prompt box; the
+// viewers watching through share links, and the votes offered to them.
+// Protocol: README "Live mode" (/ws/live, binary message type 2 = live frame)
+// and "Sharing live".
 
 const LIVE_FRAME = 2;
 // An edit steers the stream once typing pauses this long (ms).
@@ -28,7 +30,11 @@ class LiveMode {
       start: root.querySelector("[data-action=start]"),
       stop: root.querySelector("[data-action=stop]"),
       record: root.querySelector("[data-action=record]"),
+      poll: root.querySelector("[data-action=poll]"),
+      pollClose: root.querySelector("[data-action=poll-close]"),
+      pollCancel: root.querySelector("[data-action=poll-cancel]"),
     };
+    this.voteForm = root.querySelector("[data-role=vote-form]");
     this.roles = {};
     for (const element of root.querySelectorAll("[data-role]")) {
       this.roles[element.dataset.role] = element;
@@ -42,14 +48,28 @@ class LiveMode {
     this.timer = null;
     this.recording = false;
     this.recordedFrames = 0;
+    this.poll = null;
     this.bind();
     this.setState("idle");
+    // Open at once: viewers waiting for the stream are counted before it starts.
+    this.ensureSocket(() => {});
   }
 
   bind() {
     this.buttons.start.addEventListener("click", () => this.start());
     this.buttons.stop.addEventListener("click", () => this.stop());
     this.buttons.record.addEventListener("click", () => this.toggleRecord());
+    this.voteForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.offerVote();
+    });
+    this.buttons.pollClose.addEventListener("click", () => this.send({ type: "poll", close: true }));
+    this.buttons.pollCancel.addEventListener("click", () => this.send({ type: "poll", cancel: true }));
+    // The share panel is swapped by htmx: listen on the page for its Copy button.
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-copy]");
+      if (button) copyText(button);
+    });
     this.prompt.addEventListener("input", () => this.steerSoon());
     this.prompt.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -70,6 +90,7 @@ class LiveMode {
     this.buttons.start.hidden = running || state === "stopping";
     this.buttons.stop.hidden = !running;
     this.buttons.record.disabled = state !== "live";
+    this.buttons.poll.disabled = state !== "live";
     this.roles.badge.hidden = state !== "live";
     if (state !== "live") this.setRecording(false);
   }
@@ -104,8 +125,14 @@ class LiveMode {
     const message = { type: "start", prompt };
     if (this.root.dataset.project) message.project = this.root.dataset.project;
     this.sentPrompt = prompt;
-    if (this.send(message)) return;
-    this.connect(() => this.send(message));
+    this.ensureSocket(() => this.send(message));
+  }
+
+  ensureSocket(onOpen) {
+    if (this.socket?.readyState === WebSocket.OPEN) onOpen();
+    else if (this.socket?.readyState === WebSocket.CONNECTING) {
+      this.socket.addEventListener("open", onOpen, { once: true });
+    } else this.connect(onOpen);
   }
 
   connect(onOpen) {
@@ -177,6 +204,19 @@ class LiveMode {
         this.roles.fps.textContent = message.fps.toFixed(1);
         this.roles.latency.textContent =
           message.latency_ms === null ? "–" : `${message.latency_ms} ms`;
+        if (message.viewers !== undefined) this.setViewers(message.viewers);
+        break;
+      case "viewers":
+        this.setViewers(message.count);
+        break;
+      case "poll":
+        this.showPoll(message);
+        break;
+      case "tally":
+        this.showCounts(message.counts);
+        break;
+      case "poll_closed":
+        this.pollClosed(message);
         break;
       case "recorded":
         // Cut at the longest a recording may be: recording is off now.
@@ -218,6 +258,82 @@ class LiveMode {
     }
   }
 
+  setViewers(count) {
+    this.roles.viewers.textContent = String(count);
+    this.root.dataset.viewers = String(count);
+  }
+
+  offerVote() {
+    const choices = [];
+    for (const fieldset of this.voteForm.querySelectorAll("fieldset")) {
+      const label = fieldset.querySelector("[name=label]").value.trim();
+      const prompt = fieldset.querySelector("[name=prompt]").value.trim();
+      if (prompt) choices.push(label ? { label, prompt } : { prompt });
+      else if (label) {
+        this.showError(`“${label}” needs the prompt it steers the stream to.`);
+        return;
+      }
+    }
+    if (choices.length < 2) {
+      this.showError("Give at least two choices a prompt.");
+      return;
+    }
+    const seconds = Number(this.voteForm.elements.seconds.value);
+    this.showError("");
+    this.send({ type: "poll", choices, seconds });
+  }
+
+  showPoll(message) {
+    this.poll = message;
+    this.voteForm.hidden = true;
+    this.roles.poll.hidden = false;
+    this.root.dataset.poll = String(message.poll);
+    this.roles["poll-state"].textContent = `Vote open for ${message.seconds} s`;
+    const list = this.roles["poll-choices"];
+    list.replaceChildren();
+    for (const choice of message.choices) {
+      const item = document.createElement("li");
+      const name = document.createElement("span");
+      name.textContent = choice.label;
+      name.title = choice.prompt || "";
+      const count = document.createElement("strong");
+      count.dataset.role = "poll-count";
+      count.textContent = "0";
+      const bar = document.createElement("span");
+      bar.className = "live-poll-bar";
+      item.append(name, count, bar);
+      list.append(item);
+    }
+    this.showCounts(message.counts);
+  }
+
+  showCounts(counts) {
+    const total = counts.reduce((sum, n) => sum + n, 0);
+    this.roles["poll-votes"].textContent = `${total} vote${total === 1 ? "" : "s"}`;
+    this.root.dataset.votes = String(total);
+    const items = this.roles["poll-choices"].children;
+    counts.forEach((n, i) => {
+      if (!items[i]) return;
+      items[i].querySelector("[data-role=poll-count]").textContent = String(n);
+      items[i].style.setProperty("--share", total ? n / total : 0);
+    });
+  }
+
+  pollClosed(message) {
+    this.poll = null;
+    this.voteForm.hidden = false;
+    this.roles.poll.hidden = true;
+    delete this.root.dataset.poll;
+    if (message.cancelled) this.status("Vote cancelled.");
+    else if (message.winner === null) this.status("Nobody voted; the prompt stays.");
+    else {
+      this.status(`Viewers chose “${message.label}” (${message.counts[message.winner]} of ${message.votes} votes).`);
+      // The stream follows the winner: so does the prompt box.
+      this.prompt.value = message.prompt;
+      this.sentPrompt = message.prompt;
+    }
+  }
+
   addRecorded(message) {
     const item = document.createElement("li");
     const link = document.createElement("a");
@@ -240,9 +356,24 @@ class LiveMode {
     else if (event.code !== 4409 && this.state !== "idle") {
       this.showError("The connection to the studio was lost; press Start to go on.");
     }
+    if (this.poll) this.pollClosed({ cancelled: true });
     this.setState("idle");
     this.status("Not started.");
   }
+}
+
+function copyText(button) {
+  const text = button.dataset.copy;
+  const done = () => {
+    button.textContent = "Copied";
+  };
+  const select = () => {
+    const code = button.parentElement.querySelector("code");
+    if (code) window.getSelection().selectAllChildren(code);
+    button.textContent = "Press Ctrl+C";
+  };
+  if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, select);
+  else select();
 }
 
 const root = document.getElementById("live");

@@ -105,6 +105,7 @@ ROUTERS = (
     "studio.prompts.api.router",
     "studio.galleries.api.router",
     "studio.storyboards.api.router",
+    "studio.live.api.router",
 )
 
 api = StudioAPI(

@@ -4,7 +4,9 @@ The protocol is in the README ("Live mode"). JSON text both ways; frames
 come as binary messages of type 2, framed like a clip's previews. A session
 runs on a thread of its own (:class:`generation.live.LiveSession`); this
 consumer relays its frames, paces nothing and buffers little: frames the
-socket has not sent yet are dropped for newer ones.
+socket has not sent yet are dropped for newer ones. Each frame, packed once,
+also goes to whoever watches through a share link (:mod:`studio.live.broadcast`),
+and the owner hears how many watch and how they vote.
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ from generation.live import (
 from generation.service import failure_reason
 from generation.specs import MAX_PROMPT_CHARS
 from studio import jsontext
+from studio.live.broadcast import (
+    DEFAULT_POLL_SECONDS,
+    MAX_CHOICES,
+    MAX_LABEL_CHARS,
+    MAX_POLL_SECONDS,
+    MIN_CHOICES,
+    MIN_POLL_SECONDS,
+    Choice,
+    Outbox,
+    hub,
+)
 from studio.live.services import clip_waiting, live_project, live_recording_save
 
 logger = logging.getLogger(__name__)
@@ -45,8 +58,9 @@ logger = logging.getLogger(__name__)
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BUSY = 4409
-# A prompt of the longest length, every character escaped, and room to spare.
-MAX_CLIENT_MESSAGE = 6 * MAX_PROMPT_CHARS + 1024
+# A vote's prompts of the longest length, every character escaped, and room
+# to spare.
+MAX_CLIENT_MESSAGE = 6 * (MAX_PROMPT_CHARS + MAX_LABEL_CHARS) * MAX_CHOICES + 1024
 # How long a stop or a closed socket waits for the session's thread (it
 # ends after the frame in hand; this only guards against a stuck device).
 JOIN_SECONDS = 10.0
@@ -70,7 +84,16 @@ MESSAGES: dict[str, tuple[dict[str, tuple[type, ...]], dict[str, tuple[type, ...
     "record": ({"on": (bool,)}, {}),
     "stop": ({}, {}),
     "ping": ({}, {}),
+    # Offer a vote (choices, seconds), or end the open one: close (its winner
+    # steers the stream) or cancel (nothing changes).
+    "poll": (
+        {},
+        {"choices": (list,), "seconds": _INT, "close": (bool,), "cancel": (bool,)},
+    ),
 }
+# Choices a poll message may list before it is malformed rather than refused
+# with a sentence.
+MAX_LISTED_CHOICES = 16
 BUSY = "Live mode is in use by another session on this studio; try again when it ends."
 
 
@@ -102,11 +125,70 @@ def parse_message(text: str | None) -> dict[str, Any] | None:
     prompt = fields.get("prompt")
     if isinstance(prompt, str) and len(prompt) > MAX_PROMPT_CHARS:
         return None
+    if message["type"] == "poll" and not _well_formed_poll(fields):
+        return None
     return message
 
 
+def _well_formed_poll(fields: dict[str, Any]) -> bool:
+    """One of: choices (with seconds or not), close: true, cancel: true;
+    each choice a prompt, or {"prompt", "label"?}, within their lengths."""
+    if "choices" in fields:
+        if fields.keys() - {"choices", "seconds"}:
+            return False
+        choices = fields["choices"]
+        if len(choices) > MAX_LISTED_CHOICES:
+            return False
+        return all(_well_formed_choice(choice) for choice in choices)
+    if len(fields) != 1:
+        return False
+    return fields.get("close") is True or fields.get("cancel") is True
+
+
+def _well_formed_choice(choice: Any) -> bool:
+    if isinstance(choice, str):
+        return len(choice) <= MAX_PROMPT_CHARS
+    if not isinstance(choice, dict) or "prompt" not in choice:
+        return False
+    if choice.keys() - {"prompt", "label"}:
+        return False
+    prompt, label = choice["prompt"], choice.get("label", "")
+    return (
+        isinstance(prompt, str)
+        and len(prompt) <= MAX_PROMPT_CHARS
+        and isinstance(label, str)
+        and len(label) <= MAX_LABEL_CHARS
+    )
+
+
+def poll_choices(choices: list[Any]) -> tuple[Choice, ...] | str:
+    """The choices of a well-formed poll message, or a sentence saying why
+    they cannot be offered. A choice without a label is labelled by its
+    prompt."""
+    if not MIN_CHOICES <= len(choices) <= MAX_CHOICES:
+        return f"Offer from {MIN_CHOICES} to {MAX_CHOICES} choices."
+    made = []
+    for choice in choices:
+        if isinstance(choice, str):
+            choice = {"prompt": choice}
+        prompt = choice["prompt"].strip()
+        if not prompt:
+            return "Every choice needs the prompt it steers the stream to."
+        label = " ".join(choice.get("label", "").split()) or _label_of(prompt)
+        made.append(Choice(label=label, prompt=prompt))
+    return tuple(made)
+
+
+def _label_of(prompt: str) -> str:
+    words = " ".join(prompt.split())
+    if len(words) <= MAX_LABEL_CHARS:
+        return words
+    return words[: MAX_LABEL_CHARS - 1].rstrip() + "…"
+
+
 def pack_frame(session: str, frame: LiveFrame) -> bytes:
-    """Frame a live frame: type 2, header length, JSON header, JPEG bytes."""
+    """Frame a live frame: type 2, header length, JSON header, JPEG bytes.
+    ``sent_at`` is when it was handed to the sockets (Unix time, ms)."""
     header = {
         "session": session,
         "index": frame.index,
@@ -114,6 +196,7 @@ def pack_frame(session: str, frame: LiveFrame) -> bytes:
         "height": frame.height,
         "format": FRAME_FORMAT,
         "prompt_index": frame.prompt_index,
+        "sent_at": round(time.time() * 1000, 1),
     }
     raw = json.dumps(header, separators=(",", ":")).encode()
     return struct.pack(">II", LIVE_FRAME_MESSAGE, len(raw)) + raw + frame.image
@@ -147,19 +230,41 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # (sent at, seconds from asking for the frame to sending it)
         self._sent: deque[tuple[float, float]] = deque(maxlen=256)
         self._last_stats = 0.0
+        # What the audience says (viewers, tallies), and its sender.
+        self.owner_id: int | None = None
+        self.outbox: Outbox | None = None
+        self._notes: asyncio.Task | None = None
+        self._poll_timer: asyncio.TimerHandle | None = None
 
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.owner_id = user.pk
+        self.outbox = Outbox()
+        hub.attach_owner(self.owner_id, self.outbox)
+        self._notes = asyncio.create_task(self._send_notes(self.outbox))
 
     async def disconnect(self, code: int) -> None:
         # The tab went away: the device and the slot are free when this ends;
         # what was being recorded is kept as a clip all the same.
         await self._end(notify=False)
+        if self.outbox is not None:
+            hub.detach_owner(self.owner_id, self.outbox)
+        if self._notes is not None:
+            self._notes.cancel()
         if self._saving:
             await asyncio.gather(*self._saving, return_exceptions=True)
+
+    async def _send_notes(self, outbox: Outbox) -> None:
+        """Send what the hub has for the owner, in order, as it comes."""
+        while True:
+            await outbox.ready.wait()
+            messages, _, _ = outbox.take()
+            for message in messages:
+                await self.send_json(**message)
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None
@@ -238,6 +343,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             seed=live.seed,
             record_limit_seconds=live.record_seconds,
         )
+        hub.stream_started(
+            self.owner_id, fps=live.fps, width=live.width, height=live.height
+        )
         self._pump = asyncio.create_task(self._relay(session))
 
     async def on_prompt(self, message: dict[str, Any]) -> None:
@@ -263,6 +371,54 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self._keep(recording, session.settings, self.project_id)
 
+    async def on_poll(self, message: dict[str, Any]) -> None:
+        if self.session is None:
+            await self.error("Start the stream before offering a vote.")
+            return
+        open_poll = hub.poll(self.owner_id)
+        if "choices" not in message:
+            if open_poll is None:
+                await self.error("No vote is open.")
+                return
+            await self._close_poll(cancelled=bool(message.get("cancel")))
+            return
+        if open_poll is not None:
+            await self.error("A vote is open; close it before offering another.")
+            return
+        choices = poll_choices(message["choices"])
+        if isinstance(choices, str):
+            await self.error(choices)
+            return
+        seconds = message.get("seconds")
+        seconds = DEFAULT_POLL_SECONDS if seconds is None else seconds
+        if not MIN_POLL_SECONDS <= seconds <= MAX_POLL_SECONDS:
+            await self.error(
+                f"A vote lasts from {MIN_POLL_SECONDS} to {MAX_POLL_SECONDS} seconds."
+            )
+            return
+        poll = hub.poll_open(self.owner_id, choices, seconds)
+        loop = asyncio.get_running_loop()
+        self._poll_timer = loop.call_later(seconds, lambda: self._poll_due(poll.id))
+
+    def _poll_due(self, poll_id: int) -> None:
+        poll = hub.poll(self.owner_id)
+        if poll is not None and poll.id == poll_id:
+            task = asyncio.create_task(self._close_poll(cancelled=False))
+            self._saving.add(task)
+            task.add_done_callback(self._saving.discard)
+
+    async def _close_poll(self, *, cancelled: bool) -> None:
+        """End the open vote; its winner steers the stream."""
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
+        closed = hub.poll_close(self.owner_id, cancelled=cancelled)
+        if closed is None:
+            return
+        _, winner = closed
+        if winner is not None and self.session is not None:
+            self.session.set_prompt(winner.prompt)
+
     async def on_stop(self, message: dict[str, Any]) -> None:
         if self.session is None:
             await self.send_json(type="stopped", reason="The stream is not running.")
@@ -287,6 +443,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         session, self.session = self.session, None
         if session is None:
             return
+        self._stream_over()
         project_id = self.project_id
         session.stop()
         joined = await asyncio.to_thread(session.join, JOIN_SECONDS)
@@ -329,7 +486,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 pass
             self._ready.clear()
             for frame in session.take_frames():
-                await self.send(bytes_data=pack_frame(session.id, frame))
+                packed = pack_frame(session.id, frame)
+                await self.send(bytes_data=packed)
+                hub.publish_frame(self.owner_id, packed)
                 now = time.monotonic()
                 self._sent.append((now, now - frame.asked_at))
             ended = False
@@ -355,6 +514,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if self.session is session:
                 # The thread ended on its own (a failure): the session is over.
                 self.session = None
+                self._stream_over()
                 recording = session.record(False)
                 if recording is not None and recording.frames:
                     self._keep(recording, session.settings, self.project_id)
@@ -373,7 +533,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             latency_ms=round(1000 * sum(recent) / len(recent)) if recent else None,
             dropped=session.dropped,
             recording=session.recording,
+            viewers=hub.viewers(self.owner_id),
         )
+
+    def _stream_over(self) -> None:
+        """Viewers hear the stream ended; an open vote ends unanswered."""
+        if self._poll_timer is not None:
+            self._poll_timer.cancel()
+            self._poll_timer = None
+        hub.stream_stopped(self.owner_id)
 
     # -- recordings ----------------------------------------------------------
 

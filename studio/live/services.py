@@ -1,12 +1,14 @@
-"""Live mode's writes: the project a session records into, and a recording
-turned into a clip in the gallery like any other."""
+"""Live mode's writes: the project a session records into, a recording
+turned into a clip in the gallery like any other, and who may watch."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
@@ -17,6 +19,9 @@ from studio.generations.models import Generation
 from studio.generations.store import output_dir
 from studio.lib.credentials import clip_signer
 from studio.projects.models import Project
+from studio.sharing.models import ShareLink
+from studio.sharing.ratelimit import allow
+from studio.sharing.services import LinkExpired, share_link_resolve
 
 
 def live_project(*, user: AbstractBaseUser, project_id: Any) -> Project | None:
@@ -77,3 +82,27 @@ def live_recording_save(
         poster.unlink(missing_ok=True)
         raise
     return generation
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether a viewer may watch: the link when they may, or why not
+    (``refused``: "limited", "missing" or "expired")."""
+
+    link: ShareLink | None = None
+    refused: str = ""
+
+
+def live_watch_admit(*, token: str, address: str) -> Admission:
+    """Check a viewer's share token as the share pages check theirs: counted
+    per client address against ``STUDIO_SHARE_RATE_LIMIT``; unknown,
+    revoked, expired and other kinds of links refused alike."""
+    if not allow("share-live", address, limit=django_settings.STUDIO_SHARE_RATE_LIMIT):
+        return Admission(refused="limited")
+    try:
+        link = share_link_resolve(token)
+    except LinkExpired:
+        return Admission(refused="expired")
+    if link is None or not link.live:
+        return Admission(refused="missing")
+    return Admission(link=link)

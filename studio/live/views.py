@@ -8,7 +8,16 @@ from django.shortcuts import get_object_or_404, render
 
 from generation.live import MAX_RECORD_SECONDS, live_defaults
 from generation.specs import MAX_PROMPT_CHARS
+from studio.live.broadcast import (
+    DEFAULT_POLL_SECONDS,
+    MAX_CHOICES,
+    MAX_LABEL_CHARS,
+    MAX_POLL_SECONDS,
+    MIN_CHOICES,
+    MIN_POLL_SECONDS,
+)
 from studio.projects.models import Project
+from studio.sharing.panels import share_panel_context
 
 
 @login_required
@@ -30,5 +39,15 @@ def _live(request: HttpRequest, *, project: Project | None) -> HttpResponse:
         "defaults": live_defaults(),
         "max_prompt": MAX_PROMPT_CHARS,
         "record_limit": MAX_RECORD_SECONDS,
+        "poll": {
+            "choices": range(MAX_CHOICES),
+            "min_choices": MIN_CHOICES,
+            "label_chars": MAX_LABEL_CHARS,
+            "seconds": DEFAULT_POLL_SECONDS,
+            "min_seconds": MIN_POLL_SECONDS,
+            "max_seconds": MAX_POLL_SECONDS,
+        },
+        # Links to the creator's live stream, whichever page it runs from.
+        **share_panel_context(request, live=True),
     }
     return render(request, "live/live.html", ctx)

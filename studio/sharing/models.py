@@ -24,8 +24,8 @@ class ShareLinkQuerySet(models.QuerySet):
 
 
 class ShareLink(models.Model):
-    """A read-only link to one gallery, one clip or one storyboard's cut; only
-    the token's hash is kept."""
+    """A read-only link to one gallery, one clip, one storyboard's cut or the
+    owner's live stream; only the token's hash is kept."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="share_links"
@@ -51,6 +51,8 @@ class ShareLink(models.Model):
         blank=True,
         related_name="share_links",
     )
+    # The owner's live stream, whenever it runs: a channel, not one session.
+    live = models.BooleanField(default=False)
     # Who the link was made for, so an owner can revoke one recipient's link.
     label = models.CharField(max_length=100, blank=True)
     digest = models.CharField(max_length=64, unique=True)
@@ -70,16 +72,25 @@ class ShareLink(models.Model):
                     gallery__isnull=False,
                     generation__isnull=True,
                     storyboard__isnull=True,
+                    live=False,
                 )
                 | Q(
                     gallery__isnull=True,
                     generation__isnull=False,
                     storyboard__isnull=True,
+                    live=False,
                 )
                 | Q(
                     gallery__isnull=True,
                     generation__isnull=True,
                     storyboard__isnull=False,
+                    live=False,
+                )
+                | Q(
+                    gallery__isnull=True,
+                    generation__isnull=True,
+                    storyboard__isnull=True,
+                    live=True,
                 ),
                 name="share_link_one_target",
             )
@@ -89,6 +100,8 @@ class ShareLink(models.Model):
         return self.label or f"Share link {self.pk}"
 
     def get_absolute_url(self) -> str:
+        if self.live:
+            return reverse("live:page")
         target = self.gallery or self.generation or self.storyboard
         return target.get_absolute_url() if target else reverse("galleries:list")
 

@@ -1,4 +1,4 @@
-"""The share panel a gallery, clip or storyboard page embeds."""
+"""The share panel a gallery, clip, storyboard or the Live page embeds."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ def share_panel_context(
     gallery: Gallery | None = None,
     generation: Generation | None = None,
     storyboard: Storyboard | None = None,
+    live: bool = False,
     form: ShareLinkForm | None = None,
     new_url: str = "",
 ) -> dict[str, object]:
     links = ShareLink.objects.filter(owner=request.user)
-    if gallery:
+    if live:
+        links = links.filter(live=True)
+    elif gallery:
         links = links.filter(gallery=gallery)
     elif storyboard:
         links = links.filter(storyboard=storyboard)
@@ -31,6 +34,7 @@ def share_panel_context(
         "share_gallery": gallery,
         "share_generation": generation,
         "share_storyboard": storyboard,
+        "share_live": live,
         "share_links": links,
         "share_form": form or ShareLinkForm(),
         "new_url": new_url,

@@ -60,11 +60,29 @@ def client_address(request: HttpRequest) -> str:
     write anything. A request from anyone else counts under its own address,
     whatever X-Forwarded-For it sends.
     """
-    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    return _counted_address(
+        request.META.get("REMOTE_ADDR") or "unknown",
+        request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
+
+
+def scope_address(scope: dict[str, Any]) -> str:
+    """The address a websocket's handshake is counted under, by the same
+    rule as :func:`client_address`."""
+    client = scope.get("client")
+    remote = str(client[0]) if client else "unknown"
+    forwarded = ",".join(
+        value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+        if name == b"x-forwarded-for"
+    )
+    return _counted_address(remote, forwarded)
+
+
+def _counted_address(remote: str, forwarded: str) -> str:
     proxies = _networks(tuple(settings.STUDIO_TRUSTED_PROXIES))
     if not _is_trusted(_address(remote), proxies):
         return remote
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     hops = [hop for hop in forwarded.split(",") if hop.strip()]
     for hop in reversed(hops):
         address = _address(hop)

@@ -14,6 +14,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,7 @@ from studio.galleries.services import (
 )
 from studio.generations.models import Generation
 from studio.lib.archives import writing_archive
+from studio.live.broadcast import hub
 from studio.sharing.models import ShareLink, share_digest
 from studio.storyboards.models import Storyboard
 from studio.storyboards.services import (
@@ -60,21 +62,24 @@ def share_link_create(
     gallery: Gallery | None = None,
     generation: Generation | None = None,
     storyboard: Storyboard | None = None,
+    live: bool = False,
     label: str = "",
     expires_in_hours: float | None = None,
 ) -> tuple[ShareLink, str]:
-    """A new link to a gallery, a clip or a storyboard's cut of ``owner``'s.
+    """A new link to a gallery, a clip, a storyboard's cut or (``live``) the
+    live stream of ``owner``'s.
 
     The files its visitors play are made now (for a large gallery, by the
-    background preparer), so that no visitor's request has to make one.
+    background preparer), so that no visitor's request has to make one; a
+    live link plays whatever the owner streams, whenever that is.
     Returns the link and its plain token, which is shown once and never stored.
     """
     targets = [t for t in (gallery, generation, storyboard) if t is not None]
-    if len(targets) != 1:
-        raise ValueError("Share one gallery, clip or storyboard.")
-    (target,) = targets
-    if target.owner_id != owner.pk:
-        raise PermissionError("Not yours to share.")
+    if len(targets) + live != 1:
+        raise ValueError("Share one gallery, clip, storyboard or live stream.")
+    for target in targets:
+        if target.owner_id != owner.pk:
+            raise PermissionError("Not yours to share.")
     if generation is not None and generation.status != Generation.Status.SUCCEEDED:
         raise ValueError("Only finished clips can be shared.")
     expires = None
@@ -90,11 +95,14 @@ def share_link_create(
         gallery=gallery,
         generation=generation,
         storyboard=storyboard,
+        live=live,
         label=label.strip()[:100],
         digest=share_digest(token),
         expires=expires,
     )
-    if storyboard is not None:
+    if live:
+        pass  # frames go out as they are made; nothing to prepare
+    elif storyboard is not None:
         shared_takes_prepare(storyboard=storyboard)
     elif gallery is not None:
         gallery_shared_copies_refresh(gallery=gallery)
@@ -105,9 +113,14 @@ def share_link_create(
 
 
 def share_link_revoke(*, link: ShareLink) -> None:
+    """Turn the link off; whoever watches a live stream through it is cut
+    off once the revocation is committed."""
     if link.revoked is None:
         link.revoked = timezone.now()
         link.save(update_fields=["revoked"])
+    if link.live:
+        owner_id, link_id = link.owner_id, link.pk
+        transaction.on_commit(lambda: hub.drop_link(owner_id, link_id))
 
 
 def share_link_resolve(token: str) -> ShareLink | None:
@@ -139,7 +152,8 @@ def share_link_record_view(*, link: ShareLink) -> None:
 def shows_prompts(link: ShareLink) -> bool:
     """Whether the link's viewers may read the prompts: only where the owner
     said so, on a gallery. Elsewhere the prompts stay out of the page, the
-    file names and the files' tags."""
+    file names and the files' tags; a live stream's viewers see the labels of
+    the choices they vote on, never the prompt that is streaming."""
     return link.gallery is not None and link.gallery.show_prompts
 
 

@@ -37,6 +37,7 @@ from studio.galleries.services import (
 from studio.generations.models import Generation
 from studio.lib.credentials import video_verdict
 from studio.lib.media import ranged_file
+from studio.live.broadcast import hub
 from studio.sharing.forms import ShareLinkForm
 from studio.sharing.models import ShareLink
 from studio.sharing.panels import share_panel_context
@@ -79,7 +80,10 @@ BUSY_RETRY_SECONDS = 30
 @require_POST
 def share_create(request: HttpRequest) -> HttpResponse:
     gallery = generation = storyboard = None
-    if request.POST.get("gallery"):
+    live = False
+    if request.POST.get("live"):
+        live = True
+    elif request.POST.get("gallery"):
         gallery = get_object_or_404(
             Gallery, pk=_uuid_or_404(request.POST["gallery"]), owner=request.user
         )
@@ -104,6 +108,7 @@ def share_create(request: HttpRequest) -> HttpResponse:
             gallery=gallery,
             generation=generation,
             storyboard=storyboard,
+            live=live,
             label=form.cleaned_data["label"],
             expires_in_hours=form.cleaned_data["expires_in_hours"],
         )
@@ -111,6 +116,8 @@ def share_create(request: HttpRequest) -> HttpResponse:
         form = ShareLinkForm()
         if not request.htmx:
             messages.success(request, f"Share link (copy it now): {new_url}")
+            if live:
+                return redirect("live:page")
             return redirect(gallery or generation or storyboard)
 
     ctx = share_panel_context(
@@ -118,6 +125,7 @@ def share_create(request: HttpRequest) -> HttpResponse:
         gallery=gallery,
         generation=generation,
         storyboard=storyboard,
+        live=live,
         form=form,
         new_url=new_url,
     )
@@ -139,6 +147,7 @@ def share_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
             gallery=link.gallery,
             generation=link.generation,
             storyboard=link.storyboard,
+            live=link.live,
         )
         return render(request, "sharing/share_panel.html#panel", ctx)
     messages.success(request, "The link was revoked; it no longer opens.")
@@ -186,6 +195,8 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         return _expired(request, exc.link)
     if link is None:
         return _not_found(request)
+    if link.live:
+        return _live_page(request, link, token)
     if link.storyboard is not None:
         return _storyboard_page(request, link, token)
     share_link_record_view(link=link)
@@ -225,6 +236,18 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         "clips_base": reverse("sharing:page", args=[token]) + "clips/",
     }
     return _public(request, "sharing/share_page.html", ctx)
+
+
+def _live_page(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
+    """The owner's live stream, played as it is made, with the votes the
+    owner offers. The page holds no prompt of the owner's; the stream and the
+    votes come over the viewer socket."""
+    share_link_record_view(link=link)
+    ctx = {
+        "socket": f"/ws/live/watch?share={token}",
+        "streaming": hub.streaming(link.owner_id),
+    }
+    return _public(request, "sharing/live_watch.html", ctx)
 
 
 def _storyboard_page(request: HttpRequest, link: ShareLink, token: str) -> HttpResponse:
