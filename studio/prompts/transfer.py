@@ -285,6 +285,49 @@ def library_import(*, owner: AbstractBaseUser, data: Any) -> dict[str, Any]:
     return {"imported": added, "skipped": skipped}
 
 
+# What an import skips, and why: the library keeps what it already has.
+_KINDS = (
+    ("prompts", "prompt", "prompts", "with the same text"),
+    ("characters", "character", "characters", "with the same name"),
+    ("lists", "list", "lists", "with the same name"),
+    ("styles", "style", "styles", "with the same name"),
+)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def import_message(summary: dict[str, Any]) -> str:
+    """One sentence a creator reads after an import: what was added, and what
+    was skipped because the library already had it."""
+    added, skipped = summary["imported"], summary["skipped"]
+    imported = [
+        _count(added.get(key, 0), one, many)
+        for key, one, many, _ in _KINDS
+        if added.get(key, 0)
+    ]
+    left_out = [
+        f"{_count(skipped.get(key, 0), one, many)} {why}"
+        for key, one, many, why in _KINDS
+        if skipped.get(key, 0)
+    ]
+    if not imported and not left_out:
+        return "The file held nothing to import."
+    text = f"Imported {_join(imported)}." if imported else "Nothing new was imported."
+    if left_out:
+        several = sum(skipped.get(key, 0) for key, *_ in _KINDS) > 1
+        text += (
+            f" Skipped {_join(left_out)}: your library already has "
+            f"{'them' if several else 'it'}, and an import never overwrites."
+        )
+    return text
+
+
 def _import_prompts(
     owner: AbstractBaseUser, items: list[dict], skipped: dict[str, int]
 ) -> list[Prompt]:

@@ -346,6 +346,7 @@ def coach_panel(request: HttpRequest) -> HttpResponse:
             problem = str(exc)
     ctx = {
         "hints": hints,
+        "empty": not text.strip(),
         "expansion": expansion,
         "problem": problem,
         "clips": (len(expansion.variations) if expansion else 1) * per_text,
@@ -523,13 +524,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                     form.add_error("file", str(exc))
                     problems = exc.errors
                 else:
-                    added = summary["imported"]
-                    messages.success(
-                        request,
-                        f"Imported {added['prompts']} prompts, "
-                        f"{added['characters']} characters, {added['lists']} "
-                        f"lists and {added['styles']} styles.",
-                    )
+                    messages.success(request, transfer.import_message(summary))
                     return redirect("prompts:library")
     else:
         form = ImportForm()
