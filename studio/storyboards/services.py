@@ -195,12 +195,20 @@ def shot_delete(*, shot: Shot) -> None:
 
 
 def continue_support(model: str) -> tuple[bool, str]:
-    """Whether ``model`` can start a shot from an image, and if not, why."""
+    """Whether ``model`` can start a shot from an image, and if not, why.
+
+    The reason speaks of continuing, not of an image: the creator gave none;
+    the studio would pass the previous shot's last frame."""
     probe = GenerationSpec(prompt="probe", model=model, image_path="probe.png")
     errors = validate_spec(probe)
-    reasons = errors.get("image") or errors.get("image_path") or errors.get("model")
-    if reasons:
-        return False, reasons[0]
+    if errors.get("model"):
+        return False, errors["model"][0]
+    if errors.get("image") or errors.get("image_path"):
+        return False, (
+            "Continuing from the previous shot starts this shot from that shot's "
+            "last frame, an image this storyboard's model does not take; pick an "
+            "image-to-video model for the storyboard to continue shots."
+        )
     return True, ""
 
 

@@ -188,7 +188,9 @@ def test_continue_from_previous_is_shown_disabled_with_the_reason(
     alice_client, storyboard, shots
 ):
     body = alice_client.get(page(storyboard)).content.decode()
-    assert "does not take an image" in body
+    assert "Continuing from the previous shot" in body
+    # No image was given: the reason does not ask to remove one.
+    assert "remove the image" not in body
 
 
 # -- choices and paths ---------------------------------------------------------------
