@@ -36,6 +36,20 @@ ensure_chromium() {
   fi
 }
 
+# axe-core checks every main page for accessibility (tests/browser/test_accessibility.py);
+# pinned, kept under .cache/axe (git-ignored), fetched once.
+AXE_VERSION=4.14.1
+ensure_axe() {
+  local installed=.cache/axe/node_modules/axe-core/package.json
+  if grep -q "\"version\": \"$AXE_VERSION\"" "$installed" 2>/dev/null; then
+    return
+  fi
+  command -v npm >/dev/null || apt_install npm
+  echo "Installing axe-core $AXE_VERSION for the accessibility tests ..."
+  npm install --prefix .cache/axe --no-save --no-audit --no-fund --silent \
+    "axe-core@$AXE_VERSION" </dev/null
+}
+
 ensure_postgres() {
   command -v pg_ctlcluster >/dev/null || apt_install postgresql
   if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -90,6 +104,7 @@ case "${1:-}" in
   test)
     install
     ensure_chromium
+    ensure_axe
     # Up before the first run too: the separate worker's tests talk to Redis.
     ensure_redis
     run_suite "embedded defaults (SQLite, in-memory channel layer)" \
