@@ -318,10 +318,11 @@ def read_cube(path: str | os.PathLike[str]) -> np.ndarray:
     if path.stat().st_size > MAX_CUBE_BYTES:
         raise LookError("This .cube file is too large to be a colour table.")
     data = path.read_bytes()
-    return parse_cube(_decode(data))
+    return parse_cube(decode_cube(data))
 
 
-def _decode(data: bytes) -> str:
+def decode_cube(data: bytes) -> str:
+    """A .cube file's bytes as text (UTF-8, else Latin-1); refuses binary data."""
     if b"\x00" in data:
         raise LookError("This is not a .cube file: it holds binary data.")
     try:

@@ -84,6 +84,8 @@ function bindEditor(editor) {
     const button = event.target.closest("button");
     if (!button) return;
     if (button.dataset.insert) insertAtCursor(field, button.dataset.insert);
+    if (button.dataset.styleId) chooseLook(editor, button.dataset.styleId, button.dataset.look);
+    if (button.hasAttribute("data-clear-look")) chooseLook(editor, "", "");
     if (button.dataset.append) {
       append(field, button.dataset.append);
       const negative = form.elements.negative_prompt;
@@ -126,6 +128,28 @@ function bindEditor(editor) {
     });
   }
 }
+
+// A style with a look grades the clip: the form carries the style's id,
+// and the prompt box names the look until it is removed.
+function chooseLook(editor, styleId, look) {
+  const input = editor.querySelector("[data-role=style-id]");
+  const shown = editor.querySelector("[data-role=look-chosen]");
+  if (!input || !shown) return;
+  input.value = styleId;
+  shown.querySelector("[data-role=look-name]").textContent = look;
+  shown.hidden = !styleId;
+}
+
+// "Try this" buttons (the reading's in-world suggestion) fill the prompt box.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-fill-prompt]");
+  const form = button?.closest("form");
+  const field = form && promptField(form);
+  if (!field) return;
+  field.value = button.dataset.fillPrompt;
+  field.focus();
+  changed(field);
+});
 
 function bind(root) {
   const editors = root.matches?.("[data-editor]")

@@ -197,6 +197,11 @@ class GenerationForm(forms.Form):
         help_text="Video→video: how much may change (1 = everything).",
         widget=forms.NumberInput(attrs={"step": "0.05"}),
     )
+    # The style preset whose look grades the clips (its words are already
+    # in the prompt); set by the prompt box's style chips.
+    style = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
     variations = forms.IntegerField(
         initial=1,
         min_value=1,

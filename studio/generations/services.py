@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from generation.adapters import validate_spec
+from generation.looks import check as check_look
 from generation.specs import MAX_SEED, GenerationSpec
 from studio.generations import runtime
 from studio.generations.models import Generation, Worker
@@ -70,6 +71,7 @@ def submit(
     inputs: Mapping[str, str] | None = None,
     variations: int = 1,
     expand: bool = True,
+    look: tuple[str, Mapping[str, Any]] | None = None,
 ) -> list[Generation]:
     """Check, expand and queue what a creator asked for; the queued clips.
 
@@ -81,7 +83,8 @@ def submit(
     queue included; ``inputs`` name files the studio made itself (a
     storyboard's last frame). Wildcards, lists and characters in the prompt
     expand into one clip per variation unless ``expand`` is False, each
-    ``variations`` times with the next seeds.
+    ``variations`` times with the next seeds. ``look`` (a name and its
+    resolved parameters, see ``generation.looks``) grades every clip.
 
     Raises :class:`SubmitError` (400) and :class:`QueueFull` (429).
     """
@@ -97,6 +100,7 @@ def submit(
             inputs=found,
             variations=variations,
             expand=expand,
+            look=look,
         )
         generations = generation_submit_batch(user=user, specs=specs, project=project)
         queued = True
@@ -114,6 +118,7 @@ def generation_specs(
     inputs: Mapping[str, Any] | None = None,
     variations: int = 1,
     expand: bool = True,
+    look: tuple[str, Mapping[str, Any]] | None = None,
 ) -> list[GenerationSpec]:
     """The specs :func:`submit` would queue, checked by the engine; raises
     :class:`SubmitError`. The ``generate`` command renders them itself.
@@ -130,6 +135,11 @@ def generation_specs(
     spec, errors = check_api_settings(settings, **(inputs or {}))
     if errors or spec is None:
         raise SubmitError(errors)
+    if look is not None:
+        name, params = look
+        if problems := check_look(name, params):
+            raise SubmitError({"look": problems})
+        spec = dataclasses.replace(spec, look=name, look_params=dict(params))
     texts = _expand(user, spec.prompt) if expand else [spec.prompt]
     found = []
     for text in texts:

@@ -140,6 +140,7 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
                 project=project,
                 count=form.cleaned_data["variations"],
                 prompt=source,
+                style=form.cleaned_data.get("style"),
             )
         except SubmitError as exc:
             form.add_submit_errors(exc.errors)

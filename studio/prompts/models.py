@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +11,7 @@ from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
+from generation.looks import SHIPPED as SHIPPED_LOOKS
 from generation.specs import MAX_PROMPT_CHARS
 from studio.prompts.vocabulary import NAME_PATTERN, NAME_RE  # noqa: F401
 
@@ -177,6 +180,11 @@ class StylePreset(models.Model):
     name = models.CharField(max_length=80)
     snippet = models.TextField(max_length=MAX_DESCRIPTION_CHARS)
     negative_prompt = models.TextField(blank=True, max_length=MAX_DESCRIPTION_CHARS)
+    # The look applied to the clip's frames (generation/looks.py): a shipped
+    # look's name, or the name of an imported .cube colour table kept at
+    # ``lut`` (a path under MEDIA_ROOT). Empty: the style only adds words.
+    look = models.CharField(max_length=80, blank=True)
+    lut = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["owner_id", "name"]
@@ -192,6 +200,19 @@ class StylePreset(models.Model):
     @property
     def is_default(self) -> bool:
         return self.owner_id is None
+
+    @property
+    def lut_path(self) -> Path | None:
+        return Path(settings.MEDIA_ROOT) / self.lut if self.lut else None
+
+    def look_settings(self) -> tuple[str, dict[str, Any]]:
+        """The look as a spec carries it: its name and its resolved
+        parameters; ("", {}) for a style without a look."""
+        if self.lut_path is not None:
+            return self.look or self.name, {"lut": str(self.lut_path)}
+        if self.look in SHIPPED_LOOKS:
+            return self.look, dict(SHIPPED_LOOKS[self.look])
+        return "", {}
 
 
 class DirectorProfile(models.Model):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from generation import looks
 from studio.generations.models import Generation
-from studio.generations.services import submit
+from studio.generations.services import SubmitError, submit
+from studio.lib.folders import owner_folder
 from studio.projects.models import Project
 from studio.prompts import coach as coach_rules
 from studio.prompts import search
@@ -29,6 +34,9 @@ from studio.prompts.models import (
     text_digest,
 )
 from studio.prompts.vocabulary import BUILTIN_LISTS
+
+# Where imported colour tables live, per owner (see studio.lib.folders).
+LOOKS = "looks"
 
 CONTENT_FIELDS = ("title", "text", "negative_prompt", "notes", "tags")
 
@@ -236,6 +244,7 @@ def style_save(
     name: str,
     snippet: str,
     negative_prompt: str = "",
+    look: str = "",
     style: StylePreset | None = None,
 ) -> StylePreset:
     clash = StylePreset.objects.filter(owner=owner, name=name)
@@ -247,8 +256,56 @@ def style_save(
         raise ValueError(f"You already have a style named “{name}”.")
     style = style or StylePreset(owner=owner)
     style.name, style.snippet, style.negative_prompt = name, snippet, negative_prompt
+    style.look = look
     style.save()
     return style
+
+
+def style_look(*, user: AbstractBaseUser, style_id: int) -> tuple[str, dict[str, Any]]:
+    """The look of one of the styles ``user`` may use, as a spec carries it;
+    raises SubmitError for a style that is not theirs or is gone."""
+    style = styles_for(user).filter(pk=style_id).first()
+    if style is None:
+        raise SubmitError(
+            {"style": ["That style no longer exists; choose another one."]}
+        )
+    return style.look_settings()
+
+
+def look_import(
+    *, owner: AbstractBaseUser, name: str, snippet: str, cube: bytes
+) -> StylePreset:
+    """Make a style whose look is an imported .cube colour table.
+
+    The table is parsed first (a bad file raises LookError with a sentence)
+    and stored as the studio wrote it back, under the owner's folder.
+    """
+    table = looks.parse_cube(looks.decode_cube(cube))
+    if StylePreset.objects.filter(owner=owner, name=name).exists():
+        raise ValueError(f"You already have a style named “{name}”.")
+    folder = owner_folder(LOOKS, owner.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_urlsafe(12)}.cube"
+    path.write_text(looks.write_cube(table, title=name))
+    try:
+        return StylePreset.objects.create(
+            owner=owner,
+            name=name,
+            snippet=snippet,
+            look=name,
+            lut=str(path.relative_to(Path(django_settings.MEDIA_ROOT))),
+        )
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def style_delete(*, style: StylePreset) -> None:
+    """Delete one of a creator's styles and its colour table."""
+    lut = style.lut_path
+    style.delete()
+    if lut is not None:
+        lut.unlink(missing_ok=True)
 
 
 def styles_for(user: AbstractBaseUser) -> QuerySet[StylePreset]:
@@ -312,18 +369,26 @@ def prompt_variations_submit(
     count: int = 1,
     prompt: Prompt | None = None,
     uploads: dict[str, Any] | None = None,
+    style: int | None = None,
 ) -> list[Generation]:
     """Queue every expansion of the settings' prompt, ``count`` seeds each,
-    and link the clips to the library ``prompt`` they came from.
+    and link the clips to the library ``prompt`` they came from; ``style``
+    (a style preset's id) grades them with its look.
 
     Every expansion shares the seeds, so side by side the clips differ only
     where the wildcards do. Raises SubmitError and QueueFull.
     """
     if prompt is not None and prompt.owner_id != user.pk:
         raise PermissionError("Not your prompt.")
+    look = style_look(user=user, style_id=style) if style is not None else None
     with transaction.atomic():
         generations = submit(
-            user, settings=settings, project=project, uploads=uploads, variations=count
+            user,
+            settings=settings,
+            project=project,
+            uploads=uploads,
+            variations=count,
+            look=look,
         )
         if prompt is not None:
             prompt_link_clips(prompt=prompt, generations=generations)

@@ -40,6 +40,7 @@ urlpatterns = [
     ),
     path("prompts/lists/<int:list_id>/delete/", views.list_delete, name="list_delete"),
     path("prompts/styles/", views.styles, name="styles"),
+    path("prompts/styles/looks/", views.look_import, name="look_import"),
     path(
         "prompts/styles/<int:style_id>/delete/", views.style_delete, name="style_delete"
     ),

@@ -27,6 +27,7 @@ from studio.prompts.forms import (
     CharacterForm,
     DirectorForm,
     ImportForm,
+    LookImportForm,
     PromptForm,
     StyleForm,
     WordListForm,
@@ -475,6 +476,7 @@ def styles(request: HttpRequest) -> HttpResponse:
     ctx = {
         "form": form,
         "director_form": director_form,
+        "look_form": LookImportForm(),
         "styles": services.styles_for(request.user),
     }
     return render(request, "prompts/styles.html", ctx)
@@ -482,10 +484,39 @@ def styles(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def look_import(request: HttpRequest) -> HttpResponse:
+    """Import a .cube colour table as a style with that look."""
+    look_form = LookImportForm(request.POST, request.FILES)
+    if look_form.is_valid():
+        data = look_form.cleaned_data
+        try:
+            style = services.look_import(
+                owner=request.user,
+                name=data["name"],
+                snippet=data["snippet"],
+                cube=data["cube"],
+            )
+        except ValueError as exc:  # LookError included
+            look_form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Imported the look “{style.name}”.")
+            return redirect("prompts:styles")
+    profile = DirectorProfile.objects.filter(owner=request.user).first()
+    ctx = {
+        "form": StyleForm(),
+        "director_form": DirectorForm(instance=profile),
+        "look_form": look_form,
+        "styles": services.styles_for(request.user),
+    }
+    return render(request, "prompts/styles.html", ctx, status=400)
+
+
+@login_required
+@require_POST
 def style_delete(request: HttpRequest, style_id: int) -> HttpResponse:
     # The shared defaults have no owner, so they are never found here.
     style = get_object_or_404(StylePreset, pk=style_id, owner=request.user)
-    style.delete()
+    services.style_delete(style=style)
     messages.success(request, f"Deleted the style “{style.name}”.")
     return redirect("prompts:styles")
 

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+from uuid import UUID
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.adapters import read_prompt
 from generation.builtin.reading import mostly_outside, term_label, unknown_words
 from generation.specs import MAX_PROMPT_CHARS
 from studio.generations.services import workers_status
+from studio.projects.models import Project
+from studio.prompts.services import draft_save
+from studio.registry import knowledge
 from studio.registry.services import model_rows
 
 # Below this the reader is torn between terms, so the term is shown faded.
@@ -48,8 +54,59 @@ def model_reading(request: HttpRequest) -> HttpResponse:
         "unknown": reading["unknown"],
         "outside": mostly_outside(unknown, content),
         "summary": reading["summary"],
+        "suggestion": knowledge.in_world_suggestion(text),
     }
     return render(request, "registry/reading.html#reading", ctx)
+
+
+def _project(request: HttpRequest) -> Project | None:
+    """The creator's project a page names (``?project=``), else their latest."""
+    projects = Project.objects.filter(owner=request.user)
+    try:
+        chosen = projects.filter(pk=UUID(request.GET.get("project", ""))).first()
+    except ValueError:
+        chosen = None
+    return chosen or projects.order_by("-created").first()
+
+
+@login_required
+def model_knowledge(request: HttpRequest) -> HttpResponse:
+    """Everything the built-in model knows, each term with a looping example,
+    and prompts to try in one click."""
+    groups = knowledge.examples()
+    ctx = {
+        "groups": groups,
+        "by_model": sum(i["by_model"] for g in groups for i in g["items"]),
+        "count": sum(len(g["items"]) for g in groups),
+        "prompts": knowledge.PROMPTS_TO_TRY,
+        "project": _project(request),
+        "weights": knowledge.weights_hash(),
+    }
+    return render(request, "registry/knowledge.html", ctx)
+
+
+@login_required
+def knowledge_example(request: HttpRequest, slug: str) -> FileResponse:
+    """One term's looping example (the model's, else the world's render)."""
+    path = knowledge.example_file(slug)
+    if path is None:
+        raise Http404
+    response = FileResponse(path.open("rb"), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+@require_POST
+def knowledge_try(request: HttpRequest, project_id: UUID) -> HttpResponse:
+    """Put a prompt in the project's prompt box (its draft) and open it."""
+    project = get_object_or_404(Project, pk=project_id, owner=request.user)
+    text = request.POST.get("prompt", "").strip()
+    if not text or len(text) > MAX_PROMPT_CHARS:
+        messages.error(request, "Choose one of the prompts on the page to try.")
+        return redirect("registry:knowledge")
+    draft_save(owner=request.user, project=project, text=text)
+    return redirect(project)
 
 
 def _reading_terms(terms: dict[str, dict]) -> list[dict[str, object]]:

@@ -18,7 +18,12 @@ def test_alice_sees_the_words_outside_the_world(alice_client):
     assert 'class="unknown-word">cat<' in html
     assert "not in this model's world" in html
     assert 'data-role="reading-notice"' in html
-    assert "Try “a red ball" in html
+    # A friendly way back into the world, keeping the prompt's colour and motion.
+    assert "This model only knows a small world" in html
+    suggestion = "an orange ball moving right over a grass field, slow push-in"
+    assert f'Try “<span data-role="suggestion">{suggestion}</span>”' in html
+    assert f'data-fill-prompt="{suggestion}"' in html
+    assert 'href="/models/builtin/knows/"' in html
 
 
 def test_an_in_world_prompt_lists_no_unknown_words(alice_client):
