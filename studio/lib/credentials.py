@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -52,4 +53,26 @@ def video_verdict(path: Path) -> Verdict:
     if verdict is None:
         verdict = verify_video(path, trust_anchor=studio_credentials().trust_anchor)
         cache.set(cache_key, verdict, 24 * 3600)
-    return verdict
+    return _whose(verdict)
+
+
+def _whose(verdict: Verdict) -> Verdict:
+    """Say whose signature a sound manifest carries, and what a verifier
+    elsewhere will make of it.
+
+    "valid" is kept for a chain the operator configured (``STUDIO_C2PA_CERT``).
+    The studio's own local CA is on no trust list: C2PA readers elsewhere
+    report its signer as untrusted, and the page says so rather than "valid".
+    """
+    if not verdict.valid:
+        return verdict
+    signer = verdict.signer or "an unnamed signer"
+    if settings.STUDIO_C2PA_CERT:
+        message = f"Content Credentials: valid, signed by {signer}."
+    else:
+        message = (
+            f"Content Credentials: intact, signed by this studio's own key "
+            f"({signer}). Verifiers elsewhere will show the signer as untrusted: "
+            "its certificate is on no public trust list."
+        )
+    return replace(verdict, message=message)

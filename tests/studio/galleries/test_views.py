@@ -126,7 +126,8 @@ def test_the_owner_picks_a_cover_and_removes_an_item(alice_client, gallery, othe
 def test_clip_actions_show_the_credentials_check(alice_client, clip):
     response = alice_client.get(f"/galleries/clips/{clip.pk}/", HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert "Content Credentials: valid" in body
+    assert "Content Credentials: intact, signed by this studio" in body
+    assert "Content Credentials: valid" not in body
     assert "AI-generated" in body
 
 

@@ -76,7 +76,7 @@ def test_the_page_shows_the_videos_with_posters_the_label_and_credentials(
     assert body.count("<video") == 2
     assert f"/s/{token}/clips/{clip.pk}/poster" in body
     assert 'data-testid="ai-label"' in body
-    assert body.count("Content Credentials: valid") == 2
+    assert body.count("Content Credentials: intact, signed by this studio") == 2
     assert 'name="viewport"' in body
 
 
@@ -175,7 +175,10 @@ def test_a_single_clip_link_shares_just_that_clip(
 ):
     _, token = share_link_create(owner=alice, generation=clip)
     body = anonymous_client.get(f"/s/{token}/").content.decode()
-    assert body.count("<video") == 1 and "Content Credentials: valid" in body
+    assert (
+        body.count("<video") == 1
+        and "Content Credentials: intact, signed by this studio" in body
+    )
     assert anonymous_client.get(f"/s/{token}/clips/{clip.pk}/video").status_code == 200
     url = f"/s/{token}/clips/{other_clip.pk}/video"
     assert anonymous_client.get(url).status_code == 404
