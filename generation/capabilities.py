@@ -122,6 +122,9 @@ class Capabilities:
     ``takes_negative_prompt`` is False for a model that cannot use one.
     ``sentence_name`` is how sentences name the model when the label alone
     does not read as a name ("The built-in model"); it defaults to the label.
+    ``extend`` is the frame rule of the continuations the model makes of a
+    finished clip (the spec's task "extend"), or None when it cannot
+    continue a clip.
     """
 
     family: str
@@ -139,6 +142,7 @@ class Capabilities:
     audio: bool = False
     takes_negative_prompt: bool = True
     sentence_name: str = ""
+    extend: FrameRule | None = None
 
     def __post_init__(self) -> None:
         # Every family narrows what the service can encode, never widens it.
@@ -149,6 +153,8 @@ class Capabilities:
             "steps": (self.steps, specs.MIN_STEPS, specs.MAX_STEPS),
             "guidance": (self.guidance, specs.MIN_GUIDANCE, specs.MAX_GUIDANCE),
         }
+        if self.extend is not None:
+            outer["extend"] = (self.extend, specs.MIN_FRAMES, specs.MAX_FRAMES)
         if self.strength is not None:
             outer["strength"] = (
                 self.strength, specs.MIN_STRENGTH, specs.MAX_STRENGTH
@@ -183,6 +189,7 @@ class Capabilities:
                 "strength": self.strength.to_dict() if self.strength else None,
                 "audio": self.audio,
             },
+            "extend": self.extend.to_dict() if self.extend else None,
         }
 
     def defaults(self) -> dict[str, object]:
@@ -226,7 +233,10 @@ class Capabilities:
 
         who = self.subject
         frames = self.frames
-        if fine("num_frames"):
+        extending = getattr(spec, "task", "") == specs.EXTEND
+        if extending:
+            self._check_extend(spec, errors)
+        elif fine("num_frames"):
             n = spec.num_frames
             if n > frames.max:
                 add("num_frames", f"{who} makes clips of at most {frames.max} "
@@ -284,7 +294,40 @@ class Capabilities:
         self._check_inputs(spec, errors)
         return errors
 
+    def _check_extend(self, spec: Any, errors: Errors) -> None:
+        """An extension: a model that continues clips, a clip to continue, no
+        start image, and a length the model's continuation rule allows."""
+        who = self.subject
+        rule = self.extend
+        if rule is None:
+            errors.setdefault("model", []).append(
+                "Extend needs the built-in model or a SkyReels-V2 model; "
+                f"{_mid(who)} can't continue a clip."
+            )
+            return
+        if "num_frames" not in errors:
+            n = spec.num_frames
+            if not rule.min <= n <= rule.max:
+                errors["num_frames"] = [
+                    f"{who} continues a clip by {rule.min} to {rule.max} frames: "
+                    f"{n} frames is too {'many' if n > rule.max else 'few'}."
+                ]
+            elif not rule.allows(n):
+                errors["num_frames"] = [
+                    f"{who} continues a clip by {rule.pattern()} frames "
+                    f"({_some(rule.counts())}): {n} frames is not one of them; "
+                    f"{rule.nearest(n)} is the nearest."
+                ]
+        if "video" not in errors and not getattr(spec, "video_path", ""):
+            errors["video"] = ["Extend continues a clip: name the clip to continue."]
+        if "image" not in errors and getattr(spec, "image_path", ""):
+            errors["image"] = [
+                "Extend continues a clip from its last frames; it takes no image."
+            ]
+
     def _check_inputs(self, spec: Any, errors: Errors) -> None:
+        if getattr(spec, "task", "") == specs.EXTEND:
+            return  # the clip to continue was checked with the extension
         who = self.subject
         if self.video:
             does = f"restyles a video ({TASK_NAMES['v2v']})"
@@ -310,6 +353,11 @@ class Capabilities:
                 ]
             elif self.video and not video:
                 errors["video"] = [f"{who} {does}: add one."]
+
+
+def _mid(name: str) -> str:
+    """A name as it reads inside a sentence: "the built-in model", "Wan"."""
+    return name[:1].lower() + name[1:] if name.startswith("The ") else name
 
 
 def _some(counts: list[int]) -> str:
@@ -357,6 +405,9 @@ def check_shared(spec: Any) -> Errors:
     for field in ("image_path", "video_path"):
         if not isinstance(getattr(spec, field), str):
             add(field.removesuffix("_path"), f"The {field} must be text.")
+    task = getattr(spec, "task", "")
+    if task not in specs.TASKS:
+        add("task", f"Unknown task {str(task)[:40]!r}; a clip may only be extended.")
     return errors
 
 
@@ -414,6 +465,7 @@ def family_capabilities(
     steps: int,
     guidance: float,
     takes_negative_prompt: bool = True,
+    extend: FrameRule | None = None,
 ) -> Capabilities:
     """A real model family's capabilities for one task: its own frame rule,
     size multiple and defaults within the bounds every model shares."""
@@ -429,5 +481,6 @@ def family_capabilities(
         steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, steps),
         guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, guidance),
         takes_negative_prompt=takes_negative_prompt,
+        extend=extend,
         **inputs_for(task),
     )

@@ -22,6 +22,11 @@ MIN_STEPS, MAX_STEPS = 1, 100
 MIN_GUIDANCE, MAX_GUIDANCE = 0.0, 20.0
 MAX_SEED = 2**32 - 1
 MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0
+# The one task a spec names itself; every other task is the model's own.
+EXTEND = "extend"
+TASKS = ("", EXTEND)
+# How long an extension may be, before each model's frame rule has its say.
+MIN_EXTEND_SECONDS, MAX_EXTEND_SECONDS = 0.5, 10.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,11 @@ class GenerationSpec:
     ``image_path`` (image→video) and ``video_path`` (video→video) name
     conditioning files already checked and re-encoded; ``strength`` is how
     much of the video a video→video model may change (1.0: all of it).
+
+    ``task`` is empty for what the model does by itself, or ``"extend"``:
+    continue the finished clip in ``video_path`` from its last frames with
+    ``num_frames`` new frames that play right after it (the clip made is the
+    continuation alone).
     """
 
     prompt: str
@@ -48,6 +58,7 @@ class GenerationSpec:
     image_path: str = ""
     video_path: str = ""
     strength: float = 0.7
+    task: str = ""
     # A look applied to the finished frames and previews (generation/looks.py):
     # its name, and its parameters as the caller resolved them.
     look: str = ""

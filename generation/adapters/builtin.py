@@ -37,8 +37,10 @@ _SPEC = GenerationSpec(prompt="")
 
 
 def capabilities(task: str = "t2v") -> Capabilities:
-    """What the built-in model makes: text to video only, any frame count and
-    any even size within the shared bounds, 256×256 at 8 fps by default."""
+    """What the built-in model makes: text to video, any frame count and any
+    even size within the shared bounds, 256×256 at 8 fps by default; and
+    continuations of its clips by any frame count (the streaming sampler,
+    one frame at a time)."""
     if task != "t2v":
         raise ValueError(f"The built-in model does t2v; not {task!r}.")
     return Capabilities(
@@ -51,7 +53,19 @@ def capabilities(task: str = "t2v") -> Capabilities:
         steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, _SPEC.num_inference_steps),
         guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, _SPEC.guidance_scale),
         sentence_name="The built-in model",
+        extend=FrameRule(specs.MIN_FRAMES, specs.MAX_FRAMES, default=_SPEC.num_frames),
     )
+
+
+def clip_prompt(path: str | os.PathLike[str]) -> str:
+    """The prompt a clip's MP4 says it was made with ("" when it does not)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return str(container.metadata.get("prompt", ""))
+    except (OSError, av.error.FFmpegError):
+        return ""
 
 
 def weights_memory() -> dict[str, int]:
@@ -134,7 +148,44 @@ class BuiltinAdapter:
         if should_stop is not None and should_stop():
             raise GenerationCancelled
         with torch.inference_mode():
+            if spec.task == specs.EXTEND:
+                return self._extend(spec, on_preview, should_stop)
             return self._render(spec, on_preview, should_stop)
+
+    def _extend(
+        self,
+        spec: GenerationSpec,
+        on_preview: OnPreview | None,
+        should_stop: ShouldStop | None,
+    ) -> np.ndarray:
+        """The clip in ``spec.video_path`` continued by ``spec.num_frames``
+        frames, by the streaming sampler (generation/builtin/streaming.py);
+        a preview after every frame made."""
+        from generation.builtin.streaming import ClipContinuation, continue_clip
+        from generation.sequence import read_frames
+
+        clip = read_frames(spec.video_path)
+        total = spec.num_frames
+
+        def on_frame(made: int, stream: ClipContinuation) -> None:
+            if on_preview is not None:
+                on_preview(made, total, stream.preview(total))
+
+        width, height = self.native_size
+        return continue_clip(
+            self.pipeline,
+            clip,
+            prompt=spec.prompt,
+            num_frames=total,
+            seed=spec.seed,
+            width=width,
+            height=height,
+            same_prompt=clip_prompt(spec.video_path) in ("", spec.prompt),
+            negative_prompt=spec.negative_prompt,
+            guidance_scale=spec.guidance_scale,
+            on_frame=on_frame,
+            should_stop=should_stop,
+        )
 
     def _render(
         self,
