@@ -252,11 +252,19 @@ def test_the_skip_link_takes_the_keyboard_to_the_first_clip(studio, browser):
         first_clip = page.locator("#gallery .clip .clip-media").first
         assert first_clip.evaluate("el => el === document.activeElement")
 
-        # The ring is 2 px or more and drawn inside the card, which clips
-        # whatever sticks out of it.
-        ring = page.evaluate(FOCUSED)
-        assert ring["outline"] == "solid" and ring["width"] >= 2, ring
-        assert ring["offset"] <= -ring["width"], ring
+        # The ring is 2 px or more, drawn inside the card, which clips whatever
+        # sticks out of it, and above the picture, which covers the link.
+        ring = first_clip.evaluate(
+            """el => {
+                const ring = getComputedStyle(el, "::after");
+                return {content: ring.content, position: ring.position, inset: ring.inset,
+                        z: Number(ring.zIndex), style: ring.borderTopStyle,
+                        width: parseFloat(ring.borderTopWidth)};
+            }"""
+        )
+        assert ring["content"] != "none" and ring["style"] == "solid", ring
+        assert ring["width"] >= 2 and ring["z"] >= 1, ring
+        assert ring["position"] == "absolute" and ring["inset"] == "0px", ring
         name = first_clip.get_attribute("aria-label")
         assert name and name.startswith("Open “a fishing boat"), name
     except Exception:
