@@ -36,7 +36,7 @@ BLOCKING = ("critical", "serious")
 CLIPS = 4
 
 # Run in the live studio's own database, as its owner would: a gallery of the
-# clips with a share link, a prompt edited once, a character, a style, a
+# clips with a share link and a revoked one, a prompt edited once, a character, a style, a
 # storyboard whose shots hold takes, and an API token on the account page.
 SEED = """
 import json
@@ -46,7 +46,7 @@ from studio.galleries.services import gallery_create, gallery_items_add
 from studio.generations.models import Generation
 from studio.projects.models import Project
 from studio.prompts.services import character_save, prompt_create, prompt_update, style_save
-from studio.sharing.services import share_link_create
+from studio.sharing.services import share_link_create, share_link_revoke
 from studio.storyboards.models import Take
 from studio.storyboards.services import shot_add, storyboard_create, take_choose
 
@@ -56,6 +56,8 @@ clips = list(Generation.objects.filter(owner=owner, status="succeeded").order_by
 gallery = gallery_create(owner=owner, title="Harbour selects", description="The calm ones.")
 gallery_items_add(gallery=gallery, generations=clips)
 _, token = share_link_create(owner=owner, gallery=gallery, label="Client")
+old, _ = share_link_create(owner=owner, gallery=gallery, label="Last year's client")
+share_link_revoke(link=old)
 prompt = prompt_create(
     owner=owner,
     title="Harbour at dawn",
@@ -77,6 +79,7 @@ for number, (kind, text) in enumerate(
 api_token_create(user=owner, name="laptop")
 print(json.dumps({
     "project": project.get_absolute_url(),
+    "clip": clips[0].get_absolute_url(),
     "gallery": gallery.get_absolute_url(),
     "share": f"/s/{token}/",
     "prompt": prompt.get_absolute_url(),
@@ -141,6 +144,7 @@ PAGES = [
     ("share", "share", False),
     ("projects", "/", True),
     ("project", "project", True),
+    ("clip", "clip", True),
     ("clips", "/clips/", True),
     ("library", "/prompts/", True),
     ("prompt", "prompt", True),
@@ -182,6 +186,16 @@ def axe_violations(page, source: str) -> list[dict]:
     )
 
 
+def assert_no_blocking_violations(page, source: str, name: str) -> None:
+    violations = axe_violations(page, source)
+    print(f"{name}: {len(violations)} rules violated\n{describe(violations)}")
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, (
+        f"axe-core finds critical or serious violations on {name} "
+        f"({page.url}):\n{describe(blocking)}"
+    )
+
+
 def describe(violations: list[dict]) -> str:
     lines = []
     for v in violations:
@@ -200,15 +214,25 @@ def test_a_main_page_has_no_serious_accessibility_violations(
 ):
     context, page = open_page(browser, studio, path, logged_in=logged_in)
     try:
-        violations = axe_violations(page, axe_source)
-        print(f"{name}: {len(violations)} rules violated\n{describe(violations)}")
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        assert not blocking, (
-            f"axe-core finds critical or serious violations on {name} "
-            f"({studio.paths.get(path, path)}):\n{describe(blocking)}"
-        )
+        assert_no_blocking_violations(page, axe_source, name)
     except Exception:
         save_artifacts(page, f"accessibility-{name}")
+        raise
+    finally:
+        context.close()
+
+
+def test_the_open_player_has_no_serious_accessibility_violations(
+    studio, browser, axe_source
+):
+    context, page = open_page(browser, studio, "project", logged_in=True)
+    try:
+        page.click("#gallery .clip-media >> nth=0")
+        page.wait_for_selector("#player[open] video")
+        page.wait_for_load_state("networkidle")
+        assert_no_blocking_violations(page, axe_source, "the player")
+    except Exception:
+        save_artifacts(page, "accessibility-player")
         raise
     finally:
         context.close()
