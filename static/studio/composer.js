@@ -168,12 +168,51 @@ class Composer {
     }
   }
 
+  // The shortest and longest clip the model makes at the chosen rate, in seconds.
+  durationBounds() {
+    const caps = this.caps;
+    const fps = Number(this.elements.fps.value);
+    if (!caps || !fps) return null;
+    const min = nearestFrames(caps.frames, 0);
+    const max = nearestFrames(caps.frames, Number.MAX_SAFE_INTEGER);
+    return { min: min / fps, max: max / fps, minFrames: min, maxFrames: max, fps };
+  }
+
+  // What the typed duration asks for that the model cannot make, or "".
+  durationProblem() {
+    const bounds = this.durationBounds();
+    const typed = Number(this.elements.duration.value);
+    if (!bounds || !(typed > 0)) return "";
+    const label = this.caps.label;
+    const half = 0.5 / bounds.fps;
+    if (typed > bounds.max + half) {
+      return `${shortSeconds(typed)} s is longer than ${label} makes at ${bounds.fps} fps: at most ${shortSeconds(bounds.max)} s (${bounds.maxFrames} frames). The clip will be ${shortSeconds(bounds.max)} s.`;
+    }
+    if (typed < bounds.min - half) {
+      return `${shortSeconds(typed)} s is shorter than ${label} makes at ${bounds.fps} fps: at least ${shortSeconds(bounds.min)} s (${bounds.minFrames} frames). The clip will be ${shortSeconds(bounds.min)} s.`;
+    }
+    return "";
+  }
+
+  // The duration input takes only what the model makes at this rate.
+  boundDuration() {
+    const bounds = this.durationBounds();
+    const input = this.elements.duration;
+    if (!bounds || !input) return;
+    input.min = formatSeconds(bounds.min);
+    input.max = formatSeconds(bounds.max);
+  }
+
   // The duration input shows the length of the clip that will be made.
   snapDuration() {
+    this.boundDuration();
+    const problem = this.durationProblem();
     const frames = this.frames();
     if (frames === null) return;
     const fps = Number(this.elements.fps.value);
     this.elements.duration.value = formatSeconds(frames / fps);
+    // Said once more after the snap: the creator typed something else.
+    this.adjusted = problem ? problem.replace(/ The clip will be .*$/, "") : "";
     this.describe();
   }
 
@@ -194,12 +233,20 @@ class Composer {
       text = "Give the clip a duration in seconds.";
       delete form.dataset.frames;
     }
+    const problem = this.durationProblem();
+    if (problem) {
+      text = problem;
+    } else if (this.adjusted) {
+      text = `${text} — adjusted: ${this.adjusted}`;
+    }
+    this.setDurationState(Boolean(problem));
     if (note) {
       let rule = "";
       if (caps && caps.frames.step > 1) {
         rule = ` — ${caps.label} makes ${caps.frames.step}k+${caps.frames.offset} frames`;
       }
       note.textContent = text + rule;
+      note.classList.toggle("warn-text", Boolean(problem));
     }
     if (badge) badge.textContent = text;
     const summary = form.querySelector("[data-role=summary]");
@@ -218,10 +265,59 @@ class Composer {
     }
   }
 
+  setDurationState(invalid) {
+    const input = this.elements.duration;
+    if (!input) return;
+    if (invalid) {
+      input.setAttribute("aria-invalid", "true");
+    } else if (!input.closest(".field")?.querySelector(".errorlist")) {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
+  // A field the server sent back with an error loses it once the field holds
+  // what the error asked for: a prompt that is no longer empty, a duration
+  // the model makes. The summary above the Generate button follows.
+  clearError(field) {
+    const id = field.id;
+    if (!id) return;
+    document.getElementById(`${id}_error`)?.remove();
+    field.removeAttribute("aria-invalid");
+    const summary = this.form.querySelector("[data-role=errors]");
+    if (!summary) return;
+    for (const link of summary.querySelectorAll(`a[href="#${id}"]`)) link.closest("li")?.remove();
+    const left = summary.querySelectorAll("li").length;
+    if (left === 0) {
+      summary.hidden = true;
+      summary.replaceChildren();
+    } else {
+      const heading = summary.querySelector("strong");
+      if (heading) heading.textContent = left === 1 ? "Not queued:" : `Not queued — ${left} things to fix:`;
+    }
+  }
+
+  watchErrors() {
+    const { prompt, duration } = this.elements;
+    prompt?.addEventListener("input", () => {
+      if (prompt.value.trim()) this.clearError(prompt);
+    });
+    duration?.addEventListener("change", () => {
+      if (!this.durationProblem()) this.clearError(duration);
+    });
+  }
+
   bind() {
     const { form, elements } = this;
+    this.watchErrors();
     elements.model?.addEventListener("change", () => this.apply(true));
-    elements.fps.addEventListener("change", () => this.snapDuration());
+    elements.fps.addEventListener("change", () => {
+      this.adjusted = "";
+      this.snapDuration();
+    });
+    // Typing again: what was adjusted before is no longer the news.
+    elements.duration.addEventListener("input", () => {
+      this.adjusted = "";
+    });
     elements.duration.addEventListener("change", () => this.snapDuration());
     elements.aspect.addEventListener("change", () => {
       if (this.caps) this.offerSizes(this.caps, false);
@@ -243,9 +339,22 @@ class Composer {
     // clip it makes.
     form.addEventListener("submit", () => this.snapDuration(), true);
     this.apply(false);
+    this.boundDuration();
     this.describe();
   }
 }
+
+// A suggested prompt (the welcome's, an empty project's) fills the prompt box
+// in one click, ready for Ctrl + Enter.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.("[data-fill-prompt]");
+  const field = document.querySelector("#composer textarea[name=prompt]");
+  if (!button || !field) return;
+  field.value = button.dataset.fillPrompt;
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+  field.focus();
+  field.setSelectionRange(field.value.length, field.value.length);
+});
 
 function bindComposer(root) {
   const form = root.id === "composer" ? root : root.querySelector?.("#composer");

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +13,7 @@ from studio.accounts.data import account_delete, account_export
 from studio.accounts.forms import ApiTokenForm, DeleteAccountForm, SignupForm
 from studio.accounts.models import ApiToken
 from studio.accounts.services import api_token_create, api_token_revoke
+from studio.projects.services import project_create_first
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -23,8 +25,11 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SignupForm(request.POST)
         if form.is_valid():
-            user = form.save()
+            with transaction.atomic():
+                user = form.save()
+                project_create_first(owner=user)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            # The Projects page welcomes an account that has made no clip yet.
             return redirect("projects:list")
     else:
         form = SignupForm()

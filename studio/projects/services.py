@@ -9,12 +9,20 @@ from studio.generations.services import (
     generation_folders,
 )
 from studio.projects.models import Project
+from studio.projects.welcome import FIRST_PROJECT_DESCRIPTION, FIRST_PROJECT_NAME
 
 
 def project_create(
     *, owner: AbstractBaseUser, name: str, description: str = ""
 ) -> Project:
     return Project.objects.create(owner=owner, name=name, description=description)
+
+
+def project_create_first(*, owner: AbstractBaseUser) -> Project:
+    """The project a new account starts in, so its prompt box is one click away."""
+    return project_create(
+        owner=owner, name=FIRST_PROJECT_NAME, description=FIRST_PROJECT_DESCRIPTION
+    )
 
 
 def project_set_archived(*, project: Project, archived: bool) -> None:

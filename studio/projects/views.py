@@ -23,6 +23,7 @@ from studio.projects.services import (
     project_delete,
     project_set_archived,
 )
+from studio.projects.welcome import STARTER_PROMPTS, starter_prompt
 from studio.prompts.editor import editor_context, editor_initial, library_prompt
 from studio.prompts.services import prompt_variations_submit
 
@@ -30,8 +31,10 @@ GALLERY_PAGE_SIZE = 24
 ACTIVE = (Generation.Status.QUEUED, Generation.Status.RUNNING)
 
 
-@login_required
 def project_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        # The front door: what the studio is, with sign-up and log-in.
+        return render(request, "projects/landing.html", {"starters": STARTER_PROMPTS})
     archived = request.GET.get("archived") == "1"
     if request.method == "POST":
         form = ProjectForm(request.POST)
@@ -64,8 +67,21 @@ def project_list(request: HttpRequest) -> HttpResponse:
         "projects": projects,
         "archived": archived,
         "media_url": settings.MEDIA_URL,
+        "welcome": None if archived else _welcome(request),
     }
     return render(request, "projects/project_list.html", ctx)
+
+
+def _welcome(request: HttpRequest) -> dict | None:
+    """Until the creator's first clip: where to start, and what to type."""
+    if Generation.objects.filter(owner=request.user).exists():
+        return None
+    first = (
+        Project.objects.filter(owner=request.user, archived=False)
+        .order_by("created")
+        .first()
+    )
+    return {"project": first, "starters": STARTER_PROMPTS}
 
 
 def _gallery(request: HttpRequest, project: Project):
@@ -76,6 +92,12 @@ def _gallery(request: HttpRequest, project: Project):
     if _starred_only(request):
         finished = finished.filter(starred=True)
     return Paginator(finished, GALLERY_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _starter(request: HttpRequest) -> dict | None:
+    """``?try=2``: the welcome's second suggested prompt, in the prompt box."""
+    text = starter_prompt(request.GET.get("try"))
+    return {"prompt": text} if text else None
 
 
 def _starred_only(request: HttpRequest) -> bool:
@@ -98,7 +120,11 @@ def _initial_settings(request: HttpRequest) -> dict | None:
 @login_required
 def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
-    initial = _initial_settings(request) or editor_initial(request, project)
+    initial = (
+        _initial_settings(request)
+        or _starter(request)
+        or editor_initial(request, project)
+    )
     form = GenerationForm(initial=initial)
 
     if request.htmx and request.GET.get("partial") == "gallery":
@@ -106,6 +132,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
             "project": project,
             "gallery": _gallery(request, project),
             "starred_only": _starred_only(request),
+            "starters": STARTER_PROMPTS,
         }
         return render(request, "projects/project_detail.html#gallery", ctx)
 
@@ -115,6 +142,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "queue": project.generations.filter(status__in=ACTIVE).order_by("created"),
         "gallery": _gallery(request, project),
         "starred_only": _starred_only(request),
+        "starters": STARTER_PROMPTS,
         "editor": editor_context(request.user, project),
         "library_prompt": initial.get("library_prompt"),
         "composer_models": composer_models(form.model_names),
