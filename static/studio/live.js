@@ -33,6 +33,12 @@ function showProgressInTitle() {
   document.title = running ? `[${running.progressText}] ${pageTitle}` : pageTitle;
 }
 
+// The top bar's count follows the same events as the cards: a clip that
+// starts or ends recounts it at once, so the two never disagree.
+function clipsChanged() {
+  document.body.dispatchEvent(new CustomEvent("clips-changed", { bubbles: true }));
+}
+
 class LivePreview {
   constructor(card) {
     this.card = card;
@@ -75,6 +81,7 @@ class LivePreview {
         this.setStatus(`Queued · #${message.position} in line`);
         break;
       case "started":
+        clipsChanged();
         this.card.dataset.status = "running";
         this.setStatus("Starting…");
         break;
@@ -206,6 +213,7 @@ class LivePreview {
     this.progressText = null;
     players.delete(this.id);
     showProgressInTitle();
+    clipsChanged();
     if (this.socket.readyState <= WebSocket.OPEN) this.socket.close(1000);
   }
 

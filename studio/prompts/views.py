@@ -348,6 +348,8 @@ def coach_panel(request: HttpRequest) -> HttpResponse:
     ctx = {
         "hints": hints,
         "empty": not text.strip(),
+        # Only the project's prompt box has a Generate button to relabel.
+        "composer": request.POST.get("composer") == "1",
         "expansion": expansion,
         "problem": problem,
         "clips": (len(expansion.variations) if expansion else 1) * per_text,

@@ -100,3 +100,14 @@ def test_an_import_counts_what_it_added_and_skipped(alice, alice_client):
 )
 def test_the_import_message_reads_as_a_sentence(imported, skipped, expected):
     assert import_message({"imported": imported, "skipped": skipped}) == expected
+
+
+def test_only_the_project_prompt_box_gets_its_generate_label(alice_client):
+    # The library's editor has no Generate button: an out-of-band label for
+    # it would find no target and log an error in the browser console.
+    url = reverse("prompts:coach")
+    library = alice_client.post(url, {"text": "a {red|blue} ball"}).content.decode()
+    assert 'id="generate-label"' not in library
+    box = alice_client.post(url, {"prompt": "a {red|blue} ball", "composer": "1"})
+    assert 'id="generate-label"' in box.content.decode()
+    assert "Generate all 2" in box.content.decode()

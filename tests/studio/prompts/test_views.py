@@ -200,7 +200,7 @@ def test_the_coach_panel_shows_hints_and_the_variation_count(alice_client, mia):
     response = alice_client.post(
         reverse("prompts:coach"),
         {"prompt": "@mia in a {red|blue} car", "duration": "2", "fps": "8",
-         "variations": "2"},
+         "variations": "2", "composer": "1"},
     )  # fmt: skip
     content = response.content.decode()
     assert 'data-code="no_camera"' in content
