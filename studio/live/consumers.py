@@ -443,7 +443,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         session, self.session = self.session, None
         if session is None:
             return
-        self._stream_over()
         project_id = self.project_id
         session.stop()
         joined = await asyncio.to_thread(session.join, JOIN_SECONDS)
@@ -461,6 +460,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 pass
             except Exception:
                 logger.exception("relaying live session %s failed", session.id)
+        # Viewers get the last frames the owner got, then the end.
+        self._stream_over()
         recordings = [
             event.recording
             for event in session.take_events()
