@@ -6,8 +6,8 @@ offline, and writes them with ``save_pretrained``. The studio then loads the
 folder exactly as it loads a real checkpoint, so tests and the docs exercise
 the code path a real model takes.
 
-The compression ratios match the real families (Wan, CogVideoX and
-HunyuanVideo: 8× in space and 4× in time; LTX-Video: 32× and 8×; AnimateDiff:
+The compression ratios match the real families (Wan, SkyReels-V2, CogVideoX
+and HunyuanVideo: 8× in space and 4× in time; LTX-Video: 32× and 8×; AnimateDiff:
 8× in space), so the same frame-count and size rules apply to both.
 """
 
@@ -20,13 +20,14 @@ from typing import Any
 
 import torch
 
-FAMILIES = ("wan", "ltx", "cogvideox", "hunyuan", "animatediff")
+FAMILIES = ("wan", "ltx", "cogvideox", "hunyuan", "animatediff", "skyreels")
 TASKS = {
     "wan": ("t2v", "i2v", "v2v"),
     "ltx": ("t2v", "i2v", "v2v"),
     "cogvideox": ("t2v", "i2v", "v2v"),
     "hunyuan": ("t2v",),
     "animatediff": ("t2v", "v2v"),
+    "skyreels": ("t2v", "i2v"),
 }
 TEXT_DIM = 32
 VOCAB_SIZE = 256
@@ -383,12 +384,62 @@ def _animatediff(task: str) -> Any:
     )
 
 
+def _skyreels(task: str) -> Any:
+    from diffusers import (
+        AutoencoderKLWan,
+        SkyReelsV2DiffusionForcingImageToVideoPipeline,
+        SkyReelsV2DiffusionForcingPipeline,
+        SkyReelsV2Transformer3DModel,
+        UniPCMultistepScheduler,
+    )
+
+    # Diffusion forcing: one timestep per latent frame, so the same
+    # transformer serves text→video, image→video and continuations.
+    transformer = SkyReelsV2Transformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=TEXT_DIM,
+        freq_dim=256,
+        ffn_dim=32,
+        num_layers=2,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
+    vae = AutoencoderKLWan(
+        base_dim=3,
+        z_dim=16,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+    )
+    scheduler = UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=8.0
+    )
+    pipeline = (
+        SkyReelsV2DiffusionForcingImageToVideoPipeline
+        if task == "i2v"
+        else SkyReelsV2DiffusionForcingPipeline
+    )
+    return pipeline(
+        transformer=transformer,
+        vae=vae,
+        scheduler=scheduler,
+        text_encoder=_t5(umt5=True),
+        tokenizer=word_tokenizer(),
+    )
+
+
 _BUILDERS: dict[str, Callable[[str], Any]] = {
     "wan": _wan,
     "ltx": _ltx,
     "cogvideox": _cogvideox,
     "hunyuan": _hunyuan,
     "animatediff": _animatediff,
+    "skyreels": _skyreels,
 }
 
 

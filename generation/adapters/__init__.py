@@ -59,6 +59,7 @@ FAMILIES = {
     "cogvideox": "generation.adapters.cogvideox",
     "hunyuan": "generation.adapters.hunyuan",
     "animatediff": "generation.adapters.animatediff",
+    "skyreels": "generation.adapters.skyreels",
 }
 
 
@@ -301,6 +302,7 @@ CLASS_PREFIXES = {
     "cogvideox": "CogVideoX",
     "hunyuan": "HunyuanVideo",
     "animatediff": "AnimateDiff",
+    "skyreels": "SkyReelsV2DiffusionForcing",
 }
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

@@ -76,6 +76,13 @@ class CapabilitiesOut(Schema):
     guidance: RangeOut
     negative_prompt: str
     inputs: InputsOut
+    extend: FramesOut | None = Field(
+        None,
+        description=(
+            "How many frames the model continues a finished clip by "
+            "(`POST /api/generations/{id}/extend`); null when it cannot."
+        ),
+    )
 
 
 class ModelOut(Schema):

@@ -189,6 +189,7 @@ def test_the_reported_rules_have_the_documented_shape(registered):
                          "default": 0.7},
             "audio": False,
         },
+        "extend": None,
     }  # fmt: skip
 
 

@@ -25,8 +25,10 @@ HOST = (b"host", b"localhost")
 ORIGIN = (b"origin", b"http://localhost")
 # Latent frames of a 9-frame clip: 4× in time for most, 8× for LTX, none for
 # AnimateDiff's image VAE.
-LATENT_FRAMES = {"wan": 3, "ltx": 2, "cogvideox": 3, "hunyuan": 3, "animatediff": 9}
-LATENT_SIDE = {"wan": 8, "ltx": 2, "cogvideox": 8, "hunyuan": 8, "animatediff": 8}
+LATENT_FRAMES = {"wan": 3, "ltx": 2, "cogvideox": 3, "hunyuan": 3, "animatediff": 9,
+                 "skyreels": 3}  # fmt: skip
+LATENT_SIDE = {"wan": 8, "ltx": 2, "cogvideox": 8, "hunyuan": 8, "animatediff": 8,
+               "skyreels": 8}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
