@@ -38,10 +38,12 @@ from studio.generations.search import (
     generation_search,
 )
 from studio.generations.services import (
+    ClipNotFinished,
     QueueFull,
     SubmitError,
     generation_cancel,
     generation_delete,
+    generation_extend,
     generation_star,
     generation_state,
     submit,
@@ -165,6 +167,28 @@ class GenerationIn(RequestBody):
     project: Uuid | None = Field(None, title="The project")
 
 
+class ExtendIn(RequestBody):
+    """How to continue a finished clip: by how long, and with which prompt."""
+
+    seconds: float = Field(
+        ge=specs.MIN_EXTEND_SECONDS,
+        le=specs.MAX_EXTEND_SECONDS,
+        allow_inf_nan=False,
+        title="The extension's length",
+        description=(
+            "Seconds; the extension gets the model's continuation nearest to "
+            "this many frames at the clip's frame rate "
+            "(`capabilities.extend` in `GET /api/models/{name}`)."
+        ),
+    )
+    prompt: str | None = Field(
+        None,
+        max_length=specs.MAX_PROMPT_CHARS,
+        title="The prompt",
+        description="Left out, null or empty: the clip's own prompt.",
+    )
+
+
 class StarIn(RequestBody):
     """The one thing a client changes on a generation."""
 
@@ -262,6 +286,16 @@ class GenerationOut(Schema):
         None, description="A rendered storyboard's WebVTT captions."
     )
     seconds: float | None = Field(None, description="How long rendering took.")
+    extends: UUID | None = Field(
+        None, description="The clip this one continues (an extension)."
+    )
+    joined_url: str | None = Field(
+        None,
+        description=(
+            "An extension's joined version: the clip it continues and this one "
+            "as one MP4, made on first request."
+        ),
+    )
     settings: dict[str, Any]
     seed: int
     starred: bool
@@ -475,3 +509,34 @@ def generation_cancel_route(request: HttpRequest, id: UUID) -> dict[str, Any]:
     generation_cancel(generation=generation)
     generation.refresh_from_db()
     return generation_state(generation)
+
+
+@router.post(
+    "/generations/{id}/extend",
+    response={201: GenerationCreated, 409: Error, 429: Error},
+    exclude_unset=True,
+    summary="Continue a finished clip",
+)
+def generation_extend_route(request: HttpRequest, id: UUID, payload: ExtendIn) -> Any:
+    """Queue a new clip that continues this one from its last frames and
+    plays right after it, with the clip's prompt or a new one. The built-in
+    model and SkyReels-V2 models continue clips; 400 names the rule a
+    request broke, 409 while the clip has not finished, 429 when your queue
+    is full. The new clip's `joined_url` gives both as one MP4."""
+    generation = _own_generation(request, id)
+    try:
+        extension = generation_extend(
+            user=request.user,
+            generation=generation,
+            seconds=payload.seconds,
+            prompt=payload.prompt,
+        )
+    except SubmitError as exc:
+        raise FieldErrors(exc.errors) from None
+    except ClipNotFinished as exc:
+        raise ApiError(409, str(exc)) from None
+    except QueueFull as exc:
+        raise ApiError(429, str(exc)) from None
+    batch = [{"id": extension.pk, "prompt": extension.prompt,
+              "ws_url": extension.ws_url}]  # fmt: skip
+    return Status(201, {**generation_state(extension), "batch": batch})

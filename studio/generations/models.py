@@ -52,6 +52,14 @@ class Generation(models.Model):
     seed = models.BigIntegerField()
     # Variations submitted together share a batch id.
     batch = models.UUIDField(null=True, blank=True)
+    # The clip this one continues (Extend): it plays right after that clip.
+    extends = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="extensions",
+    )
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     # Which worker renders the job ("host:pid") and when it last said it is
@@ -102,6 +110,13 @@ class Generation(models.Model):
     @property
     def poster_url(self) -> str:
         return settings.MEDIA_URL + self.poster if self.poster else ""
+
+    @property
+    def joined_url(self) -> str:
+        """The original and this extension as one MP4, made when first asked."""
+        if self.extends_id is None or not self.video:
+            return ""
+        return reverse("generations:joined", args=[self.pk])
 
     @property
     def ws_url(self) -> str:

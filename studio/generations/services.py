@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from generation import specs as engine
 from generation.adapters import validate_spec
 from generation.looks import check as check_look
 from generation.specs import MAX_SEED, GenerationSpec
@@ -22,7 +24,11 @@ from studio.generations import runtime
 from studio.generations.models import Generation, Worker
 from studio.generations.store import STALE_AFTER, output_dir, queue_positions
 from studio.generations.uploads import UploadError, input_dir, store_image, store_video
-from studio.generations.validation import Errors, check_api_settings
+from studio.generations.validation import (
+    Errors,
+    check_api_settings,
+    model_capabilities,
+)
 from studio.projects.models import Project
 
 logger = logging.getLogger(__name__)
@@ -51,6 +57,12 @@ class SubmitError(Exception):
     def __init__(self, errors: Errors) -> None:
         self.errors = errors
         super().__init__(" ".join(m for msgs in errors.values() for m in msgs))
+
+
+class ClipNotFinished(Exception):
+    """The clip to continue has not finished (or failed): a 409."""
+
+    status = 409
 
 
 # The uploads a submit takes, and how each is checked and stored.
@@ -282,6 +294,163 @@ def _announce_queued(generations: list[Generation]) -> None:
     runtime.wake()
 
 
+def generation_extend(
+    *,
+    user: AbstractBaseUser,
+    generation: Generation,
+    seconds: Any,
+    prompt: str | None = None,
+) -> Generation:
+    """Queue a clip that continues ``generation`` by ``seconds`` from its
+    last frames, with its prompt or a new one; the new clip records what it
+    extends and plays right after it.
+
+    The extension keeps the clip's model, frame rate, size, steps, guidance
+    and negative prompt and gets a new seed; its frame count is the model's
+    continuation nearest to ``seconds``. Goes through :func:`submit`.
+    Raises :class:`SubmitError` (400), :class:`ClipNotFinished` (409) and
+    :class:`QueueFull` (429).
+    """
+    if generation.owner_id != user.pk:
+        raise PermissionError("Not your clip.")
+    if generation.kind != Generation.Kind.CLIP:
+        raise SubmitError({"__all__": ["Only a clip can be extended, not a sequence."]})
+    original = generation.spec
+    caps = model_capabilities(original.model)
+    if caps is None:
+        raise SubmitError(
+            {"model": [f"The model {original.model!r} is no longer available."]}
+        )
+    if caps.extend is None:
+        raise SubmitError(
+            {
+                "model": [
+                    "Extend needs the built-in model or a SkyReels-V2 model; "
+                    f"{original.model} can't continue a clip."
+                ]
+            }
+        )
+    if generation.status != Generation.Status.SUCCEEDED or not generation.video:
+        raise ClipNotFinished(
+            "This clip has not finished yet; extend it once it has."
+            if not generation.is_finished
+            else "Only a finished clip can be extended; this one did not finish."
+        )
+    frames = extension_frames(seconds, original.fps, caps)
+    if prompt is not None and not isinstance(prompt, str):
+        raise SubmitError({"prompt": ["The prompt must be text."]})
+    settings = {
+        "prompt": (prompt or "").strip() or original.prompt,
+        "negative_prompt": original.negative_prompt,
+        "model": original.model,
+        "num_frames": frames,
+        "fps": original.fps,
+        "width": original.width,
+        "height": original.height,
+        "steps": original.num_inference_steps,
+        "guidance": original.guidance_scale,
+    }
+    source = str(django_settings.MEDIA_ROOT / generation.video)
+    with transaction.atomic():
+        (extension,) = submit(
+            user,
+            settings=settings,
+            project=generation.project,
+            inputs={"video_path": source, "task": engine.EXTEND},
+            expand=False,
+        )
+        Generation.objects.filter(pk=extension.pk).update(extends=generation)
+        extension.extends = generation
+    return extension
+
+
+def extension_frames(seconds: Any, fps: int, caps: Any) -> int:
+    """The frame count of an extension ``seconds`` long at ``fps``: the
+    model's continuation nearest to it. :class:`SubmitError` for a length
+    outside the shared bounds or longer or shorter than the model goes."""
+    low, high = engine.MIN_EXTEND_SECONDS, engine.MAX_EXTEND_SECONDS
+    number = isinstance(seconds, int | float) and not isinstance(seconds, bool)
+    if not number or not abs(seconds) < float("inf"):  # NaN and infinities too
+        raise SubmitError({"seconds": ["Give the extension's length in seconds."]})
+    if not low <= seconds <= high:
+        side = "long" if seconds > high else "short"
+        raise SubmitError(
+            {
+                "seconds": [
+                    f"Extend a clip by {low:g} to {high:g} seconds; {seconds:g} s "
+                    f"is too {side}."
+                ]
+            }
+        )
+    rule = caps.extend
+    wanted = round(seconds * fps)
+    if not rule.min <= wanted <= rule.max:
+        who = caps.subject
+        who = who[:1].lower() + who[1:] if who.startswith("The ") else who
+        raise SubmitError(
+            {
+                "seconds": [
+                    f"At {fps} fps {who} continues a clip by {rule.min / fps:g} to "
+                    f"{rule.max / fps:g} seconds ({rule.min} to {rule.max} frames); "
+                    f"{seconds:g} s would be {wanted} frames."
+                ]
+            }
+        )
+    return rule.nearest(wanted)
+
+
+JOINED_NAME = "joined.mp4"
+
+
+def joined_path(extension: Generation) -> Path:
+    """Where the joined version of an extension is kept."""
+    return output_dir(extension) / JOINED_NAME
+
+
+def generation_joined(*, extension: Generation) -> Path:
+    """The clip ``extension`` continues and the extension as one MP4,
+    signed as every clip is; made on first request and kept beside the
+    extension. Raises :class:`ClipNotFinished` while either is missing."""
+    from generation import encode, sequence
+
+    original = extension.extends
+    if (
+        original is None
+        or not original.video
+        or not extension.video
+        or extension.status != Generation.Status.SUCCEEDED
+    ):
+        raise ClipNotFinished("The joined version needs both clips finished.")
+    path = joined_path(extension)
+    if path.is_file():
+        return path
+    root = django_settings.MEDIA_ROOT
+    first = sequence.read_frames(root / original.video)
+    after = sequence.read_frames(root / extension.video)
+    height, width = first.shape[1:3]
+    if after.shape[1:3] != (height, width):
+        after = encode.fit_frames(after, width, height)
+    spec = extension.spec
+    frames = np.concatenate([first, after])
+    metadata = encode.clip_metadata(spec, frames=str(len(frames)))
+    # Written aside and signed before it takes the name the page asks for.
+    part = path.with_name(f".{uuid.uuid4().hex}.mp4")
+    try:
+        encode.write_video(frames, part, fps=spec.fps, metadata=metadata)
+        _sign(part, spec)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
+    return path
+
+
+def _sign(path: Path, spec: GenerationSpec) -> None:
+    # Every MP4 the studio writes carries Content Credentials.
+    from studio.lib.credentials import clip_signer
+
+    clip_signer()(path, spec)
+
+
 def generation_cancel(*, generation: Generation) -> None:
     """Cancel a queued job at once; a running one stops at its next step.
 
@@ -428,6 +597,10 @@ def generation_state(
         if positions is None:
             positions = queue_positions()
         state["position"] = positions.get(job_id)
+    if generation.extends_id is not None:
+        state["extends"] = str(generation.extends_id)
+        if generation.joined_url:
+            state["joined_url"] = generation.joined_url
     if generation.error:
         state["error"] = generation.error
     if generation.video:

@@ -28,6 +28,16 @@ urlpatterns = [
         views.generation_delete_page,
         name="delete",
     ),
+    path(
+        "generations/<uuid:generation_id>/extend/",
+        views.generation_extend_page,
+        name="extend",
+    ),
+    path(
+        "generations/<uuid:generation_id>/joined.mp4",
+        views.generation_joined_video,
+        name="joined",
+    ),
     # Served by studio.api (mounted first); the name stays for templates.
     path("api/schema", api_schema, name="api_schema"),
     path("media/<path:path>", views.media, name="media"),

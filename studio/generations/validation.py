@@ -137,6 +137,7 @@ def validate_settings(
     image_path: str = "",
     video_path: str = "",
     video_frames: int | None = None,
+    task: str = "",
 ) -> tuple[GenerationSpec | None, Errors]:
     """Check settings given in the spec's own names; fill in defaults.
 
@@ -146,7 +147,8 @@ def validate_settings(
     model's nearest frame count at the clip's frame rate. ``image_path`` and
     ``video_path`` name inputs already stored by ``studio.generations.uploads``
     (never a path from the request); ``video_frames`` is how many frames the
-    stored video holds.
+    stored video holds. ``task`` is the spec's task: "extend" continues the
+    finished clip at ``video_path`` (see ``generation_extend``).
     """
     errors: Errors = {}
     prompt, problems = _text(data.get("prompt"), "Prompt", required=True)
@@ -203,6 +205,7 @@ def validate_settings(
         image_path=image_path,
         video_path=video_path,
         strength=float(values["strength"]),
+        task=task,
     )
     errors = {name: list(msgs) for name, msgs in validate_spec(spec).items() if msgs}
     if not errors and video_frames is not None and video_frames < spec.num_frames:

@@ -22,6 +22,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from generation import specs as engine
 from studio.accounts.data import clips_archive
 from studio.galleries.models import Gallery
 from studio.galleries.services import gallery_items_add
@@ -29,15 +30,20 @@ from studio.generations.forms import MAX_BULK_CLIPS, BulkClipsForm
 from studio.generations.models import Generation
 from studio.generations.search import STATUSES, clean_filters, generation_search
 from studio.generations.services import (
+    ClipNotFinished,
+    QueueFull,
+    SubmitError,
     generation_cancel,
     generation_delete,
+    generation_extend,
+    generation_joined,
     generation_star,
     generations_cancel,
     generations_delete,
     generations_star,
     render_queue,
 )
-from studio.generations.validation import model_names
+from studio.generations.validation import model_capabilities, model_names
 from studio.lib.media import credentials_user, ranged_file
 from studio.projects.models import Project
 
@@ -165,14 +171,95 @@ def _apply_bulk(user: Any, data: dict[str, Any]) -> tuple[bool, str]:
     return True, notice
 
 
+def _detail_context(generation: Generation) -> dict[str, Any]:
+    spec = generation.spec
+    caps = model_capabilities(spec.model)
+    extendable = (
+        generation.kind == Generation.Kind.CLIP
+        and generation.status == Generation.Status.SUCCEEDED
+        and bool(generation.video)
+        and caps is not None
+        and caps.extend is not None
+    )
+    return {
+        "generation": generation,
+        "spec": spec,
+        "extendable": extendable,
+        "extend": {
+            "min": engine.MIN_EXTEND_SECONDS,
+            "max": engine.MAX_EXTEND_SECONDS,
+            "seconds": 2,
+            "prompt": spec.prompt,
+        },
+    }
+
+
 @login_required
 def generation_detail(request: HttpRequest, generation_id: UUID) -> HttpResponse:
-    generation = get_object_or_404(Generation, pk=generation_id, owner=request.user)
-    ctx = {"generation": generation, "spec": generation.spec}
+    generation = get_object_or_404(
+        Generation.objects.select_related("extends"),
+        pk=generation_id,
+        owner=request.user,
+    )
+    ctx = _detail_context(generation)
     template = "generations/generation_detail.html"
     if request.htmx:
         template += "#player"
     return render(request, template, ctx)
+
+
+@login_required
+@require_POST
+def generation_extend_page(request: HttpRequest, generation_id: UUID) -> HttpResponse:
+    """The clip page's Extend form: queue the continuation and open its page;
+    a problem shows on the clip's page, beside the form."""
+    generation = get_object_or_404(Generation, pk=generation_id, owner=request.user)
+    raw = request.POST.get("seconds", "").strip()[:20]
+    prompt = request.POST.get("prompt", "")[: engine.MAX_PROMPT_CHARS + 1]
+    status = 400
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = None
+    try:
+        if seconds is None:
+            raise SubmitError({"seconds": ["Give the extension's length in seconds."]})
+        extension = generation_extend(
+            user=request.user, generation=generation, seconds=seconds, prompt=prompt
+        )
+    except SubmitError as exc:
+        problems = [m for messages in exc.errors.values() for m in messages]
+    except ClipNotFinished as exc:
+        problems, status = [str(exc)], 409
+    except QueueFull as exc:
+        problems, status = [str(exc)], 429
+    else:
+        return redirect(extension)
+    ctx = _detail_context(generation)
+    ctx["extend"].update(seconds=raw, prompt=prompt)
+    ctx["extend_errors"] = problems
+    return render(request, "generations/generation_detail.html", ctx, status=status)
+
+
+def generation_joined_video(request: HttpRequest, generation_id: UUID) -> HttpResponse:
+    """An extension's joined version: the clip it continues, then it, as one
+    MP4 (made on first request). For its owner only, by session or token."""
+    user = credentials_user(request)
+    if user is None or not user.is_authenticated:
+        raise Http404
+    extension = get_object_or_404(
+        Generation.objects.select_related("extends"), pk=generation_id, owner=user
+    )
+    try:
+        path = generation_joined(extension=extension)
+    except ClipNotFinished as exc:
+        raise Http404(str(exc)) from None
+    response = ranged_file(request, path)
+    if request.GET.get("download"):
+        response["Content-Disposition"] = (
+            f'attachment; filename="joined-{extension.pk.hex[:8]}.mp4"'
+        )
+    return response
 
 
 @login_required

@@ -624,6 +624,62 @@ def take_create(
     return Status(202, take_json(take))
 
 
+class TakeExtendIn(RequestBody):
+    """How to continue a finished take."""
+
+    seconds: float = Field(
+        ge=specs.MIN_EXTEND_SECONDS,
+        le=specs.MAX_EXTEND_SECONDS,
+        allow_inf_nan=False,
+        title="The extension's length",
+        description="Seconds; the model's continuation nearest to it.",
+    )
+    prompt: str | None = Field(
+        None,
+        max_length=specs.MAX_PROMPT_CHARS,
+        title="The new shot's prompt",
+        description="Left out, null or empty: the take's own.",
+    )
+
+
+@router.post(
+    "/storyboards/{storyboard_id}/shots/{shot_id}/takes/{take_id}/extend",
+    response={202: TakeOut, 400: Error, 429: Error},
+    summary="Continue a take in a new shot",
+)
+def take_extend(
+    request: HttpRequest,
+    storyboard_id: StoryboardId,
+    shot_id: ShotId,
+    take_id: ShotId,
+    payload: TakeExtendIn,
+) -> Status:
+    """Queue a new shot right after this one whose take continues the given
+    take from its last frames, as the page's Extend button does; the cut
+    then plays it straight after. 400 when the take has not finished or its
+    model cannot continue a clip; 429 when your queue is full."""
+    shot = _own_shot(request, storyboard_id, shot_id)
+    number = parse_id(take_id)
+    take = (
+        Take.objects.select_related("generation", "shot")
+        .filter(pk=number, shot=shot)
+        .first()
+        if number is not None
+        else None
+    )
+    if take is None:
+        raise ApiError(404, "No such take.")
+    try:
+        continuation = services.take_extend(
+            take=take, seconds=payload.seconds, prompt=payload.prompt
+        )
+    except StoryboardError as exc:
+        raise ApiError(400, str(exc)) from None
+    except QueueFull as exc:
+        raise ApiError(429, str(exc)) from None
+    return Status(202, take_json(continuation))
+
+
 @router.post(
     "/storyboards/{storyboard_id}/generate",
     response={200: TakesOut, 202: TakesOut, 400: Error, 429: Error},

@@ -20,7 +20,9 @@ from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
 from studio.galleries.services import private_copies_make, private_copy_path
 from studio.generations.models import Generation
 from studio.generations.services import (
+    ClipNotFinished,
     SubmitError,
+    generation_extend,
     generation_submit_batch,
     submit,
 )
@@ -299,6 +301,57 @@ def takes_generate(*, shots: Sequence[Shot]) -> list[Take]:
             )
         _touch(storyboard)
     return takes
+
+
+def take_extend(*, take: Take, seconds: Any, prompt: str | None = None) -> Take:
+    """Continue a finished take: a new shot right after the take's shot,
+    whose first take (and the one in the cut) is the extension, so the cut
+    plays it straight after the take it continues. ``prompt`` (else the
+    take's own) gets the storyboard's look as every shot's does. Raises
+    StoryboardError, QueueFull."""
+    shot = take.shot
+    storyboard = shot.storyboard
+    generation = take.generation
+    text = (prompt or "").strip() if isinstance(prompt, str) else ""
+    with transaction.atomic():
+        added = shot_add(
+            storyboard=storyboard,
+            order=shot.order + 1,
+            kind=shot.kind,
+            prompt=(text or shot.prompt)[:MAX_PROMPT_CHARS],
+            duration=float(seconds) if isinstance(seconds, int | float) else 0.0,
+            caption="",
+            notes=f"Continues shot {shot.order}, take {take.number}.",
+        )
+        composed = None
+        if text:
+            try:
+                composed, _ = prompting.compose(
+                    user=storyboard.owner, storyboard=storyboard, shot=added
+                )
+            except prompting.PromptError as exc:
+                raise StoryboardError(str(exc)) from exc
+        try:
+            extension = generation_extend(
+                user=storyboard.owner,
+                generation=generation,
+                seconds=seconds,
+                prompt=composed,
+            )
+        except SubmitError as exc:
+            reason = next(m for messages in exc.errors.values() for m in messages)
+            raise StoryboardError(reason) from exc
+        except ClipNotFinished as exc:
+            raise StoryboardError("Only a finished take can be extended.") from exc
+        spec = extension.spec
+        # The shot lasts exactly as long as its take: the cut keeps every frame.
+        added.duration = spec.num_frames / spec.fps
+        added.save(update_fields=["duration"])
+        continuation = Take.objects.create(shot=added, generation=extension, number=1)
+        added.chosen_take = continuation
+        added.save(update_fields=["chosen_take"])
+        _touch(storyboard)
+    return continuation
 
 
 def shots_missing(storyboard: Storyboard) -> list[Shot]:

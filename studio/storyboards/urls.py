@@ -21,6 +21,7 @@ urlpatterns = [
     path(SHOT, views.shot_edit, name="shot_edit"),
     path(SHOT + "action/", views.shot_action, name="shot_action"),
     path(SHOT + "takes/<int:take_id>/use/", views.take_choose, name="take_choose"),
+    path(SHOT + "takes/<int:take_id>/extend/", views.take_extend, name="take_extend"),
     path(SHOT + "choices/", views.choice_add, name="choice_add"),
     path(
         BOARD + "choices/<int:choice_id>/delete/",

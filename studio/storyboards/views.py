@@ -363,6 +363,36 @@ def take_choose(
 
 @login_required
 @require_POST
+def take_extend(
+    request: HttpRequest,
+    project_id: UUID,
+    storyboard_id: UUID,
+    shot_id: int,
+    take_id: int,
+) -> HttpResponse:
+    """A take's Extend button: a new shot after this one that continues it."""
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    shot = _shot(storyboard, shot_id)
+    take = get_object_or_404(
+        Take.objects.select_related("generation", "shot"), pk=take_id, shot=shot
+    )
+    try:
+        seconds = float(request.POST.get("seconds", "").strip()[:20])
+    except ValueError:
+        messages.error(request, "Give the extension's length in seconds.")
+        return _board(request, storyboard)
+    try:
+        services.take_extend(
+            take=take, seconds=seconds, prompt=request.POST.get("prompt", "")[:2001]
+        )
+    except (StoryboardError, QueueFull) as exc:
+        messages.error(request, str(exc))
+        return _board(request, storyboard)
+    return _board(request, storyboard, queued=True)
+
+
+@login_required
+@require_POST
 def generate_missing(
     request: HttpRequest, project_id: UUID, storyboard_id: UUID
 ) -> HttpResponse:
