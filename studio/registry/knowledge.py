@@ -4,11 +4,12 @@ Each term of the world (a colour, a subject, a motion, a scene, a camera
 move) gets an example prompt in the world's own words. Its example clip is
 made by the model itself, at its 32 px, and kept as a small animated WebP
 under ``MEDIA_ROOT/knowledge/<weights' hash>/``, so new weights get new
-examples. Making all of them takes a minute or two of CPU (about one to four
-seconds a clip, see ``manage.py knowledge_examples``), far too long for a
-page request or for the web process beside the generation worker; the
-command makes them once, and until it has, the page shows the world's own
-renders of the same terms, labelled as such.
+examples. One example (12 frames, 16 steps with guidance) took 1–4 s on a
+quiet 2-core CPU and about 35 s on a busy one, so all 34 take minutes: far
+too long for a page request or for the web process beside the generation
+worker. ``manage.py knowledge_examples`` makes them once (it resumes where
+it stopped); until it has, the page shows the world's own renders of the
+same terms (milliseconds each), labelled as such.
 """
 
 from __future__ import annotations
