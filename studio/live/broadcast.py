@@ -204,7 +204,9 @@ class Hub:
     def attach_owner(self, owner_id: int, outbox: Outbox) -> None:
         channel = self._channel(owner_id)
         channel.owners.append(outbox)
-        outbox.message({"type": "viewers", "count": len(channel.viewers)})
+        if channel.viewers:
+            # Viewers already wait for the stream; none is the page's default.
+            outbox.message({"type": "viewers", "count": len(channel.viewers)})
 
     def detach_owner(self, owner_id: int, outbox: Outbox) -> None:
         channel = self._channel(owner_id)
