@@ -363,5 +363,13 @@ function bindComposer(root) {
   form.dataset.bound = "1";
 }
 
+// A welcome link's ?try=N has filled the box: a reload keeps what the
+// creator typed since (the draft), not the suggestion again.
+if (new URLSearchParams(location.search).has("try")) {
+  const url = new URL(location.href);
+  url.searchParams.delete("try");
+  history.replaceState(history.state, "", url);
+}
+
 bindComposer(document);
 document.addEventListener("htmx:load", (event) => bindComposer(event.detail.elt));
