@@ -41,9 +41,9 @@ def test_a_creator_extends_a_clip_and_watches_the_joined_version(
     errors: list[str] = []
     page.on(
         "console",
-        lambda message: errors.append(message.text)
-        if message.type == "error"
-        else None,
+        lambda message: (
+            errors.append(message.text) if message.type == "error" else None
+        ),
     )
     sign_up_with_a_project(page, url, "maya", "Ball")
     clip = finished_clip(page, url)
