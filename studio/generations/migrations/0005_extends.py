@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0004_kind'),
+        ("generations", "0004_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='extends',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='extensions', to='generations.generation'),
+            model_name="generation",
+            name="extends",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="extensions",
+                to="generations.generation",
+            ),
         ),
     ]
