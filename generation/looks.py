@@ -470,14 +470,23 @@ def apply_look(
 
 
 def _soften(frames: np.ndarray, amount: float) -> np.ndarray:
-    """A light bloom: blend each frame with a blurred copy of itself."""
+    """A light bloom: blend each frame with a blurred copy of itself.
+
+    The blur is taken on a copy at about 32 px and scaled back up smoothly,
+    so it costs the same small share of a frame at any size.
+    """
+    f = torch.nn.functional
     with torch.inference_mode():
-        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-        radius = max(1, round(min(frames.shape[1:3]) / 48))
-        blurred = torch.nn.functional.avg_pool2d(
-            x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False
-        )
-        # Screen blend: brightens and softens the highlights.
-        screen = 255.0 - (255.0 - x) * (255.0 - blurred) / 255.0
-        out = x + (screen - x) * (0.5 * amount) + (blurred - x) * (0.5 * amount)
-        return out.clamp_(0, 255).add_(0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float().contiguous()
+        h, w = frames.shape[1:3]
+        step = max(1, min(h, w) // 32)
+        small = f.avg_pool2d(x, step, stride=step, ceil_mode=True)
+        small = f.avg_pool2d(small, 3, stride=1, padding=1, count_include_pad=False)
+        blurred = f.interpolate(small, size=(h, w), mode="bilinear")
+        # Half a screen blend (brightens the highlights), half the blur itself:
+        # x + a/2 * (b * (1 - x/255)) + a/2 * (b - x).
+        half = 0.5 * amount
+        glow = blurred * (1.0 - x / 255.0)
+        out = x.add_(glow.add_(blurred).sub_(x).mul_(half))
+        out = out.clamp_(0, 255).add_(0.5).to(torch.uint8)
+        return out.permute(0, 2, 3, 1).contiguous().numpy()
