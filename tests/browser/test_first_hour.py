@@ -10,6 +10,7 @@ from tests.browser.conftest import (
     PASSWORD,
     PATIENCE,
     RENDERING,
+    ROOT,
     save_artifacts,
     wait_for_the_composer,
     wait_until,
@@ -132,3 +133,94 @@ def test_a_new_creator_signs_up_makes_a_clip_and_shares_it_to_a_phone(
     finally:
         owner.close()
         phone.close()
+
+
+def test_the_prompt_box_tells_the_truth_before_submit_and_deletes_ask(
+    live_studio, page
+):
+    errors: list[str] = []
+    collect_console_errors(page, errors)
+    shots = ROOT / "test-artifacts"
+    shots.mkdir(exist_ok=True)
+    try:
+        page.goto(f"{live_studio}/")
+        page.screenshot(path=shots / "first-hour-landing.png")
+        page.goto(f"{live_studio}/accounts/signup/")
+        page.fill("#id_username", "lin")
+        page.fill("#id_password1", PASSWORD)
+        page.fill("#id_password2", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("[data-testid=welcome]")
+        page.screenshot(path=shots / "first-hour-welcome.png")
+        page.click("[data-testid=open-first-project]")
+        wait_for_the_composer(page)
+
+        # An empty prompt gets no praise from the coach.
+        page.wait_for_selector("#coach [data-code=empty]")
+        assert "Reads like a shot" not in page.inner_text("#coach")
+        page.screenshot(path=shots / "first-hour-coach-empty.png")
+
+        # "Prompt is empty" leaves as soon as there is a prompt.
+        page.click("[data-testid=generate]")
+        page.wait_for_selector("#composer-errors:not([hidden])")
+        wait_for_the_composer(page)
+        assert "prompt is empty" in page.inner_text("#composer-errors")
+        # One click on a suggestion fills the box, and the error goes.
+        page.click("#gallery [data-fill-prompt]")
+        assert page.input_value("#id_prompt") == STARTER
+        assert page.is_hidden("#composer-errors")
+        assert page.locator("#composer .errorlist").count() == 0
+
+        # A duration the model cannot make is said before submit.
+        page.select_option("#id_fps", "24")
+        page.fill("#id_duration", "12")
+        note = page.inner_text("[data-role=frames]")
+        assert "12 s is longer than Built-in makes at 24 fps: at most 2 s" in note
+        assert "288" not in page.inner_text("#composer")
+        assert page.get_attribute("#id_duration", "max") == "2"
+        page.press("#id_duration", "Tab")
+        assert page.input_value("#id_duration") == "2"
+        assert "48 frames" in page.inner_text("[data-role=frames]")
+
+        # A storyboard of two shots: shot 1 offers no continuity.
+        project = page.url.split("?")[0]
+        page.goto(f"{project}storyboards/")
+        page.fill("#id_title", "Dawn")
+        page.click("text=Create storyboard")
+        page.wait_for_selector("[data-testid=total]")
+        board = page.url.split("#")[0].split("?")[0]
+        for prompt in ("a hawk over a valley", "a red ball bouncing"):
+            page.click("summary:has-text('Add a shot')")
+            form = page.locator(f"form[action$='{board.split(live_studio)[1]}shots/']")
+            form.locator("textarea[name=prompt]").fill(prompt)
+            form.locator("button[type=submit]").click()
+            page.wait_for_load_state("load")
+        page.wait_for_selector(".shot:nth-child(2)")
+        first, second = page.locator(".shot").nth(0), page.locator(".shot").nth(1)
+        assert first.locator("[name=continue_from_previous]").count() == 0
+        assert "image" not in first.inner_text().lower()
+        assert second.locator("[name=continue_from_previous]").count() == 1
+        first.screenshot(path=shots / "first-hour-storyboard-shot-1.png")
+
+        # Deleting the storyboard asks; Cancel keeps it.
+        asked: list[str] = []
+
+        def answer(dialog, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", lambda dialog: answer(dialog, False))
+        page.click("text=Delete storyboard…")
+        assert asked and "Delete the storyboard “Dawn” and its 2 shots?" in asked[0]
+        assert page.url.startswith(board)
+        page.reload()
+        page.wait_for_selector("[data-testid=total]")
+        # OK deletes it.
+        page.once("dialog", lambda dialog: answer(dialog, True))
+        page.click("text=Delete storyboard…")
+        page.wait_for_selector("text=Storyboard deleted")
+        assert page.locator(".project-card:has-text('Dawn')").count() == 0
+        assert not errors, "console errors:\n" + "\n".join(errors)
+    except Exception:
+        save_artifacts(page, "first-hour-box")
+        raise
