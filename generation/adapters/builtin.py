@@ -68,6 +68,21 @@ def clip_prompt(path: str | os.PathLike[str]) -> str:
         return ""
 
 
+def read_clip(path: str | os.PathLike[str]) -> np.ndarray:
+    """The frames of the clip to continue; :class:`InvalidSpecError` in the
+    creator's words when it is gone or unreadable."""
+    import av
+
+    from generation.sequence import read_frames
+
+    try:
+        return read_frames(path)
+    except (OSError, ValueError, av.error.FFmpegError) as error:
+        raise InvalidSpecError(
+            {"video": ["The clip to continue can no longer be read; was it deleted?"]}
+        ) from error
+
+
 def weights_memory() -> dict[str, int]:
     """Memory for the built-in model's weights, as ``estimate_memory`` gives it
     for a registered model: the denoiser, the detail decoder when there is one
@@ -162,9 +177,8 @@ class BuiltinAdapter:
         frames, by the streaming sampler (generation/builtin/streaming.py);
         a preview after every frame made."""
         from generation.builtin.streaming import ClipContinuation, continue_clip
-        from generation.sequence import read_frames
 
-        clip = read_frames(spec.video_path)
+        clip = read_clip(spec.video_path)
         total = spec.num_frames
 
         def on_frame(made: int, stream: ClipContinuation) -> None:

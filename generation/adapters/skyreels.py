@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import av
 import numpy as np
 import torch
 
@@ -191,7 +192,16 @@ class SkyReelsAdapter(WanAdapter):
         """The video→video pipeline's arguments for an extension, and how
         many leading frames of its output to drop (the held clip, then the
         overlap re-decoded)."""
-        clip = inputs.load_video(spec.video_path, 10_000, spec.width, spec.height)
+        try:
+            clip = inputs.load_video(spec.video_path, 10_000, spec.width, spec.height)
+        except (OSError, ValueError, av.error.FFmpegError) as error:
+            raise InvalidSpecError(
+                {
+                    "video": [
+                        "The clip to continue can no longer be read; was it deleted?"
+                    ]
+                }
+            ) from error
         overlap = overlap_for(len(clip), self.overlap_history)
         if overlap < 1 + TEMPORAL:
             raise InvalidSpecError(

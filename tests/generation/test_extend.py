@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from generation import encode
-from generation.adapters import family_module
+from generation.adapters import InvalidSpecError, family_module
 from generation.adapters.builtin import BuiltinAdapter, capabilities
 from generation.builtin.detector import read_clip
 from generation.builtin.evaluate import to_native
@@ -154,3 +154,14 @@ def test_a_wide_clip_goes_back_where_it_was_cropped_from():
     assert square[0, 16, 4, 0] == 200 and square[0, 16, 28, 0] == 0
     # Rows cropped off repeat the nearest edge.
     assert (square[0, 0] == square[0, 7]).all()
+
+
+def test_a_clip_that_is_gone_fails_in_a_sentence(tiny_adapter, spec, tmp_path):
+    extend = dataclasses.replace(
+        spec, task=EXTEND, video_path=str(tmp_path / "deleted.mp4"), num_frames=8
+    )
+    with pytest.raises(InvalidSpecError) as raised:
+        tiny_adapter.generate(extend)
+    assert raised.value.errors["video"] == [
+        "The clip to continue can no longer be read; was it deleted?"
+    ]
