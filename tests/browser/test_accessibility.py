@@ -10,6 +10,8 @@ page would be refused by the studio's Content-Security-Policy, as it should be.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import pytest
@@ -20,7 +22,6 @@ from tests.browser.conftest import (
     PATIENCE,
     RENDERING,
     ROOT,
-    live_manage,
     queue_a_long_clip,
     save_artifacts,
     sign_up_with_a_project,
@@ -51,8 +52,8 @@ from studio.storyboards.models import Take
 from studio.storyboards.services import shot_add, storyboard_create, take_choose
 
 owner = get_user_model().objects.get(username="ada")
-project = Project.objects.get(owner=owner)
-clips = list(Generation.objects.filter(owner=owner, status="succeeded").order_by("created"))
+project = Project.objects.get(owner=owner, name="Harbour film")
+clips = list(project.generations.filter(status="succeeded").order_by("created"))
 gallery = gallery_create(owner=owner, title="Harbour selects", description="The calm ones.")
 gallery_items_add(gallery=gallery, generations=clips)
 _, token = share_link_create(owner=owner, gallery=gallery, label="Client")
@@ -132,8 +133,17 @@ def studio(live_studio, live_studio_env) -> Studio:
             raise
         finally:
             browser.close()
-    out = live_manage(live_studio_env, "shell", "-c", SEED)
-    paths = json.loads(out.strip().splitlines()[-1])
+    seeded = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", SEED],
+        cwd=ROOT,
+        env=live_studio_env,
+        capture_output=True,
+        text=True,
+    )
+    assert seeded.returncode == 0, (
+        f"seeding the studio failed:\n{seeded.stderr[-3000:]}"
+    )
+    paths = json.loads(seeded.stdout.strip().splitlines()[-1])
     return Studio(live_studio, login, paths)
 
 
