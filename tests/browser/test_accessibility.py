@@ -177,7 +177,9 @@ def open_page(browser, studio: Studio, path: str, *, logged_in: bool):
     context.set_default_timeout(PATIENCE)
     page = context.new_page()
     response = page.goto(studio.url + studio.paths.get(path, path))
-    assert response is not None and response.ok, f"{path} answered {response.status}"
+    assert response is not None and response.ok, (
+        f"{path} answered {response.status if response else 'nothing'}"
+    )
     page.wait_for_load_state("networkidle")
     return context, page
 
