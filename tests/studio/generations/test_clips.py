@@ -522,7 +522,9 @@ def test_the_top_bar_counts_alices_clips_on_their_way_and_not_bobs(
     # The badge refreshes itself while clips are on their way.
     polled = alice_client.get(reverse("generations:queue"), HTTP_HX_REQUEST="true")
     assert polled.status_code == 200
-    assert 'hx-trigger="every 3s, clips-queued from:body"' in polled.content.decode()
+    # Recounted when a clip is queued, starts or ends, and polled meanwhile.
+    trigger = 'hx-trigger="clips-queued from:body, clips-changed from:body, every 3s"'
+    assert trigger in polled.content.decode()
     assert badge(polled.content.decode()) == "1 rendering · 2 queued"
 
     Generation.objects.filter(owner=alice).update(status="succeeded")
