@@ -643,7 +643,7 @@ class TakeExtendIn(RequestBody):
 
 
 @router.post(
-    "/storyboards/{storyboard_id}/shots/{shot_id}/takes/{take_id}/extend",
+    "/storyboards/{storyboard_id}/shots/{shot_id}/takes/{number}/extend",
     response={202: TakeOut, 400: Error, 429: Error},
     summary="Continue a take in a new shot",
 )
@@ -651,20 +651,21 @@ def take_extend(
     request: HttpRequest,
     storyboard_id: StoryboardId,
     shot_id: ShotId,
-    take_id: ShotId,
+    number: ShotId,
     payload: TakeExtendIn,
 ) -> Status:
-    """Queue a new shot right after this one whose take continues the given
-    take from its last frames, as the page's Extend button does; the cut
-    then plays it straight after. 400 when the take has not finished or its
-    model cannot continue a clip; 429 when your queue is full."""
+    """Queue a new shot right after this one whose take continues take
+    `number` of the shot (its `takes[].number`) from its last frames, as the
+    page's Extend button does; the cut then plays it straight after. 400
+    when the take has not finished or its model cannot continue a clip; 429
+    when your queue is full."""
     shot = _own_shot(request, storyboard_id, shot_id)
-    number = parse_id(take_id)
+    wanted = parse_id(number)
     take = (
         Take.objects.select_related("generation", "shot")
-        .filter(pk=number, shot=shot)
+        .filter(number=wanted, shot=shot)
         .first()
-        if number is not None
+        if wanted is not None
         else None
     )
     if take is None:

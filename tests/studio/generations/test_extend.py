@@ -274,7 +274,7 @@ def test_a_storyboard_take_is_continued_in_a_new_shot(
     # The API does the same, by token.
     response = post(
         anonymous_client,
-        f"/api/storyboards/{board.pk}/shots/{added.pk}/takes/{continuation.pk}/extend",
+        f"/api/storyboards/{board.pk}/shots/{added.pk}/takes/{continuation.number}/extend",
         {"seconds": 1, "prompt": "a red ball rolling left"},
         Authorization=f"Bearer {token}",
     )
