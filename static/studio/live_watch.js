@@ -91,7 +91,9 @@ class Watch {
         this.pollClosed(message);
         break;
       case "error":
+        // A refusal's reason shows when the socket closes; a vote's, at once.
         this.lastError = message.error;
+        if (!this.roles.vote.hidden) this.roles["vote-note"].textContent = message.error;
         break;
       default:
         break;
