@@ -105,11 +105,19 @@ def library_export(*, owner: AbstractBaseUser) -> dict[str, Any]:
             .order_by("name")
             .values("name", "options")
         ),
-        "styles": list(
-            StylePreset.objects.filter(owner=owner)
-            .order_by("name")
-            .values("name", "snippet", "negative_prompt")
-        ),
+        "styles": [
+            # A shipped look goes by its name; styles made from an imported
+            # .cube table stay behind (the table is a file, not JSON).
+            {
+                "name": style.name,
+                "snippet": style.snippet,
+                "negative_prompt": style.negative_prompt,
+                "look": style.look,
+            }
+            for style in StylePreset.objects.filter(owner=owner, lut="").order_by(
+                "name"
+            )
+        ],
         "director": (
             {
                 "camera": director.camera,

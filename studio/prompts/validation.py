@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generation.looks import SHIPPED as SHIPPED_LOOKS
 from generation.specs import MAX_PROMPT_CHARS
 from studio.numbers import NumberError, check_whole
 from studio.prompts.models import (
@@ -205,4 +206,12 @@ def validate_style(data: Any) -> tuple[dict, Errors]:
         if problems:
             errors[field] = problems
         cleaned[field] = value
+    look = data.get("look")
+    if look not in (None, ""):
+        # A shipped look by name; imported colour tables travel as files, not here.
+        if not isinstance(look, str) or look not in SHIPPED_LOOKS:
+            known = ", ".join(SHIPPED_LOOKS)
+            errors["look"] = [f"Choose a look by name ({known}), or none."]
+        else:
+            cleaned["look"] = look
     return cleaned, errors

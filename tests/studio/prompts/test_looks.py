@@ -18,6 +18,8 @@ from studio.generations.models import Generation
 from studio.projects.models import Project
 from studio.prompts.models import StylePreset
 from studio.prompts.services import LOOKS
+from studio.prompts.transfer import library_export, library_import
+from studio.prompts.validation import validate_style
 from tests.studio.generations.processes import PATIENCE
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -219,3 +221,35 @@ def test_choosing_a_style_in_the_prompt_box_carries_its_look(
     page = alice_client.get(project.get_absolute_url()).content.decode()
     assert f'data-style-id="{noir.pk}" data-look="Film noir"' in page
     assert 'name="style" value="" data-role="style-id"' in page
+
+
+def test_an_export_keeps_shipped_looks_and_leaves_imported_tables_behind(
+    alice, alice_client
+):
+    StylePreset.objects.create(
+        owner=alice, name="Night", snippet="dark", look="Film noir"
+    )
+    upload = SimpleUploadedFile("a.cube", cube())
+    alice_client.post(IMPORT, {"name": "Graded", "snippet": "warm", "cube": upload})
+    data = library_export(owner=alice)
+    assert [(s["name"], s["look"]) for s in data["styles"]] == [("Night", "Film noir")]
+
+    StylePreset.objects.filter(owner=alice).delete()
+    library_import(owner=alice, data=data)
+    assert StylePreset.objects.get(owner=alice, name="Night").look == "Film noir"
+
+
+def test_a_style_with_an_unknown_look_is_refused_in_words(alice, alice_client):
+    response = alice_client.post(
+        reverse("prompts:styles"), {"name": "Odd", "snippet": "odd", "look": "Sepia"}
+    )
+    assert response.status_code == 200  # the page again, with the form's error
+    assert "Select a valid choice" in response.content.decode()
+    _, errors = validate_style({"name": "Odd", "snippet": "odd", "look": "Sepia"})
+    assert errors["look"][0].startswith("Choose a look by name (Film noir,")
+    response = alice_client.post(
+        reverse("prompts:styles"),
+        {"name": "Noir too", "snippet": "x", "look": "Film noir"},
+    )
+    assert response.status_code == 302
+    assert StylePreset.objects.get(owner=alice, name="Noir too").look == "Film noir"
