@@ -115,6 +115,8 @@ def test_a_new_creator_signs_up_makes_a_clip_and_shares_it_to_a_phone(
         assert "signed by this studio's own key" in line
         assert "Content Credentials: valid" not in line
         assert public.evaluate("document.documentElement.scrollWidth") <= 390
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        public.screenshot(path=ROOT / "test-artifacts" / "first-hour-share-phone.png")
 
         # The library and the other pages of the first hour, visited once.
         for path in ("/clips/", "/prompts/", "/galleries/", "/models/"):
