@@ -61,6 +61,17 @@ def test_a_shared_gallery_plays_logged_out_and_stops_when_revoked(studio_url, br
         page.click("[data-testid=create-share]")
         share_url = page.inner_text("[data-testid=share-url]").strip()
         assert "/s/" in share_url
+        assert page.is_visible("[data-testid=share-qr] svg")
+
+        # Copy puts the link on the clipboard and says so, out loud too.
+        owner.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.click("[data-testid=copy-share]")
+        page.wait_for_selector("[data-testid=copy-share]:text-is('Copied')")
+        assert page.text_content("[data-testid=copy-status]") == (
+            "Link copied to the clipboard."
+        )
+        assert page.evaluate("navigator.clipboard.readText()") == share_url
+        save_artifacts(page, "share-panel")
 
         # A fresh, logged-out browser on a phone plays it.
         public.goto(share_url)

@@ -16,6 +16,7 @@ from generation.credentials import verify_video
 from generation.encode import probe_video
 from studio.galleries.services import gallery_create, gallery_item_add
 from studio.sharing.models import ShareLink
+from studio.sharing.panels import share_qr_svg
 from studio.sharing.services import share_link_create, share_link_revoke
 from tests.studio.sharing.conftest import get_prepared
 
@@ -406,3 +407,62 @@ def test_an_empty_shared_gallery_has_nothing_to_download(anonymous_client, alice
     response = anonymous_client.get(f"/s/{token}/download/")
     assert response.status_code == 404
     assert b"no clips yet" in response.content
+
+
+# -- the panel: copy, QR code, the target's links -------------------------------
+
+
+def test_a_new_link_comes_with_a_copy_button_and_its_qr_code(alice_client, gallery):
+    response = alice_client.post(
+        "/shares/new/", {"gallery": gallery.pk}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    url = re.search(r'data-testid="share-url">([^<]+)<', html).group(1)
+    assert f'data-copy="{url}"' in html
+    assert 'role="status"' in html and "not shown again" in html
+    svg = re.search(r"<svg\b.*?</svg>", html, re.S).group(0)
+    assert svg == str(share_qr_svg(url))
+    assert svg != str(share_qr_svg(url + "x"))
+    assert 'class="share-qr"' in svg and "style=" not in svg
+
+
+def test_the_panel_lists_only_the_owners_links_for_that_target(
+    alice, bob, alice_client, gallery, clip
+):
+    share_link_create(owner=alice, gallery=gallery, label="Mia", expires_in_hours=24)
+    share_link_create(owner=alice, gallery=gallery, label="Jo")
+    share_link_create(owner=alice, generation=clip, label="Clip friend")
+    other = gallery_create(owner=alice, title="Elsewhere")
+    share_link_create(owner=alice, gallery=other, label="Elsewhere friend")
+    bobs = gallery_create(owner=bob, title="Bob's")
+    share_link_create(owner=bob, gallery=bobs, label="Bob's friend")
+    mia = ShareLink.objects.get(label="Mia")
+    mia.views = 3
+    mia.save()
+
+    page = alice_client.get(gallery.get_absolute_url()).content.decode()
+    panel = page[page.index('class="share-panel"') :]
+    panel = panel[: panel.index("</ul>")]
+    labels = re.findall(r'data-testid="share-link-label">([^<]+)<', panel)
+    assert labels == ["Jo", "Mia"]
+    metas = [
+        " ".join(m.split())
+        for m in re.findall(r'data-testid="share-link-meta">(.*?)</span>', panel, re.S)
+    ]
+    created = timezone.localtime(mia.created).strftime("%b %-d, %H:%M")
+    expires = timezone.localtime(mia.expires).strftime("%b %-d, %H:%M")
+    assert metas[1] == f"· made {created} · 3 views · expires {expires}"
+    assert metas[0].endswith("· 0 views · no expiry")
+    assert panel.count('data-testid="revoke-share"') == 2
+
+
+def test_revoking_from_the_list_marks_the_link_revoked(alice_client, shared):
+    link, token = shared
+    page = alice_client.get(link.gallery.get_absolute_url()).content.decode()
+    action = re.search(r'<form method="post" action="(/shares/\d+/revoke/)"', page)
+    response = alice_client.post(action.group(1), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "revoked" in html and 'data-testid="revoke-share"' not in html
+    assert Client().get(f"/s/{token}/").status_code == 404
+    link.refresh_from_db()
+    assert link.revoked is not None
