@@ -6,6 +6,7 @@
 // what the studio queues.
 
 const SIZE_NAMES = { 64: "Tiny", 128: "Small", 256: "Medium", 512: "Large" };
+const SETTINGS_OPEN = "studio.settings.open";
 
 function readModels() {
   const block = document.getElementById("model-capabilities");
@@ -249,20 +250,40 @@ class Composer {
       note.classList.toggle("warn-text", Boolean(problem));
     }
     if (badge) badge.textContent = text;
+    // The folded settings in one line (the server writes the first one).
     const summary = form.querySelector("[data-role=summary]");
-    if (summary && frames !== null) {
-      const seed = elements.seed.value ? `seed ${elements.seed.value}` : "random seed";
-      const frame = size ? `${size[0]}×${size[1]}` : "";
+    if (summary && caps && frames !== null) {
       summary.textContent = [
-        `${frames} frames`,
-        `${fps} fps`,
-        frame,
-        `${elements.steps.value} steps`,
-        seed,
+        caps.label,
+        `${shortSeconds(frames / fps)} s at ${fps} fps`,
+        size ? `${size[0]}×${size[1]}` : "",
+        elements.steps.value ? `${elements.steps.value} steps` : "",
+        `seed ${elements.seed.value || "random"}`,
       ]
         .filter(Boolean)
         .join(" · ");
     }
+  }
+
+  // The settings stay folded or open as the creator left them, across clips
+  // and visits; one that stopped a clip opens them (the server says so).
+  rememberSettings() {
+    const details = this.form.querySelector("details.settings");
+    if (!details) return;
+    let stored = null;
+    try {
+      stored = localStorage.getItem(SETTINGS_OPEN);
+    } catch {
+      // Storage refused: the settings start folded.
+    }
+    if (stored === "1") details.open = true;
+    details.addEventListener("toggle", () => {
+      try {
+        localStorage.setItem(SETTINGS_OPEN, details.open ? "1" : "0");
+      } catch {
+        // Nothing to remember with.
+      }
+    });
   }
 
   setDurationState(invalid) {
@@ -309,6 +330,7 @@ class Composer {
   bind() {
     const { form, elements } = this;
     this.watchErrors();
+    this.rememberSettings();
     elements.model?.addEventListener("change", () => this.apply(true));
     elements.fps.addEventListener("change", () => {
       this.adjusted = "";
@@ -372,4 +394,12 @@ if (new URLSearchParams(location.search).has("try")) {
 }
 
 bindComposer(document);
+
+// Back to the project page from the browser's page cache: the gallery may
+// have changed since (a clip finished), so it is fetched again.
+window.addEventListener("pageshow", (event) => {
+  const gallery = document.getElementById("gallery");
+  if (!event.persisted || !gallery?.dataset.url || !window.htmx) return;
+  window.htmx.ajax("GET", gallery.dataset.url, { target: "#gallery", swap: "outerHTML" });
+});
 document.addEventListener("htmx:load", (event) => bindComposer(event.detail.elt));

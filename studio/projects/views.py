@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
@@ -117,6 +118,29 @@ def _initial_settings(request: HttpRequest) -> dict | None:
     )
 
 
+def _settings_summary(form: GenerationForm, models: dict) -> str:
+    """The folded settings in one line, as composer.js keeps it up to date:
+    "Built-in · 2 s at 8 fps · 256×256 · 20 steps · seed random"."""
+    caps = models.get(str(form["model"].value()))
+    if caps is None:
+        return ""
+    parts = [caps["label"]]
+    duration, fps = form["duration"].value(), form["fps"].value()
+    if duration and fps:
+        parts.append(f"{duration} s at {fps} fps")
+    sizes = caps["presets"]["sizes"].get(str(form["aspect"].value()), [])
+    for side, width, height in sizes:
+        if str(side) == str(form["size"].value()):
+            parts.append(f"{width}×{height}")
+    if steps := form["steps"].value():
+        parts.append(f"{steps} steps")
+    parts.append(f"seed {form['seed'].value() or 'random'}")
+    return " · ".join(parts)
+
+
+# The gallery changes while the page is away (clips finish, Back from a clip):
+# the browser asks again rather than showing a copy from its caches.
+@never_cache
 @login_required
 def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id, owner=request.user)
@@ -126,6 +150,7 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         or editor_initial(request, project)
     )
     form = GenerationForm(initial=initial)
+    models = composer_models(form.model_names)
 
     if request.htmx and request.GET.get("partial") == "gallery":
         ctx = {
@@ -145,7 +170,8 @@ def project_detail(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "starters": STARTER_PROMPTS,
         "editor": editor_context(request.user, project),
         "library_prompt": initial.get("library_prompt"),
-        "composer_models": composer_models(form.model_names),
+        "composer_models": models,
+        "settings_summary": _settings_summary(form, models),
     }
     return render(request, "projects/project_detail.html", ctx)
 
@@ -184,6 +210,7 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
     # The clips just queued show even if one has already failed (a model
     # that cannot load fails at once): its card says why.
     shown = Q(status__in=ACTIVE) | Q(pk__in=[g.pk for g in queued])
+    models = composer_models(form.model_names)
     ctx = {
         "project": project,
         "form": form,
@@ -191,7 +218,10 @@ def project_generate(request: HttpRequest, project_id: UUID) -> HttpResponse:
         "gallery": _gallery(request, project),
         "editor": editor_context(request.user, project),
         "library_prompt": source.pk if source else None,
-        "composer_models": composer_models(form.model_names),
+        "composer_models": models,
+        "settings_summary": _settings_summary(form, models),
+        # Folded settings open when one of them is what stopped the clip.
+        "settings_open": bool(set(form.errors) - {"prompt", "style", "__all__"}),
     }
     if request.htmx:
         # htmx swaps only 2xx answers; the form says what went wrong beside

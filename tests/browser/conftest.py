@@ -185,8 +185,11 @@ def save_artifacts(page, name: str) -> None:
     (artifacts / f"{name}.html").write_text(page.content())
 
 
-def sign_up_with_a_project(page, url: str, username: str, project: str) -> None:
-    """A new creator signs up and lands on a new project's prompt box."""
+def sign_up_with_a_project(
+    page, url: str, username: str, project: str, *, open_settings: bool = True
+) -> None:
+    """A new creator signs up and lands on a new project's prompt box, its
+    folded settings opened (and kept open) unless ``open_settings`` is False."""
     page.goto(f"{url}/accounts/signup/")
     page.fill("#id_username", username)
     page.fill("#id_password1", PASSWORD)
@@ -196,6 +199,9 @@ def sign_up_with_a_project(page, url: str, username: str, project: str) -> None:
     page.fill("#id_name", project)
     page.click("text=Create project")
     wait_for_the_composer(page)
+    if open_settings:
+        page.click("#composer details.settings > summary")
+        page.wait_for_selector("#composer details.settings[open]")
 
 
 def wait_for_the_composer(page) -> None:

@@ -293,3 +293,31 @@ def test_each_project_card_shows_its_latest_poster_and_clip_count(
     assert "<img" not in cards[empty.name]
     assert "0 clips · updated" in cards[empty.name]
     assert len(cards) == 7
+
+
+def test_the_project_page_is_never_served_from_a_cache(project, alice_client):
+    """Back from a clip asks the studio again: no stale, empty gallery."""
+    response = alice_client.get(project.get_absolute_url())
+    cache_control = response.headers["Cache-Control"]
+    assert "no-store" in cache_control
+    assert "private" in cache_control
+
+
+def test_the_settings_start_folded_with_the_look_line_hidden(project, alice_client):
+    content = alice_client.get(project.get_absolute_url()).content.decode()
+    settings = re.search(r'<details class="settings"[^>]*>', content).group(0)
+    assert " open" not in settings
+    look = re.search(r'<p class="look-chosen"[^>]*>', content).group(0)
+    assert "hidden" in look
+
+
+def test_settings_with_an_error_open_to_show_it(project, alice_client):
+    response = alice_client.post(
+        reverse("projects:generate", args=[project.pk]),
+        settings_form(steps="0"),
+    )
+    assert response.status_code == 400
+    settings = re.search(
+        r'<details class="settings"[^>]*>', response.content.decode()
+    ).group(0)
+    assert " open" in settings
