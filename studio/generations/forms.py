@@ -203,6 +203,8 @@ class GenerationForm(forms.Form):
         required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
     )
     variations = forms.IntegerField(
+        label="Variations (seeds)",
+        help_text="Clips of the same prompt, each with its own seed.",
         initial=1,
         min_value=1,
         max_value=settings.STUDIO_MAX_VARIATIONS,
