@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
-from generation import sequence, sheet
+from generation import sequence, sheet, specs
 from generation.sequence import SoundtrackError
 from studio.generations.services import CLIPS_QUEUED, QueueFull
+from studio.generations.validation import model_capabilities
 from studio.projects.models import Project
 from studio.sharing.panels import share_panel_context
 from studio.storyboards import services
@@ -178,6 +179,17 @@ def storyboard_delete(
 # -- script → shots --------------------------------------------------------------
 
 
+def _shot_seconds(storyboard: Storyboard) -> tuple[float, float]:
+    """The shortest and longest shot, in seconds, that the storyboard's
+    model makes at its frame rate."""
+    low, high = specs.MIN_FRAMES, specs.MAX_FRAMES
+    rules = model_capabilities(storyboard.model)
+    if rules is not None:
+        low, high = max(low, rules.frames.min), min(high, rules.frames.max)
+    fps = max(1, storyboard.fps)
+    return low / fps, high / fps
+
+
 @login_required
 @require_POST
 def script_propose(
@@ -188,7 +200,13 @@ def script_propose(
     proposals: list[ProposedShot] = []
     if form.is_valid():
         try:
-            proposals = propose_shots(form.cleaned_data["script"])
+            low, high = _shot_seconds(storyboard)
+            proposals = propose_shots(
+                form.cleaned_data["script"],
+                min_seconds=low,
+                max_seconds=high,
+                fps=storyboard.fps,
+            )
         except ValueError as exc:
             form.add_error("script", str(exc))
     ctx = {

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import io
+import re
 import wave
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from studio.storyboards import services
-from studio.storyboards.models import Shot, Storyboard
+from studio.storyboards.models import Render, Shot, Storyboard
 
 pytestmark = pytest.mark.django_db
 
@@ -282,3 +283,43 @@ def test_the_sheet_downloads_as_png_and_pdf(alice_client, storyboard, shots, mak
     assert b"".join(png.streaming_content).startswith(b"\x89PNG")
     pdf = alice_client.get(page(storyboard, "sheet.pdf"))
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+
+
+def test_proposed_durations_keep_to_what_the_model_makes_at_the_boards_rate(
+    alice_client, storyboard
+):
+    # 16 fps: the model's 48 frames at most are 3 s.
+    storyboard.fps = 16
+    storyboard.save()
+    scene = (
+        "A hawk circles above the valley at dawn. "
+        "Mia runs down the hill, jumps the stream, grabs her bag and climbs "
+        "onto the old cart while the farmer shouts after her."
+    )
+    response = alice_client.post(
+        page(storyboard, "script/"), {"script": scene}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    seconds = [
+        float(v) for v in re.findall(r'name="duration"[^>]*value="([^"]+)"', html)
+    ]
+    assert len(seconds) == 2 and max(seconds) == 3.0
+    assert all(2.0 <= value <= 3.0 for value in seconds)
+
+
+def test_the_rendered_cut_sits_by_the_render_button_above_the_shots(
+    alice_client, storyboard, shots, make_take
+):
+    older = make_take(shots[0]).generation
+    newest = make_take(shots[1]).generation
+    Render.objects.create(storyboard=storyboard, generation=older)
+    Render.objects.create(storyboard=storyboard, generation=newest)
+    html = alice_client.get(page(storyboard)).content.decode()
+    button = html.index(">Render sequence</button>")
+    player = html.index('data-testid="render"')
+    vtt = html.index('data-testid="vtt"')
+    earlier = html.index('data-testid="earlier-render"')
+    first_shot = html.index('<ol class="shots"')
+    assert button < player < vtt < earlier < first_shot
+    assert html.count('data-testid="render"') == 1
+    assert newest.video_url in html[player:vtt]
