@@ -198,20 +198,22 @@ def sign_up_with_a_project(
     page.wait_for_url(f"{url}/")
     page.fill("#id_name", project)
     page.click("text=Create project")
-    wait_for_the_composer(page)
-    if open_settings:
-        page.click("#composer details.settings > summary")
-        page.wait_for_selector("#composer details.settings[open]")
+    wait_for_the_composer(page, open_settings=open_settings)
 
 
-def wait_for_the_composer(page) -> None:
+def wait_for_the_composer(page, *, open_settings: bool = True) -> None:
     """The prompt box is ready for keys once its script has bound it and htmx has run.
 
     The form is in the DOM before its deferred scripts run, so a Ctrl+Enter pressed
-    as soon as it appears could reach a form that nothing listens to yet.
+    as soon as it appears could reach a form that nothing listens to yet. Its
+    folded settings are opened (the box keeps them open from then on) unless
+    ``open_settings`` is False.
     """
     page.wait_for_selector("#composer[data-bound]")
     page.wait_for_load_state("load")
+    if open_settings and not page.is_visible("#composer #id_steps"):
+        page.click("#composer details.settings > summary")
+        page.wait_for_selector("#composer details.settings[open]")
 
 
 def queue_a_long_clip(page, prompt: str, *, variations: int = 1) -> None:

@@ -81,6 +81,9 @@ def test_a_film_noir_clip_and_an_imported_cube(live_studio, page, tmp_path):
     folder = shots(tmp_path)
     try:
         sign_up_with_a_project(page, live_studio, "omar", "Noir")
+        # No look chosen yet: the prompt box names none.
+        look = page.locator("[data-role=look-chosen]")
+        assert not look.is_visible()
         page.fill("#id_prompt", "a red ball bouncing over a grass field")
         page.fill("#id_duration", "1")
         page.fill("#id_steps", "4")
