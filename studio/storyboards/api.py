@@ -644,7 +644,7 @@ class TakeExtendIn(RequestBody):
 
 @router.post(
     "/storyboards/{storyboard_id}/shots/{shot_id}/takes/{number}/extend",
-    response={202: TakeOut, 400: Error, 429: Error},
+    response={202: TakeOut, 429: Error},
     summary="Continue a take in a new shot",
 )
 def take_extend(
@@ -675,7 +675,7 @@ def take_extend(
             take=take, seconds=payload.seconds, prompt=payload.prompt
         )
     except StoryboardError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise FieldErrors({ALL: [str(exc)]}) from None
     except QueueFull as exc:
         raise ApiError(429, str(exc)) from None
     return Status(202, take_json(continuation))

@@ -268,6 +268,15 @@ def test_a_storyboard_take_is_continued_in_a_new_shot(
     page = alice_client.get(board.get_absolute_url()).content.decode()
     # The continuation, still queued, has nothing to extend yet.
     assert page.count('data-testid="take-extend"') == 1
+    # Nor does the API: a 400 with the reason, as the request's own error.
+    response = post(
+        anonymous_client,
+        f"/api/storyboards/{board.pk}/shots/{added.pk}/takes/{continuation.number}/extend",
+        {"seconds": 1},
+        Authorization=f"Bearer {token}",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["__all__"]
     render_queued(tiny_adapter)
     page = alice_client.get(board.get_absolute_url()).content.decode()
     assert page.count('data-testid="take-extend"') == 2
