@@ -40,8 +40,8 @@ from studio.galleries import models, services
 from studio.generations.models import Generation
 from studio.numbers import MAX_ID, NumberError, query_whole
 from studio.sharing.models import ShareLink as Link
+from studio.sharing.requests import ShareInput
 from studio.sharing.services import (
-    MAX_EXPIRY_HOURS,
     share_link_create,
     share_link_revoke,
     share_url,
@@ -52,7 +52,6 @@ router = Router(tags=["Galleries"])
 ITEMS_PER_PAGE = 100
 MAX_TITLE_CHARS = models.Gallery._meta.get_field("title").max_length
 MAX_DESCRIPTION_CHARS = models.Gallery._meta.get_field("description").max_length
-MAX_LABEL_CHARS = Link._meta.get_field("label").max_length
 NOT_BLANK = r"\S"
 NO_CLIP = "No such clip."
 
@@ -249,31 +248,6 @@ class ItemInput(Lenient):
     @classmethod
     def _generation(cls, value: Any) -> uuid.UUID:
         return clip_id(value)
-
-
-class ShareInput(Lenient):
-    expires_in_hours: float | None = Field(
-        None, gt=0, le=MAX_EXPIRY_HOURS, description="Left out or null: never."
-    )
-    label: str = Field("", max_length=MAX_LABEL_CHARS)
-
-    @field_validator("expires_in_hours", mode="before")
-    @classmethod
-    def _hours(cls, value: Any) -> Any:
-        if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not 0 < value <= MAX_EXPIRY_HOURS
-        ):
-            raise ValueError(f"A number of hours above 0 and up to {MAX_EXPIRY_HOURS}.")
-        return value
-
-    @field_validator("label", mode="before")
-    @classmethod
-    def _label(cls, value: Any) -> Any:
-        if not isinstance(value, str) or len(value) > MAX_LABEL_CHARS:
-            raise ValueError(f"At most {MAX_LABEL_CHARS} characters of text.")
-        return value
 
 
 class PageQuery(Schema):
