@@ -20,6 +20,23 @@ export function decodeFrame(buffer) {
   return { header, image };
 }
 
+// Draw a decoded frame on the player's canvas unless a newer one arrives
+// while it decodes; whether it was drawn. The player keeps lastIndex,
+// frames, canvas, context and root.
+export async function paintFrame(player, header, image) {
+  player.lastIndex = header.index;
+  const bitmap = await createImageBitmap(image);
+  if (header.index !== player.lastIndex) {
+    bitmap.close(); // a newer frame arrived while this one decoded
+    return false;
+  }
+  player.context.drawImage(bitmap, 0, 0, player.canvas.width, player.canvas.height);
+  bitmap.close();
+  player.frames += 1;
+  player.root.dataset.frames = String(player.frames);
+  return true;
+}
+
 class LiveMode {
   constructor(root) {
     this.root = root;
@@ -240,16 +257,7 @@ class LiveMode {
   async onFrame(buffer) {
     const { header, image } = decodeFrame(buffer);
     if (header.session !== this.session || header.index <= this.lastIndex) return;
-    this.lastIndex = header.index;
-    const bitmap = await createImageBitmap(image);
-    if (header.index !== this.lastIndex) {
-      bitmap.close(); // a newer frame arrived while this one decoded
-      return;
-    }
-    this.context.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
-    bitmap.close();
-    this.frames += 1;
-    this.root.dataset.frames = String(this.frames);
+    if (!(await paintFrame(this, header, image))) return;
     this.root.dataset.promptIndex = String(header.prompt_index);
     this.roles.count.textContent = String(this.frames);
     if (this.recording) {

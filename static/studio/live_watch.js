@@ -2,7 +2,7 @@
 // the votes its creator offers. Protocol: README "Sharing live"
 // (/ws/live/watch?share=<token>, binary message type 2 = live frame).
 
-import { decodeFrame } from "./live_mode.js";
+import { decodeFrame, paintFrame } from "./live_mode.js";
 
 // A dropped connection is tried again after this long (ms), doubling up to a minute.
 const RETRY = 2000;
@@ -107,16 +107,7 @@ class Watch {
       this.lastIndex = -1;
     }
     if (header.index <= this.lastIndex) return;
-    this.lastIndex = header.index;
-    const bitmap = await createImageBitmap(image);
-    if (header.index !== this.lastIndex) {
-      bitmap.close(); // a newer frame arrived while this one decoded
-      return;
-    }
-    this.context.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
-    bitmap.close();
-    this.frames += 1;
-    this.root.dataset.frames = String(this.frames);
+    if (!(await paintFrame(this, header, image))) return;
     if (this.root.dataset.state !== "live") this.setState("live");
   }
 

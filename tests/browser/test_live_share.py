@@ -78,7 +78,7 @@ def test_a_phone_watches_a_shared_stream_and_its_vote_steers_it(
         page.click("#share-panel-live [data-testid=create-share]")
         url = page.wait_for_selector("[data-testid=share-url]").text_content()
         assert "/s/" in url
-        assert page.get_by_text("it is not shown again").count()
+        assert page.get_by_text("is not shown again").count()
         page.click("[data-testid=copy-share]")
         wait_until(
             page,
