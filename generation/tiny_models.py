@@ -108,9 +108,36 @@ def _clip_text(hidden_size: int) -> Any:
     return CLIPTextModel(config).eval()
 
 
+# The tiny Wan-shaped transformer's sizes (Wan, and SkyReels-V2 built on it).
+WAN_SHAPED: dict[str, Any] = {
+    "patch_size": (1, 2, 2),
+    "num_attention_heads": 2,
+    "attention_head_dim": 12,
+    "out_channels": 16,
+    "text_dim": TEXT_DIM,
+    "freq_dim": 256,
+    "ffn_dim": 32,
+    "num_layers": 2,
+    "cross_attn_norm": True,
+    "qk_norm": "rms_norm_across_heads",
+    "rope_max_seq_len": 32,
+}
+
+
+def _wan_vae() -> Any:
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(
+        base_dim=3,
+        z_dim=16,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],
+    )
+
+
 def _wan(task: str) -> Any:
     from diffusers import (
-        AutoencoderKLWan,
         FlowMatchEulerDiscreteScheduler,
         WanImageToVideoPipeline,
         WanPipeline,
@@ -119,27 +146,11 @@ def _wan(task: str) -> Any:
     )
 
     transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
         # Image-to-video (Wan 2.2 style) adds a mask and the image's latents.
         in_channels=36 if task == "i2v" else 16,
-        out_channels=16,
-        text_dim=TEXT_DIM,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
+        **WAN_SHAPED,
     )
-    vae = AutoencoderKLWan(
-        base_dim=3,
-        z_dim=16,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-    )
+    vae = _wan_vae()
     parts = {
         "transformer": transformer,
         "vae": vae,
@@ -386,7 +397,6 @@ def _animatediff(task: str) -> Any:
 
 def _skyreels(task: str) -> Any:
     from diffusers import (
-        AutoencoderKLWan,
         SkyReelsV2DiffusionForcingImageToVideoPipeline,
         SkyReelsV2DiffusionForcingPipeline,
         SkyReelsV2Transformer3DModel,
@@ -395,27 +405,8 @@ def _skyreels(task: str) -> Any:
 
     # Diffusion forcing: one timestep per latent frame, so the same
     # transformer serves text→video, image→video and continuations.
-    transformer = SkyReelsV2Transformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=16,
-        out_channels=16,
-        text_dim=TEXT_DIM,
-        freq_dim=256,
-        ffn_dim=32,
-        num_layers=2,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-    )
-    vae = AutoencoderKLWan(
-        base_dim=3,
-        z_dim=16,
-        dim_mult=[1, 1, 1, 1],
-        num_res_blocks=1,
-        temperal_downsample=[False, True, True],
-    )
+    transformer = SkyReelsV2Transformer3DModel(in_channels=16, **WAN_SHAPED)
+    vae = _wan_vae()
     scheduler = UniPCMultistepScheduler(
         prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=8.0
     )
