@@ -21,6 +21,7 @@ from studio.prompts.services import LOOKS
 from studio.prompts.transfer import library_export, library_import
 from studio.prompts.validation import validate_style
 from tests.studio.generations.processes import PATIENCE
+from tests.studio.prompts.test_views import settings_form
 
 pytestmark = pytest.mark.django_db(transaction=True)
 IMPORT = "/prompts/styles/looks/"
@@ -40,23 +41,6 @@ def noir() -> StylePreset:
 @pytest.fixture
 def project(alice) -> Project:
     return Project.objects.create(owner=alice, name="Harbour teaser")
-
-
-def settings_form(**overrides) -> dict:
-    data = {
-        "prompt": "a red ball bouncing to the right, slow push-in",
-        "negative_prompt": "",
-        "model": "builtin",
-        "duration": "1",
-        "fps": "8",
-        "aspect": "1:1",
-        "size": "64",
-        "steps": "2",
-        "guidance": "3",
-        "seed": "11",
-        "variations": "1",
-    }
-    return {**data, **overrides}
 
 
 def finished(generation: Generation) -> Generation:
