@@ -30,6 +30,8 @@ DEFAULT_PRESET = "ultrafast"
 # 256 px clips, starting and syncing x264's frame threads cost more than they
 # save (16 frames: ~10–14 ms against ~13–20 ms inside a busy server).
 SINGLE_THREAD_PIXELS = 320 * 320
+# Sample rate of the AAC track muxed beside the frames.
+AUDIO_RATE = 44_100
 POSTER_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".png": "PNG"}
 
 
@@ -248,13 +250,21 @@ class VideoWriter:
             raise
         self._stream = stream
 
-    def write(self, frames: np.ndarray) -> Path:
+    def write(
+        self,
+        frames: np.ndarray,
+        *,
+        audio: np.ndarray | None = None,
+        audio_rate: int = AUDIO_RATE,
+    ) -> Path:
         """Encode uint8 frames (T, h, w, 3), each once at i/fps, and move the
         finished file to ``path``. Frames of another size are scaled to cover
         the writer's size, the overflow cropped evenly (see
-        :func:`fit_frames`). Returns the path."""
+        :func:`fit_frames`). ``audio``, float32 stereo (2, n) at
+        ``audio_rate``, is muxed beside them as AAC. Returns the path."""
         try:
             _check_frames(frames)
+            sound = None if audio is None else self._add_audio(audio, audio_rate)
             width, height = self.size
             if frames.shape[1:3] != (height, width):
                 source = _scaled_yuv_frames(frames, width, height)
@@ -268,11 +278,20 @@ class VideoWriter:
                 frame.pts, frame.time_base = index, self.time_base
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
+            if sound is not None:
+                _mux_audio(container, sound, audio)
             container.close()
             os.replace(self._temporary, self.path)
         finally:
             self.discard()
         return self.path
+
+    def _add_audio(self, audio: np.ndarray, rate: int) -> av.audio.stream.AudioStream:
+        if audio.ndim != 2 or audio.shape[0] != 2:
+            raise ValueError(f"audio must be stereo (2, n), got {audio.shape}")
+        sound = self._container.add_stream("aac", rate=int(rate))
+        sound.layout = "stereo"
+        return sound
 
     def discard(self) -> None:
         """Close the file and remove it unless :meth:`write` finished it."""
@@ -292,6 +311,8 @@ def write_video(
     crf: int = DEFAULT_CRF,
     preset: str = DEFAULT_PRESET,
     size: tuple[int, int] | None = None,
+    audio: np.ndarray | None = None,
+    audio_rate: int = AUDIO_RATE,
 ) -> Path:
     """Encode uint8 frames (T, H, W, 3) as an H.264 MP4 at exactly ``fps``.
 
@@ -299,7 +320,8 @@ def write_video(
     browser plays it; width and height must therefore be even. ``metadata``
     goes into the container's tags. ``size`` (width, height) scales the
     frames to cover that size while encoding, cropping the overflow evenly
-    (see :func:`fit_frames`). Returns the written path.
+    (see :func:`fit_frames`). ``audio`` (float32 stereo, (2, n) at
+    ``audio_rate``) is muxed beside the frames as AAC. Returns the written path.
     """
     _check_frames(frames)
     if size is None:
@@ -307,7 +329,23 @@ def write_video(
     writer = VideoWriter(
         path, size=size, fps=fps, metadata=metadata, crf=crf, preset=preset
     )
-    return writer.write(frames)
+    return writer.write(frames, audio=audio, audio_rate=audio_rate)
+
+
+def _mux_audio(
+    container: av.container.OutputContainer,
+    sound: av.audio.stream.AudioStream,
+    audio: np.ndarray,
+    chunk: int = 1024,
+) -> None:
+    samples = np.asarray(audio, dtype=np.float32)
+    rate = sound.codec_context.sample_rate
+    for start in range(0, samples.shape[1], chunk):
+        block = np.ascontiguousarray(samples[:, start : start + chunk])
+        frame = av.AudioFrame.from_ndarray(block, format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts = rate, start
+        container.mux(sound.encode(frame))
+    container.mux(sound.encode(None))
 
 
 def write_poster(

@@ -10,11 +10,9 @@ to the video's length and muxed as AAC.
 from __future__ import annotations
 
 import os
-import secrets
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from generation.specs import SequenceTask
 TRANSITIONS = ("cut", "crossfade")
 # A crossfade spans this long around each cut (seconds), less for short shots.
 CROSSFADE_SECONDS = 0.5
-AUDIO_RATE = 44_100
+AUDIO_RATE = encode.AUDIO_RATE
 AUDIO_FADE_SECONDS = 1.0
 AUDIO_SUFFIXES = (".mp3", ".wav", ".m4a", ".aac", ".ogg", ".oga", ".flac", ".opus")
 MAX_SOUNDTRACK_BYTES = 20 * 1024 * 1024
@@ -282,44 +280,9 @@ def write_sequence(
     metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write H.264 frames and, when given, float32 stereo audio as AAC."""
-    if audio is None:
-        return encode.write_video(frames, path, fps=fps, metadata=metadata)
-    _, height, width, _ = frames.shape
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    time_base = Fraction(1, fps)
-    try:
-        with av.open(
-            str(temporary),
-            mode="w",
-            format="mp4",
-            options={"movflags": "+use_metadata_tags+faststart"},
-        ) as container:
-            container.metadata.update(metadata or {})
-            video = container.add_stream("libx264", rate=fps)
-            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-            video.codec_context.time_base = time_base
-            video.options = {"crf": str(encode.DEFAULT_CRF), "preset": "ultrafast"}
-            sound = container.add_stream("aac", rate=AUDIO_RATE)
-            sound.layout = "stereo"
-            for index, pixels in enumerate(frames):
-                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                frame.pts, frame.time_base = index, time_base
-                container.mux(video.encode(frame))
-            container.mux(video.encode(None))
-            chunk = 1024
-            for start in range(0, audio.shape[1], chunk):
-                block = np.ascontiguousarray(audio[:, start : start + chunk])
-                frame = av.AudioFrame.from_ndarray(
-                    block, format="fltp", layout="stereo"
-                )
-                frame.sample_rate, frame.pts = AUDIO_RATE, start
-                container.mux(sound.encode(frame))
-            container.mux(sound.encode(None))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return encode.write_video(
+        frames, path, fps=fps, metadata=metadata, audio=audio, audio_rate=AUDIO_RATE
+    )
 
 
 @dataclass(frozen=True)
