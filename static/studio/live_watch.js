@@ -25,6 +25,7 @@ class Watch {
       this.roles[element.dataset.role] = element;
     }
     this.frames = 0;
+    this.epoch = 0;
     this.lastIndex = -1;
     this.session = null;
     this.poll = null;
@@ -50,6 +51,7 @@ class Watch {
   }
 
   setState(state, text) {
+    if (state !== "live") this.epoch += 1;
     this.root.dataset.state = state;
     this.roles.badge.hidden = state !== "live";
     this.roles.message.hidden = state === "live";
@@ -102,12 +104,16 @@ class Watch {
 
   async onFrame(buffer) {
     const { header, image } = decodeFrame(buffer);
+    if (this.root.dataset.state === "ended") return; // a frame still in flight after the stop
     if (header.session !== this.session) {
       this.session = header.session; // a new session starts its count again
       this.lastIndex = -1;
     }
     if (header.index <= this.lastIndex) return;
+    const epoch = this.epoch;
     if (!(await paintFrame(this, header, image))) return;
+    // A stop (or a new start) that arrived while the frame decoded wins over it.
+    if (epoch !== this.epoch) return;
     if (this.root.dataset.state !== "live") this.setState("live");
   }
 
