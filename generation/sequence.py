@@ -1,10 +1,16 @@
-"""Shots → one sequence: cuts or crossfades, captions, and a soundtrack.
+"""Shots → one sequence: cuts or crossfades, captions, and its sound.
 
 Every shot keeps exactly ``round(duration * fps)`` frames, so the sequence is
 exactly as long as its shots together; a crossfade dissolves across the cut
 without shortening anything. Captions become a WebVTT sidecar and, when
-asked, are burned into the frames. A soundtrack is decoded, trimmed and faded
-to the video's length and muxed as AAC.
+asked, are burned into the frames. An uploaded soundtrack is decoded,
+trimmed and faded to the video's length and muxed as AAC.
+
+Sound settings (``generation.sound``) add generated sound of the same
+length: music, effects read from the frames, and each shot's spoken line
+at its moment. With an uploaded soundtrack the soundtrack is the music (the
+composer stays silent) and effects and voices are mixed over it. A shot
+with a spoken line is captioned by its words, as they are heard.
 """
 
 from __future__ import annotations
@@ -39,11 +45,17 @@ class SoundtrackError(ValueError):
 
 @dataclass(frozen=True)
 class ShotClip:
-    """One shot of a sequence: its clip on disk, its length and its caption."""
+    """One shot of a sequence: its clip on disk, its length and its caption;
+    its prompt and spoken line (``voice`` by ``character``, ``voice_start``
+    seconds into the shot) for its sound."""
 
     path: Path
     duration: float
     caption: str = ""
+    prompt: str = ""
+    voice: str = ""
+    character: str = ""
+    voice_start: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -235,10 +247,13 @@ def soundtrack_check(
     return seconds
 
 
-def read_audio(path: str | os.PathLike[str], seconds: float) -> np.ndarray:
-    """Decode the first ``seconds`` of a soundtrack as float32 stereo (2, N)."""
-    wanted = round(seconds * AUDIO_RATE)
-    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
+def read_audio(
+    path: str | os.PathLike[str], seconds: float, rate: int = AUDIO_RATE
+) -> np.ndarray:
+    """Decode the first ``seconds`` of a soundtrack as float32 stereo (2, N)
+    at ``rate``."""
+    wanted = round(seconds * rate)
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
     chunks, have = [], 0
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
@@ -258,10 +273,12 @@ def read_audio(path: str | os.PathLike[str], seconds: float) -> np.ndarray:
     return audio
 
 
-def fade(audio: np.ndarray, seconds: float = AUDIO_FADE_SECONDS) -> np.ndarray:
+def fade(
+    audio: np.ndarray, seconds: float = AUDIO_FADE_SECONDS, rate: int = AUDIO_RATE
+) -> np.ndarray:
     """Fade in at the start and out at the end, each at most a quarter long."""
     length = audio.shape[1]
-    ramp = min(round(seconds * AUDIO_RATE), length // 4)
+    ramp = min(round(seconds * rate), length // 4)
     if ramp < 1:
         return audio
     out = audio.copy()
@@ -278,10 +295,11 @@ def write_sequence(
     fps: int,
     audio: np.ndarray | None = None,
     metadata: dict[str, str] | None = None,
+    audio_rate: int = AUDIO_RATE,
 ) -> Path:
     """Write H.264 frames and, when given, float32 stereo audio as AAC."""
     return encode.write_video(
-        frames, path, fps=fps, metadata=metadata, audio=audio, audio_rate=AUDIO_RATE
+        frames, path, fps=fps, metadata=metadata, audio=audio, audio_rate=audio_rate
     )
 
 
@@ -313,10 +331,15 @@ def render_sequence(
     on_shot: OnShot | None = None,
     should_stop: Callable[[], bool] | None = None,
     basename: str = "sequence",
+    sound: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> SequenceResult:
     """Render shots into ``<basename>.mp4``, ``.vtt`` and ``.jpg`` in output_dir.
 
-    The video has exactly the sum of the shots' frame counts at ``fps``.
+    The video has exactly the sum of the shots' frame counts at ``fps``, and
+    its audio, when it has any, exactly as long. ``sound`` is the sound
+    settings in the API's shape (see :mod:`generation.sound`), ``seed`` makes
+    the generated sound repeatable.
     ``on_shot(done, total, frames)`` hears about every shot prepared;
     ``should_stop`` is asked between shots and raises
     :class:`~generation.specs.GenerationCancelled` when it answers True.
@@ -342,18 +365,28 @@ def render_sequence(
         video = crossfade(prepared, round(CROSSFADE_SECONDS * fps))
     else:
         video = np.concatenate(prepared)
-    cues = caption_cues(shots)
+    seconds = len(video) / fps
+    audio, rate, spans = None, AUDIO_RATE, None
+    if sound:
+        audio, rate, spans = sequence_audio(
+            shots, prepared, fps=fps, sound=sound, seed=seed, soundtrack=soundtrack
+        )
+    elif soundtrack:
+        audio = fade(read_audio(soundtrack, seconds))
+    cues = caption_cues(shots) if spans is None else spoken_cues(shots, spans)
     if burn_captions:
         for cue in cues:
             first, last = round(cue.start * fps), round(cue.end * fps)
             video[first:last] = burn_caption(video[first:last], cue.text)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    audio = None
-    if soundtrack:
-        audio = fade(read_audio(soundtrack, len(video) / fps))
     path = write_sequence(
-        video, output_dir / f"{basename}.mp4", fps=fps, audio=audio, metadata=metadata
+        video,
+        output_dir / f"{basename}.mp4",
+        fps=fps,
+        audio=audio,
+        metadata=metadata,
+        audio_rate=rate,
     )
     captions = write_webvtt(cues, output_dir / f"{basename}.vtt")
     poster = encode.write_poster(video, output_dir / f"{basename}.jpg", frame=0)
@@ -366,6 +399,76 @@ def render_sequence(
         width=width,
         height=height,
     )
+
+
+def sequence_audio(
+    shots: Sequence[ShotClip],
+    frames: Sequence[np.ndarray],
+    *,
+    fps: int,
+    sound: dict[str, Any],
+    seed: int,
+    soundtrack: str | os.PathLike[str] | None = None,
+) -> tuple[np.ndarray, int, list[tuple[float, float, str]]]:
+    """The sequence's generated sound, its rate, and the spoken spans.
+
+    With a ``soundtrack`` the composer's music is off and the soundtrack,
+    faded in and out, plays under the effects and voices.
+    """
+    import dataclasses
+
+    from generation.clip_audio import fit_length
+    from generation.sound import (
+        SAMPLE_RATE,
+        ShotSound,
+        SoundSettings,
+        VoiceLine,
+        sequence_sound,
+    )
+
+    settings = SoundSettings.from_json(sound)
+    if soundtrack:
+        settings = dataclasses.replace(settings, music=False)
+    plan, start = [], 0.0
+    for shot, pictures in zip(shots, frames, strict=True):
+        line = " ".join(shot.voice.split())
+        voice = None
+        if line and settings.voice:
+            voice = VoiceLine(line, character=shot.character, start=shot.voice_start)
+        duration = len(pictures) / fps
+        plan.append(
+            ShotSound(shot.prompt or shot.caption, start, duration, pictures, voice)
+        )
+        start += duration
+    seconds = sum(len(f) for f in frames) / fps
+    result = sequence_sound(plan, fps, settings, seed, seconds)
+    audio = fit_length(result.audio, seconds, SAMPLE_RATE)
+    if soundtrack:
+        music = fade(read_audio(soundtrack, seconds, SAMPLE_RATE), rate=SAMPLE_RATE)
+        audio = np.clip(audio + music * settings.music_volume, -1.0, 1.0)
+    spans = [(float(a), float(b), str(text)) for a, b, text in result.voice_spans]
+    return audio.astype(np.float32), SAMPLE_RATE, spans
+
+
+def spoken_cues(
+    shots: Sequence[ShotClip], spans: Sequence[tuple[float, float, str]]
+) -> list[Cue]:
+    """Captions that follow the words: a shot with a spoken line is captioned
+    by the spans spoken during it, any other shot by its caption."""
+    cues, start = [], 0.0
+    for shot in shots:
+        end = start + shot.duration
+        words = [s for s in spans if start <= s[0] < end] if shot.voice.strip() else []
+        if words:
+            cues += [
+                Cue(start=a, end=max(a, b), text=" ".join(t.split()))
+                for a, b, t in words
+                if t.strip()
+            ]
+        elif text := " ".join(shot.caption.split()):
+            cues.append(Cue(start=start, end=end, text=text))
+        start = end
+    return cues
 
 
 def sequence_metadata(title: str, shots: int, extra: dict[str, Any]) -> dict[str, str]:
@@ -406,7 +509,18 @@ def run_sequence_task(
 
     started = time.perf_counter()
     spec = task.spec
-    shots = [ShotClip(Path(s.path), float(s.duration), s.caption) for s in task.shots]
+    shots = [
+        ShotClip(
+            Path(s.path),
+            float(s.duration),
+            s.caption,
+            prompt=s.prompt,
+            voice=s.voice,
+            character=s.character,
+            voice_start=float(s.voice_start),
+        )
+        for s in task.shots
+    ]
 
     def on_shot(done: int, total: int, frames: np.ndarray) -> None:
         if on_step is None:
@@ -447,6 +561,8 @@ def run_sequence_task(
         metadata=metadata,
         on_shot=on_shot,
         should_stop=should_stop,
+        sound=task.sound or None,
+        seed=spec.seed,
     )
     return Result(
         video_path=result.video_path,

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import torch
 
-from generation import adapters, encode, looks, previews
+from generation import adapters, clip_audio, encode, looks, previews
 from generation.adapters import (
     Adapter,
     InvalidSpecError,
@@ -498,7 +498,13 @@ class GenerationService:
             poster_job = encode.helper_pool().submit(
                 encode.write_poster, frames, output_dir / f"{name}.jpg", size=size
             )
-            video = opening.result().write(frames)
+            audio, rate = (
+                clip_audio.clip_audio(spec, frames)
+                if clip_audio.wants_sound(spec)
+                else (None, clip_audio.AUDIO_RATE)
+            )
+            # The sound is muxed in the same write, so the signer covers it.
+            video = opening.result().write(frames, audio=audio, audio_rate=rate)
             written.append(video)
             if self.signer is not None:
                 self.signer(video, spec)

@@ -63,6 +63,9 @@ class GenerationSpec:
     # its name, and its parameters as the caller resolved them.
     look: str = ""
     look_params: dict[str, Any] = field(default_factory=dict)
+    # Sound settings in the API's shape (generation.sound.SoundSettings'
+    # JSON); empty: a silent clip.
+    sound: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,11 +115,17 @@ class Result:
 
 @dataclass(frozen=True)
 class ShotPlan:
-    """One finished shot of a sequence: its clip, how long it plays, its line."""
+    """One finished shot of a sequence: its clip, how long it plays, its
+    caption; and what is said over it: ``voice`` spoken by ``character``
+    (empty: the narrator) ``voice_start`` seconds after the shot begins."""
 
     path: str
     duration: float
     caption: str = ""
+    prompt: str = ""
+    voice: str = ""
+    character: str = ""
+    voice_start: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,8 @@ class SequenceTask:
     """A job that calls no model: join finished shots into one video.
 
     ``spec`` carries the sequence's fps, size, prompt (its title) and seed;
-    ``soundtrack`` is an audio file's path, or empty.
+    ``soundtrack`` is an audio file's path, or empty; ``sound`` the sound
+    settings in the API's shape (empty: no generated sound).
     """
 
     spec: GenerationSpec
@@ -132,6 +142,7 @@ class SequenceTask:
     transition: str = "cut"
     burn_captions: bool = False
     soundtrack: str = ""
+    sound: dict[str, Any] = field(default_factory=dict)
 
 
 class GenerationCancelled(Exception):

@@ -121,7 +121,15 @@ def job_task(generation: Generation) -> SequenceTask | None:
     plan = generation.settings["sequence"]
     root = settings.MEDIA_ROOT
     shots = tuple(
-        ShotPlan(str(root / s["path"]), float(s["duration"]), s.get("caption", ""))
+        ShotPlan(
+            str(root / s["path"]),
+            float(s["duration"]),
+            s.get("caption", ""),
+            prompt=s.get("prompt", ""),
+            voice=s.get("voice", ""),
+            character=s.get("character", ""),
+            voice_start=float(s.get("voice_start", 0.0)),
+        )
         for s in plan["shots"]
     )
     soundtrack = plan.get("soundtrack") or ""
@@ -131,6 +139,7 @@ def job_task(generation: Generation) -> SequenceTask | None:
         transition=plan.get("transition", "cut"),
         burn_captions=bool(plan.get("burn_captions")),
         soundtrack=str(root / soundtrack) if soundtrack else "",
+        sound=dict(plan.get("sound") or {}),
     )
 
 

@@ -41,6 +41,7 @@ API_NAMES = {
     "guidance_scale": "guidance",
     "seed": "seed",
     "strength": "strength",
+    "sound": "sound",
 }
 SPEC_NAMES = {api: spec for spec, api in API_NAMES.items()}
 API_FIELDS = set(API_NAMES.values()) | {"project"}
@@ -131,6 +132,19 @@ def _shape(name: str, value: Any) -> list[str]:
     return []
 
 
+def check_sound(value: Any) -> tuple[dict[str, Any], list[str]]:
+    """Sound settings in the API's shape, checked by the sound engine and
+    written out in full; ``{}`` for none (null or left out: a silent clip)."""
+    if value is None:
+        return {}, []
+    from generation.sound import SoundError, SoundSettings
+
+    try:
+        return SoundSettings.from_json(value).to_json(), []
+    except SoundError as error:
+        return {}, [str(error)]
+
+
 def validate_settings(
     data: Mapping[str, Any],
     *,
@@ -188,6 +202,9 @@ def validate_settings(
     for name, value in values.items():
         if name not in errors and (problems := _shape(name, value)):
             errors[name] = problems
+    sound, problems = check_sound(data.get("sound"))
+    if problems:
+        errors["sound"] = problems
     if errors:
         return None, errors
 
@@ -206,6 +223,7 @@ def validate_settings(
         video_path=video_path,
         strength=float(values["strength"]),
         task=task,
+        sound=sound,
     )
     errors = {name: list(msgs) for name, msgs in validate_spec(spec).items() if msgs}
     if not errors and video_frames is not None and video_frames < spec.num_frames:

@@ -32,15 +32,17 @@ from studio.api import (
 )
 from studio.api.errors import ALL, TOO_LARGE, field_errors
 from studio.api.schemas import ErrorsByField
+from studio.generations import sound as sound_settings
 from studio.generations.models import Generation
 from studio.generations.services import QueueFull, generation_state
+from studio.generations.sound import SOUND_SCHEMA
 from studio.numbers import MAX_ID, parse_id
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.storyboards import services
 from studio.storyboards.forms import MAX_SHOT_SECONDS, ShotForm, StoryboardForm
-from studio.storyboards.models import MAX_SHOTS, Shot, Storyboard, Take
-from studio.storyboards.services import StoryboardError
+from studio.storyboards.models import MAX_SHOTS, MAX_VOICE_CHARS, Shot, Storyboard, Take
+from studio.storyboards.services import SoundSettingsError, StoryboardError
 
 router = Router(tags=["Storyboards"])
 
@@ -66,6 +68,8 @@ Kind = Literal[tuple(Shot.Kind.values)]
 Transition = Literal[tuple(Storyboard.Transition.values)]
 GenerationStatus = Literal[tuple(Generation.Status.values)]
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+# Checked by the sound engine, whose sentence a 400 gives under "sound".
+Sound = Annotated[Any, WithJsonSchema(SOUND_SCHEMA)]
 # At least one character that is not white space: blank text is refused.
 NOT_BLANK = {"pattern": r"\S"}
 
@@ -136,6 +140,11 @@ class StoryboardChanges(Changes):
     guidance: float = Field(None, ge=specs.MIN_GUIDANCE, le=specs.MAX_GUIDANCE)
     transition: Transition = None
     burn_captions: bool = None
+    sound: Sound = Field(
+        None,
+        description="The sound renders get: music, effects and the shots' "
+        "spoken lines. null: none (an uploaded soundtrack still plays).",
+    )
 
 
 class ShotChanges(Changes):
@@ -161,6 +170,25 @@ class ShotChanges(Changes):
         description="Shown under the shot in the cut's captions.",
     )
     notes: str = Field(None, max_length=_chars(Shot, "notes"))
+    voice_line: str = Field(
+        None,
+        max_length=MAX_VOICE_CHARS,
+        description="Spoken over the shot when the cut renders with voice on "
+        "(voice-over, or `voice_character`'s dialogue); the captions follow it. "
+        "Empty: nothing is said.",
+    )
+    voice_character: str | None = Field(
+        None,
+        max_length=100,
+        description="The name of one of your characters (as in `@mia`), who "
+        "speaks the line in their own voice; null: the narrator.",
+    )
+    voice_start: float = Field(
+        None,
+        ge=0,
+        le=MAX_SHOT_SECONDS,
+        description="Seconds into the shot when the line starts; before the shot ends.",
+    )
     order: int = Field(
         None,
         ge=1,
@@ -180,6 +208,10 @@ class ShotNew(ShotChanges):
         description="Seconds; a whole number of frames at the storyboard's fps, "
         f"{specs.MIN_FRAMES} to {specs.MAX_FRAMES} frames.",
     )
+
+
+# The storyboard's settings its form checks (sound is the sound engine's).
+FORM_SETTINGS = [name for name in StoryboardChanges.model_fields if name != "sound"]
 
 
 # -- answers ----------------------------------------------------------------------
@@ -205,6 +237,11 @@ class ShotOut(Schema):
     duration: float
     caption: str
     notes: str
+    voice_line: str
+    voice_character: str | None = Field(
+        description="Who speaks the line; null: the narrator."
+    )
+    voice_start: float
     takes: list[ShotTakeOut]
     take: uuid.UUID | None = Field(
         description="The generation the cut uses: the chosen take if it "
@@ -235,6 +272,9 @@ class StoryboardBrief(Schema):
     transition: Transition
     burn_captions: bool
     soundtrack: str | None = Field(description="The soundtrack's file name.")
+    sound: dict[str, Any] | None = Field(
+        description="The sound settings renders get; null: none."
+    )
 
 
 class StoryboardOut(StoryboardBrief):
@@ -401,6 +441,9 @@ def shot_json(shot: Shot) -> dict[str, Any]:
         "duration": shot.duration,
         "caption": shot.caption,
         "notes": shot.notes,
+        "voice_line": shot.voice_line,
+        "voice_character": shot.voice_character.name if shot.voice_character else None,
+        "voice_start": shot.voice_start,
         "takes": [
             {
                 "number": t.number,
@@ -426,6 +469,7 @@ def storyboard_json(storyboard: Storyboard, *, shots: bool = False) -> dict[str,
         "updated": storyboard.updated.isoformat(),
         **{name: getattr(storyboard, name) for name in StoryboardChanges.model_fields},
         "soundtrack": storyboard.soundtrack_name or None,
+        "sound": storyboard.sound or None,
     }
     if shots:
         items = list(services.shots_with_takes(storyboard))
@@ -482,7 +526,12 @@ def storyboard_detail(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
 def storyboard_update(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
     board = _own_storyboard(request, storyboard_id)
     sent, errors = _read(request, StoryboardChanges)
-    current = model_to_dict(board, fields=list(StoryboardChanges.model_fields))
+    sound = None
+    if "sound" in sent:
+        sound, problem = sound_settings.check(sent.pop("sound"))
+        if problem:
+            errors["sound"] = [problem]
+    current = model_to_dict(board, fields=FORM_SETTINGS)
     form = StoryboardForm({**current, **sent}, instance=board, user=request.user)
     form.fields.pop("style_preset")
     if not form.is_valid():
@@ -490,6 +539,8 @@ def storyboard_update(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
     if errors:
         raise FieldErrors(errors)
     changes = {name: form.cleaned_data[name] for name in sent}
+    if sound is not None:
+        changes["sound"] = sound
     services.storyboard_update(storyboard=board, **changes)
     return storyboard_json(board, shots=True)
 
@@ -507,12 +558,37 @@ def storyboard_delete(request: HttpRequest, storyboard_id: StoryboardId) -> Any:
 # -- shots --------------------------------------------------------------------------
 
 
+def _speaker(board: Storyboard, name: Any, errors: dict[str, list[str]]) -> Any:
+    """The id of the creator's character called ``name`` (null: none)."""
+    from studio.prompts.models import Character
+
+    if name is None or not str(name).strip():
+        return None
+    name = str(name).strip().removeprefix("@")
+    found = Character.objects.filter(
+        owner_id=board.owner_id, kind=Character.Kind.CHARACTER, name__iexact=name
+    ).first()
+    if found is None:
+        errors["voice_character"] = [
+            f"You have no character called “{name[:60]}”: add one on the "
+            "Characters page, or leave it out for the narrator."
+        ]
+        return None
+    return found.pk
+
+
 def _shot_fields(
     request: HttpRequest, board: Storyboard, shot: Shot | None = None
 ) -> tuple[dict[str, Any], int | None]:
     """The checked fields of a new shot, or of the changes to ``shot``, in
     the form's names; and the position asked for."""
     sent, errors = _read(request, ShotChanges if shot else ShotNew)
+    if "voice_character" in sent:
+        sent["voice_character"] = _speaker(board, sent["voice_character"], errors)
+    if sent.get("voice_line") is None:
+        sent.pop("voice_line", None)
+    if sent.get("voice_start") is None:
+        sent.pop("voice_start", None)
     base = model_to_dict(shot, fields=ShotForm.Meta.fields) if shot else {}
     values = {"kind": DEFAULT_KIND, **base}
     values.update({FORM_NAMES.get(k, k): v for k, v in sent.items()})
@@ -700,19 +776,48 @@ def takes_missing_create(request: HttpRequest, storyboard_id: StoryboardId) -> S
     return Status(202 if takes else 200, answer)
 
 
+class RenderIn(RequestBody):
+    """What a render may set for itself; an empty body is fine."""
+
+    sound: Sound = Field(
+        None,
+        description="This render's sound settings; null: no generated sound. "
+        "Left out: the storyboard's own (`sound`).",
+    )
+
+
+def _render_body() -> dict[str, Any]:
+    extra = _json_body(RenderIn)
+    extra["requestBody"]["required"] = False
+    return extra
+
+
 @router.post(
     "/storyboards/{storyboard_id}/render",
     response={202: RenderOut, 400: Error, 409: Error, 429: Error},
     exclude_unset=True,
     summary="Render the cut: every shot's chosen take, in order",
+    openapi_extra=_render_body(),
 )
 def storyboard_render(request: HttpRequest, storyboard_id: StoryboardId) -> Status:
     """Answers 202 with a generation: poll /api/generations/{id} or follow
     /ws/generations/{id}; when it succeeds it has video_url and captions_url
-    (WebVTT). 409 while a shot has no finished take."""
+    (WebVTT). The body is optional: `{"sound": {...}}` gives this render
+    its own sound settings (null: none), else the storyboard's own apply.
+    400 names a refused sound setting; 409 while a shot has no finished
+    take."""
     board = _own_storyboard(request, storyboard_id)
+    sent: dict[str, Any] = {}
+    # A bare POST (a form, or no body at all) renders as the storyboard says.
+    if request.content_type != "multipart/form-data" and request.body.strip():
+        sent, errors = _read(request, RenderIn)
+        if errors:
+            raise FieldErrors(errors)
+    options = {"sound": sent["sound"]} if "sound" in sent else {}
     try:
-        result = services.storyboard_render(storyboard=board)
+        result = services.storyboard_render(storyboard=board, **options)
+    except SoundSettingsError as exc:
+        raise FieldErrors({"sound": [str(exc)]}) from None
     except StoryboardError as exc:
         raise ApiError(409, str(exc)) from None
     except ValueError as exc:

@@ -131,17 +131,31 @@ class ShotForm(forms.ModelForm):
             "caption",
             "notes",
             "continue_from_previous",
+            "voice_line",
+            "voice_character",
+            "voice_start",
         ]
         labels = {
             "kind": "Type",
             "duration": "Seconds",
-            "caption": "Caption or dialogue",
+            "caption": "Caption",
             "continue_from_previous": "Continue from the previous shot",
+            "voice_line": "Spoken line",
+            "voice_character": "Spoken by",
+            "voice_start": "Starts at (s into the shot)",
+        }
+        help_texts = {
+            "voice_line": "Voice-over or dialogue, heard when the sequence "
+            "renders with voice on; the captions follow it.",
         }
         widgets = {
             "prompt": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 1}),
             "duration": forms.NumberInput(attrs={"step": "any", "min": 0}),
+            "voice_line": forms.TextInput(
+                attrs={"placeholder": "“We made it,” or a line of narration"}
+            ),
+            "voice_start": forms.NumberInput(attrs={"step": "0.1", "min": 0}),
         }
 
     def __init__(self, *args: Any, storyboard: Storyboard, **kwargs: Any) -> None:
@@ -154,6 +168,39 @@ class ShotForm(forms.ModelForm):
             field = self.fields["continue_from_previous"]
             field.disabled = True
             field.help_text = reason
+        from studio.prompts.models import Character
+
+        # One voice per character: the creator's own characters speak.
+        speaker = self.fields["voice_character"]
+        speaker.queryset = Character.objects.filter(
+            owner_id=storyboard.owner_id, kind=Character.Kind.CHARACTER
+        )
+        speaker.empty_label = "Narrator (voice-over)"
+        self.fields["voice_start"].required = False
+
+    def clean_voice_line(self) -> str:
+        return " ".join(self.cleaned_data.get("voice_line", "").split())
+
+    def clean_voice_start(self) -> float:
+        start = self.cleaned_data.get("voice_start")
+        if start is None:
+            return 0.0
+        if not 0 <= start <= MAX_SHOT_SECONDS:
+            raise forms.ValidationError(
+                "The line starts from 0 seconds into the shot, before it ends."
+            )
+        return start
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, duration = data.get("voice_start"), data.get("duration")
+        if start is not None and duration is not None and start >= duration:
+            self.add_error(
+                "voice_start",
+                f"The line starts {start:g} s in, but the shot lasts {duration:g} s: "
+                "start it earlier.",
+            )
+        return data
 
     def clean_prompt(self) -> str:
         prompt = " ".join(self.cleaned_data["prompt"].split())

@@ -10,6 +10,7 @@ from django.utils import timezone
 MAX_SHOTS = 60
 MAX_TAKES = 12
 MAX_CHOICES = 4
+MAX_VOICE_CHARS = 300
 
 
 class Storyboard(models.Model):
@@ -51,6 +52,9 @@ class Storyboard(models.Model):
     soundtrack = models.CharField(max_length=300, blank=True)
     soundtrack_name = models.CharField(max_length=200, blank=True)
     soundtrack_seconds = models.FloatField(null=True, blank=True)
+    # Generated sound for renders, in the sound engine's API shape
+    # (generation.sound.SoundSettings.to_json); empty: none.
+    sound = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(default=timezone.now)
     updated = models.DateTimeField(default=timezone.now)
 
@@ -93,6 +97,17 @@ class Shot(models.Model):
         "Take", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     continue_from_previous = models.BooleanField(default=False)
+    # A spoken line over the shot: voice-over, or a character's dialogue in
+    # that character's own voice; it starts voice_start seconds into the shot.
+    voice_line = models.CharField(max_length=MAX_VOICE_CHARS, blank=True)
+    voice_character = models.ForeignKey(
+        "prompts.Character",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    voice_start = models.FloatField(default=0.0)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:

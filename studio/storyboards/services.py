@@ -18,6 +18,7 @@ from generation import sequence
 from generation.adapters import validate_spec
 from generation.specs import MAX_PROMPT_CHARS, MAX_SEED, GenerationSpec
 from studio.galleries.services import private_copies_make, private_copy_path
+from studio.generations import sound as sound_settings
 from studio.generations.models import Generation
 from studio.generations.services import (
     ClipNotFinished,
@@ -49,6 +50,14 @@ class StoryboardError(ValueError):
     """A request the storyboard cannot honour; the message says why."""
 
 
+class SoundSettingsError(StoryboardError):
+    """Sound settings the engine refuses; the message is its sentence."""
+
+
+# A keyword left out, where None means something.
+UNSET: Any = object()
+
+
 def storyboard_media_dir(storyboard: Storyboard) -> Path:
     return owner_folder(STORYBOARDS, storyboard.owner_id) / storyboard.pk.hex
 
@@ -59,7 +68,7 @@ def _touch(storyboard: Storyboard) -> None:
 
 def shots_with_takes(storyboard: Storyboard):
     takes = Take.objects.select_related("generation").order_by("number")
-    return storyboard.shots.prefetch_related(
+    return storyboard.shots.select_related("voice_character").prefetch_related(
         Prefetch("takes", queryset=takes), "choices"
     )
 
@@ -164,6 +173,9 @@ def shot_duplicate(*, shot: Shot) -> Shot:
         caption=shot.caption,
         notes=shot.notes,
         continue_from_previous=shot.continue_from_previous,
+        voice_line=shot.voice_line,
+        voice_character=shot.voice_character,
+        voice_start=shot.voice_start,
     )
 
 
@@ -457,12 +469,44 @@ def soundtrack_clear(*, storyboard: Storyboard) -> None:
         )
 
 
-def storyboard_render(*, storyboard: Storyboard) -> Render:
+def sound_set(*, storyboard: Storyboard, sound: Any) -> dict[str, Any]:
+    """Keep the sound settings renders use (API shape; None: no sound).
+
+    Raises StoryboardError with the sound engine's sentence.
+    """
+    checked, problem = sound_settings.check(sound)
+    if problem:
+        raise StoryboardError(problem)
+    storyboard_update(storyboard=storyboard, sound=checked)
+    return checked
+
+
+def voice_plan(shot: Shot) -> dict[str, Any]:
+    """A shot's spoken line as the render job records it."""
+    if not shot.voice_line.strip():
+        return {}
+    speaker = shot.voice_character
+    return {
+        "voice": shot.voice_line,
+        "character": speaker.name if speaker else "",
+        "voice_start": shot.voice_start,
+    }
+
+
+def storyboard_render(*, storyboard: Storyboard, sound: Any = UNSET) -> Render:
     """Queue the cut: every shot's used take, in order, as one generation.
 
-    Raises StoryboardError when a shot has no finished take, QueueFull when
-    the owner's queue is full.
+    ``sound`` (the API's shape, None for none) replaces the storyboard's own
+    sound settings for this render. Raises StoryboardError when a shot has no
+    finished take or the sound settings are refused, QueueFull when the
+    owner's queue is full.
     """
+    if sound is UNSET:
+        chosen = storyboard.sound or {}
+    else:
+        chosen, problem = sound_settings.check(sound)
+        if problem:
+            raise SoundSettingsError(problem)
     shots = list(shots_with_takes(storyboard))
     if not shots:
         raise StoryboardError("Add a shot before rendering.")
@@ -479,6 +523,8 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
                 "duration": shot.duration,
                 "caption": shot.caption,
                 "take": take.number,
+                "prompt": shot.prompt,
+                **voice_plan(shot),
             }
         )
     if missing:
@@ -511,6 +557,7 @@ def storyboard_render(*, storyboard: Storyboard) -> Render:
                 "transition": storyboard.transition,
                 "burn_captions": storyboard.burn_captions,
                 "soundtrack": storyboard.soundtrack,
+                "sound": chosen,
             },
         }
         generation.save(update_fields=["kind", "settings"])
