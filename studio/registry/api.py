@@ -13,12 +13,12 @@ from generation.adapters import UnknownModelError, read_prompt
 from generation.builtin.world import ATTRIBUTES
 from generation.specs import MAX_PROMPT_CHARS
 from studio.api import ApiError, RequestBody, Router, Schema
-from studio.registry.services import model_rows
+from studio.registry.services import AUDIO_FAMILIES, model_rows
 
 router = Router(tags=["Models"])
 
-Family = Literal[("builtin", *adapters.FAMILIES)]
-Task = Literal["t2v", "i2v", "v2v"]
+Family = Literal[("builtin", *adapters.FAMILIES, *AUDIO_FAMILIES)]
+Task = Literal["t2v", "i2v", "v2v", "t2a"]
 Attribute = Literal[tuple(ATTRIBUTES)]
 Number = int | float
 
@@ -85,6 +85,22 @@ class CapabilitiesOut(Schema):
     )
 
 
+class StepsOut(Schema):
+    min: int
+    max: int
+    default: int
+
+
+class AudioOut(Schema):
+    """What an audio model makes: stereo sound up to ``max_seconds`` long."""
+
+    sample_rate: int
+    max_seconds: float
+    min_seconds: float
+    channels: int
+    steps: StepsOut
+
+
 class ModelOut(Schema):
     name: str
     family: Family
@@ -94,7 +110,16 @@ class ModelOut(Schema):
     defaults: dict[str, Any]
     description: str
     capabilities: CapabilitiesOut | None = Field(
-        description="null only for a model of a family this studio no longer has."
+        description="A video model's rules; null for an audio model and for a "
+        "model of a family this studio no longer has."
+    )
+    kind: Literal["video", "audio"] = Field(
+        "video",
+        description="What the model makes. Audio models are never offered for "
+        "clips; they make sound for the Sound panel.",
+    )
+    audio: AudioOut | None = Field(
+        None, description="An audio model's sample rate and longest sound."
     )
 
 
@@ -127,6 +152,8 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _capabilities(row: dict[str, Any]) -> dict[str, Any] | None:
+    if row.get("kind") == "audio":
+        return None
     try:
         return adapters.capabilities(row["name"]).to_dict()
     except UnknownModelError:

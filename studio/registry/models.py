@@ -5,7 +5,10 @@ from django.urls import reverse
 
 
 class RegisteredModel(models.Model):
-    """A real video model on this machine: a local diffusers folder (or hub id).
+    """A real model on this machine: a local diffusers folder (or hub id).
+
+    Most make video; a Stable Audio folder makes sound (see
+    ``services.model_kind``) and is only offered where sound is made.
 
     ``status`` and ``reason`` record the last check of the folder, so the
     model page can say why a model cannot be used without loading it.
@@ -17,11 +20,13 @@ class RegisteredModel(models.Model):
         COGVIDEOX = "cogvideox", "CogVideoX"
         HUNYUAN = "hunyuan", "HunyuanVideo"
         ANIMATEDIFF = "animatediff", "AnimateDiff"
+        STABLE_AUDIO = "stableaudio", "Stable Audio"
 
     class Task(models.TextChoices):
         T2V = "t2v", "text → video"
         I2V = "i2v", "image → video"
         V2V = "v2v", "video → video"
+        T2A = "t2a", "text → audio"
 
     class Status(models.TextChoices):
         AVAILABLE = "available"

@@ -5,10 +5,16 @@ folder, records its status, and registers the available ones with
 ``generation.adapters`` (unregistering the rest). It runs whenever the
 adapters ask for a refresh (see ``RegistryConfig.ready``), and never raises:
 a broken row is marked unavailable with its reason and the others carry on.
+
+A row is a video model or an audio model (its ``kind``): audio models
+(Stable Audio) are registered with :mod:`generation.adapters.stable_audio`
+instead, so they are never offered where a clip is made;
+:func:`audio_models_for` lists the ones a user may make sound with.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -19,6 +25,7 @@ from django.db.models import Count, Max
 
 from generation import adapters
 from generation.adapters import builtin as builtin_adapter
+from generation.adapters import stable_audio
 from generation.adapters.options import ModelOptions, estimate_memory, parse_options
 from studio.registry.models import RegisteredModel
 
@@ -37,25 +44,58 @@ class RegistryError(ValueError):
     """A model cannot be registered; the message says why."""
 
 
+AUDIO_FAMILIES = (stable_audio.FAMILY,)
+
+
+def model_kind(family: str) -> str:
+    """ "audio" for a family that makes sound, "video" for every other."""
+    return "audio" if family in AUDIO_FAMILIES else "video"
+
+
+def detect_family(path: str) -> str:
+    """The family of a saved folder from its ``model_index.json``; "" if unknown."""
+    if stable_audio.is_stable_audio_folder(path):
+        return stable_audio.FAMILY
+    try:
+        index = json.loads((Path(path).expanduser() / "model_index.json").read_text())
+        class_name = str(index.get("_class_name", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+    # The longest prefix wins, should one family's prefix start another's.
+    found = [f for f, p in adapters.CLASS_PREFIXES.items() if class_name.startswith(p)]
+    return max(found, key=lambda f: len(adapters.CLASS_PREFIXES[f]), default="")
+
+
 def model_add(
     *,
     name: str,
-    family: str,
+    family: str = "",
     path: str,
-    task: str = "t2v",
+    task: str = "",
     options: dict[str, Any] | None = None,
 ) -> RegisteredModel:
     """Register (or update) a model; its folder is checked, not loaded.
 
+    ``family`` left empty is read from the folder's ``model_index.json``;
+    ``task`` left empty is the family's first ("t2v", or "t2a" for audio).
     A folder that is missing or broken is still registered, as unavailable
     with the reason, so it can be fixed in place. Raises RegistryError for a
     bad name, family, task or options.
     """
+    if not family:
+        family = detect_family(path)
+        if not family:
+            raise RegistryError(
+                f"{path} is not a model folder this studio knows (no "
+                "model_index.json naming a supported pipeline); give --family."
+            )
+    if not task:
+        task = _tasks(family)[0] if family in _all_families() else "t2v"
     parsed = model_check_settings(name=name, family=family, task=task, options=options)
     local = Path(path).expanduser()
     if local.exists() or path.startswith((".", "/", "~")):
         path = str(local.resolve())
-    reason = adapters.check_folder(family, path)
+    reason = _check_folder(family, path)
     model, _ = RegisteredModel.objects.update_or_create(
         name=name,
         defaults={
@@ -86,17 +126,67 @@ def model_check_settings(
         )
     if name == "builtin":
         raise RegistryError("'builtin' is the built-in model's name; pick another.")
-    if family not in adapters.FAMILIES:
+    if family not in _all_families():
         raise RegistryError(
-            f"Unknown family {family!r}; use one of {', '.join(adapters.FAMILIES)}."
+            f"Unknown family {family!r}; use one of {', '.join(_all_families())}."
         )
-    tasks = adapters.family_module(family).TASKS  # type: ignore[attr-defined]
+    tasks = _tasks(family)
     if task not in tasks:
         raise RegistryError(f"{family} models do {', '.join(tasks)}; not {task!r}.")
     parsed, errors = parse_options(options or {})
     if errors:
         raise RegistryError(" ".join(m for msgs in errors.values() for m in msgs))
     return parsed
+
+
+def _all_families() -> tuple[str, ...]:
+    return (*adapters.FAMILIES, *AUDIO_FAMILIES)
+
+
+def _tasks(family: str) -> tuple[str, ...]:
+    if family in AUDIO_FAMILIES:
+        return stable_audio.TASKS
+    return adapters.family_module(family).TASKS  # type: ignore[attr-defined]
+
+
+def _check_folder(family: str, path: str) -> str:
+    if family in AUDIO_FAMILIES:
+        return stable_audio.check_folder(path)
+    return adapters.check_folder(family, path)
+
+
+def audio_models_for(user: Any) -> list[dict[str, Any]]:
+    """The audio models ``user`` may make sound with, by name.
+
+    Registered models belong to the machine and every signed-in creator may
+    use them, as with video models; an anonymous visitor gets none. Only
+    available models are listed, each as {"name", "family", "label",
+    "sample_rate", "max_seconds", "channels", "min_seconds", "steps"};
+    make sound with ``stable_audio.audio_adapter(name, device)
+    .generate_audio(...)``. Reads the table as it stands (no folder checks).
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    if not getattr(user, "is_active", True):
+        return []
+    found = []
+    for model in RegisteredModel.objects.filter(
+        family__in=AUDIO_FAMILIES, status=RegisteredModel.Status.AVAILABLE
+    ):
+        try:
+            limits = stable_audio.folder_limits(model.path)
+        except (OSError, ValueError, TypeError) as error:
+            logger.info("no audio limits for %s: %s", model.name, error)
+            continue
+        found.append(
+            {
+                "name": model.name,
+                "family": model.family,
+                "label": f"{model.name} ({model.get_family_display()})",
+                **limits.to_dict(),
+            }
+        )
+    return found
 
 
 def model_remove(*, name: str) -> bool:
@@ -150,7 +240,7 @@ def registry_sync() -> None:
 
 def _sync_one(model: RegisteredModel) -> None:
     options, errors = parse_options(model.options)
-    reason = adapters.check_folder(model.family, model.path)
+    reason = _check_folder(model.family, model.path)
     if errors:
         reason = " ".join(m for msgs in errors.values() for m in msgs)
     if reason:
@@ -165,6 +255,10 @@ def _sync_one(model: RegisteredModel) -> None:
         return
     _record(model, "")
     signature = (model.family, model.path, model.task, options)
+    if model.family in AUDIO_FAMILIES:
+        stable_audio.register_folder(model.name, path=model.path, options=options)
+        _registered[model.name] = signature
+        return
     if _registered.get(model.name) == signature and adapters.is_registered(model.name):
         return
     adapters.register_folder(
@@ -199,6 +293,7 @@ def _record(model: RegisteredModel, reason: str) -> None:
 def _unregister(name: str) -> None:
     if _registered.pop(name, None) is not None:
         adapters.unregister(name)
+        stable_audio.unregister(name)
 
 
 def _builtin_memory() -> dict[str, int] | None:
@@ -224,6 +319,7 @@ def model_rows(*, sync: bool = True) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": "builtin",
+                "kind": "video",
                 "family": "builtin",
                 "task": "t2v",
                 "path": "(built in)",
@@ -243,17 +339,27 @@ def model_rows(*, sync: bool = True) -> list[dict[str, Any]]:
                 memory = estimate_memory(model.path, options)
             except (OSError, ValueError) as error:
                 logger.info("no memory estimate for %s: %s", model.name, error)
-        module: Any = adapters.family_module(model.family)
+        kind, audio, defaults = model_kind(model.family), None, {}
+        if kind == "audio":
+            try:
+                audio = stable_audio.folder_limits(model.path).to_dict()
+            except (OSError, ValueError, TypeError):
+                audio = None  # the reason says why the folder is unusable
+        else:
+            module: Any = adapters.family_module(model.family)
+            defaults = dict(module.DEFAULTS)
         rows.append(
             {
                 "name": model.name,
+                "kind": kind,
                 "family": model.family,
                 "task": model.task,
                 "path": model.path,
                 "status": model.status,
                 "reason": model.reason,
                 "options": options.to_dict(),
-                "defaults": dict(module.DEFAULTS),
+                "defaults": defaults,
+                "audio": audio,
                 "description": f"{model.get_family_display()} "
                 f"({model.get_task_display()})",
                 "memory": memory,

@@ -39,7 +39,8 @@ def test_every_model_comes_with_the_rules_the_engine_holds(alice_client, gone):
     builtin = listed["builtin"]
     assert builtin["capabilities"] == adapters.capabilities("builtin").to_dict()
     assert list(builtin) == ["name", "family", "task", "status", "reason",
-                             "defaults", "description", "capabilities"]  # fmt: skip
+                             "defaults", "description", "capabilities", "kind",
+                             "audio"]  # fmt: skip
     # Not registered with the engine: the rules of its family and task.
     ltx = adapters.family_module("ltx").capabilities("t2v").to_dict()
     assert listed["gone"]["capabilities"] == ltx

@@ -7,23 +7,38 @@ from django.core.management.base import BaseCommand, CommandError
 from generation.adapters import FAMILIES
 from generation.adapters.options import ATTENTION_BACKENDS, DTYPES, OFFLOADS
 from studio.registry.services import (
+    AUDIO_FAMILIES,
     RegistryError,
     model_add,
+    model_kind,
     model_remove,
     model_rows,
 )
 
 
 class Command(BaseCommand):
-    help = "Register, list and remove real video models (local diffusers folders)."
+    help = (
+        "Register, list and remove real models (local diffusers folders): video "
+        "models, and Stable Audio folders that make sound."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
         add = actions.add_parser("add", help="register a model folder")
         add.add_argument("name")
-        add.add_argument("--family", required=True, choices=list(FAMILIES))
+        add.add_argument(
+            "--family",
+            default="",
+            choices=[*FAMILIES, *AUDIO_FAMILIES],
+            help="read from the folder's model_index.json when left out",
+        )
         add.add_argument("--path", required=True, help="a diffusers folder or hub id")
-        add.add_argument("--task", default="t2v", choices=["t2v", "i2v", "v2v"])
+        add.add_argument(
+            "--task",
+            default="",
+            choices=["t2v", "i2v", "v2v", "t2a"],
+            help="the family's first task when left out (t2v; t2a for audio)",
+        )
         add.add_argument("--dtype", default="auto", choices=["auto", *DTYPES])
         add.add_argument("--offload", default="none", choices=list(OFFLOADS))
         add.add_argument("--vae-tiling", action="store_true")
@@ -66,9 +81,10 @@ class Command(BaseCommand):
         if model.reason:
             self.stderr.write(f"Registered {model.name}, unavailable: {model.reason}")
         else:
-            self.stdout.write(
-                f"Registered {model.name} ({model.family}, {model.task})."
-            )
+            line = f"Registered {model.name} ({model.family}, {model.task})."
+            if model_kind(model.family) == "audio":
+                line += " It makes audio: offered for sound, not for clips."
+            self.stdout.write(line)
 
     def _list(self) -> None:
         rows = model_rows()
