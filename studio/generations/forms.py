@@ -10,6 +10,7 @@ from django.conf import settings
 
 from generation.capabilities import Capabilities
 from generation.specs import GenerationSpec
+from studio.generations import sound
 from studio.generations.validation import (
     Errors,
     frames_for,
@@ -215,6 +216,8 @@ class GenerationForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The Sound panel: off unless the creator turns it on.
+        self.fields.update(sound.sound_fields(voice=False))
         names = model_names()
         self.model_names = names
         fields = self.fields
@@ -286,6 +289,7 @@ class GenerationForm(forms.Form):
             "guidance": spec.guidance_scale,
             "seed": spec.seed if keep_seed else None,
             "strength": spec.strength,
+            **sound.initial_from(spec.sound),
         }
 
     def clean(self) -> dict[str, Any]:
@@ -311,6 +315,7 @@ class GenerationForm(forms.Form):
             "guidance": data["guidance"],
             "seed": data["seed"],
             "strength": data["strength"],
+            "sound": sound.from_fields(data, voice=False),
         }
         self.uploads = {name: data.get(name) for name in ("image", "video")}
         return data
