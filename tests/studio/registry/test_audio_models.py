@@ -174,4 +174,4 @@ def test_the_models_page_shows_the_audio_model(alice_client, music):
     page = alice_client.get(reverse("registry:list")).content.decode()
     row = re.search(r'<tr id="model-music".*?</tr>', page, re.S)
     assert row is not None
-    assert "sound up to 2.0 s · 2048 Hz stereo" in row.group(0)
+    assert "sound up to 2 s · 2048 Hz stereo" in row.group(0)
