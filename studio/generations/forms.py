@@ -320,6 +320,14 @@ class GenerationForm(forms.Form):
         self.uploads = {name: data.get(name) for name in ("image", "video")}
         return data
 
+    @property
+    def mood_line(self) -> str:
+        """The Sound panel's line: what the composer plays for this prompt."""
+        line = sound.mood_line(
+            str(self["prompt"].value() or ""), self["sound_mood"].value() or None
+        )
+        return f"Music: {line}" if line else "Music: type a prompt to hear its mood"
+
     def add_submit_errors(self, errors: Errors) -> None:
         """Show what the submit service refused, each under its own field."""
         for name, messages in errors.items():

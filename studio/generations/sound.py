@@ -261,3 +261,36 @@ def preview_wav(
     seconds = max(start, 0.5)
     result = sequence_sound(plan, fps, settings, seed, seconds)
     return to_wav_bytes(fit_length(result.audio, seconds, SAMPLE_RATE), SAMPLE_RATE)
+
+
+# -- forms -----------------------------------------------------------------------
+
+
+class SoundForm(forms.Form):
+    """A storyboard's Sound panel: the sound its renders get."""
+
+    def __init__(self, *args: Any, voice: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.voice = voice
+        self.fields.update(sound_fields(voice=voice))
+
+    @property
+    def sound(self) -> dict[str, Any] | None:
+        """The checked settings (API shape); None when sound is off."""
+        return from_fields(self.cleaned_data, voice=self.voice)
+
+    @property
+    def preview_sound(self) -> dict[str, Any]:
+        """What Preview plays: the panel's choices, even while sound is off."""
+        return from_fields({**self.cleaned_data, "sound": True}, voice=self.voice) or {}
+
+
+class ClipPreviewForm(SoundForm):
+    """What the prompt box sends for a preview: its prompt, length and panel."""
+
+    prompt = forms.CharField(required=False, max_length=2000)
+    duration = forms.FloatField(min_value=0.1, max_value=MAX_PREVIEW_SECONDS)
+    fps = forms.IntegerField(required=False, min_value=1, max_value=120)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, voice=False, **kwargs)

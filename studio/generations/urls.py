@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from studio.api.views import api_schema
-from studio.generations import views
+from studio.generations import sound_views, views
 
 app_name = "generations"
 
@@ -38,6 +38,8 @@ urlpatterns = [
         views.generation_joined_video,
         name="joined",
     ),
+    path("sound/preview.wav", sound_views.clip_preview, name="sound_preview"),
+    path("sound/mood/", sound_views.mood_line, name="sound_mood"),
     # Served by studio.api (mounted first); the name stays for templates.
     path("api/schema", api_schema, name="api_schema"),
     path("media/<path:path>", views.media, name="media"),

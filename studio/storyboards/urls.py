@@ -30,6 +30,8 @@ urlpatterns = [
     ),
     path(BOARD + "render/", views.render_sequence, name="render"),
     path(BOARD + "soundtrack/", views.soundtrack, name="soundtrack"),
+    path(BOARD + "sound/", views.sound_settings, name="sound"),
+    path(BOARD + "sound/preview.wav", views.sound_preview, name="sound_preview"),
     path(
         BOARD + "sheet.<str:format>",
         views.storyboard_sheet,

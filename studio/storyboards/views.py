@@ -14,12 +14,17 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from generation import sequence, sheet, specs
 from generation.sequence import SoundtrackError
+from generation.sound import SoundError
+from studio.generations import sound
 from studio.generations.services import CLIPS_QUEUED, QueueFull
+from studio.generations.sound import PreviewLimited, PreviewShot, SoundForm
+from studio.generations.sound_views import first_error, refusal, wav_response
 from studio.generations.validation import model_capabilities
 from studio.projects.models import Project
 from studio.sharing.panels import share_panel_context
@@ -73,7 +78,28 @@ def _board_context(request: HttpRequest, storyboard: Storyboard) -> dict:
         "kinds": Shot.Kind.choices,
         "choice_form": ChoiceForm(storyboard=storyboard),
         "path_rows": _path_rows(shots, paths),
+        "speakers": _speakers(storyboard),
     }
+
+
+def _speakers(storyboard: Storyboard) -> list:
+    from studio.prompts.models import Character
+
+    return list(
+        Character.objects.filter(
+            owner_id=storyboard.owner_id, kind=Character.Kind.CHARACTER
+        ).only("pk", "name")
+    )
+
+
+def _sound_form(storyboard: Storyboard) -> SoundForm:
+    return SoundForm(initial=sound.initial_from(storyboard.sound))
+
+
+def _mood_line(storyboard: Storyboard, shots: list[Shot], mood: str | None) -> str:
+    text = " ".join(shot.prompt for shot in shots)
+    line = sound.mood_line(text, mood)
+    return f"Music: {line}" if line else "Music: add shots to hear their mood"
 
 
 def _path_rows(shots: list[Shot], paths) -> list[dict]:
@@ -159,9 +185,20 @@ def _page(
         shot_form=ShotForm(storyboard=storyboard),
         script_form=ScriptForm(),
         soundtrack_form=SoundtrackForm(),
+        sound_form=_sound_form(storyboard),
         **share_panel_context(request, storyboard=storyboard),
     )
     ctx.update(extra)
+    mood = ctx["sound_form"]["sound_mood"].value() or None
+    ctx["sound_mood_line"] = _mood_line(storyboard, ctx["shots"], mood)
+    ctx["shot_prompts"] = " ".join(shot.prompt for shot in ctx["shots"])[:2000]
+    ctx["soundtrack_note"] = (
+        "Your uploaded soundtrack is the music: the composer stays silent, "
+        "and effects and spoken lines play over the soundtrack."
+        if storyboard.soundtrack
+        else "Upload a soundtrack below to use it as the music instead; "
+        "effects and spoken lines still play over it."
+    )
     return render(request, "storyboards/storyboard_detail.html", ctx, status=status)
 
 
@@ -502,6 +539,63 @@ def soundtrack(
             messages.success(request, "Soundtrack added to the next render.")
             return redirect(storyboard)
     return _page(request, storyboard, status=400, soundtrack_form=form)
+
+
+@login_required
+@require_POST
+def sound_settings(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    """The Sound panel's Save: the sound the next renders get."""
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    form = SoundForm(request.POST)
+    if form.is_valid():
+        try:
+            services.sound_set(storyboard=storyboard, sound=form.sound)
+        except StoryboardError as exc:
+            form.add_error(None, str(exc))
+        else:
+            on = "on" if storyboard.sound else "off"
+            messages.success(request, f"Sound {on} for the next render.")
+            return redirect(storyboard)
+    return _page(request, storyboard, status=400, sound_form=form)
+
+
+@never_cache
+@login_required
+@require_POST
+def sound_preview(
+    request: HttpRequest, project_id: UUID, storyboard_id: UUID
+) -> HttpResponse:
+    """The Sound panel's Preview: music and the shots' spoken lines, timed to
+    the shots, as a WAV the page plays (the first minute at most)."""
+    storyboard = _storyboard(request, project_id, storyboard_id)
+    form = SoundForm(request.POST)
+    if not form.is_valid():
+        return refusal(first_error(form), 400)
+    shots = [
+        PreviewShot(
+            prompt=shot.prompt,
+            duration=shot.duration,
+            **{
+                key: value
+                for key, value in services.voice_plan(shot).items()
+                if key in ("voice", "character", "voice_start")
+            },
+        )
+        for shot in services.shots_with_takes(storyboard)
+    ]
+    if not shots:
+        return refusal("Add a shot first: the preview follows the shots.", 400)
+    try:
+        sound.preview_allowed(request.user.pk)
+    except PreviewLimited as exc:
+        return refusal(str(exc), 429)
+    try:
+        wav = sound.preview_wav(shots, fps=storyboard.fps, sound=form.preview_sound)
+    except SoundError as exc:
+        return refusal(str(exc), 400)
+    return wav_response(wav, "storyboard-preview.wav")
 
 
 def sheet_shots(storyboard: Storyboard) -> list[sheet.SheetShot]:
