@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +21,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
+from generation import watermark as marks
 from generation.specs import GenerationSpec
 
 DEFAULT_CRF = 18
@@ -197,6 +198,37 @@ def _scaled_yuv_frames(
         )
 
 
+# The invisible watermark (generation/watermark.py) every writer puts in its
+# frames unless told otherwise: the application names the payload for a
+# file's path (its studio id, and the clip number when the path is a clip's).
+Payload = marks.Payload
+_payload_for: Callable[[Path], Payload] = lambda path: Payload(0)  # noqa: E731
+AUTO: Any = object()
+
+
+def set_watermark_payload(resolve: Callable[[Path], Payload]) -> None:
+    """Name the watermark payload of the file each writer writes by default."""
+    global _payload_for
+    _payload_for = resolve
+
+
+def watermark_payload(path: str | os.PathLike[str]) -> Payload:
+    """The payload a writer marks ``path``'s frames with by default."""
+    return _payload_for(Path(path))
+
+
+def _marked_frames(
+    source: Iterator[av.VideoFrame], payload: Payload, width: int, height: int
+) -> Iterator[av.VideoFrame]:
+    """yuv420p frames with the watermark added to their luma."""
+    for frame in source:
+        if frame.format.name != "yuv420p":
+            frame = _reformatter().reformat(frame, format="yuv420p")
+        planes = frame.to_ndarray()
+        marks.mark_luma(planes[:height], payload)
+        yield av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+
 class VideoWriter:
     """An H.264 MP4 opened before its frames exist.
 
@@ -205,6 +237,12 @@ class VideoWriter:
     frames with :meth:`write`. Until then the file is a hidden temporary
     beside ``path``; :meth:`discard` removes it (a cancelled or failed clip).
     Frames are yuv420p so every browser plays them: the size must be even.
+
+    Every frame gets the invisible watermark in its luma: ``watermark`` is
+    its :class:`Payload`, by default the one the application names for
+    ``path`` (:func:`set_watermark_payload`); ``None`` only for frames that
+    already carry it (a re-encode of a studio clip) or that no model made
+    (a creator's own upload).
     """
 
     def __init__(
@@ -216,6 +254,7 @@ class VideoWriter:
         metadata: dict[str, str] | None = None,
         crf: int = DEFAULT_CRF,
         preset: str = DEFAULT_PRESET,
+        watermark: Payload | None = AUTO,
     ) -> None:
         if int(fps) != fps or fps < 1:
             raise ValueError(f"fps must be a positive whole number, got {fps}")
@@ -224,6 +263,7 @@ class VideoWriter:
             raise ValueError(f"H.264 needs even dimensions, got {width}x{height}")
         self.path = Path(path)
         self.size = (width, height)
+        self.watermark = watermark_payload(path) if watermark is AUTO else watermark
         self.time_base = Fraction(1, int(fps))
         self._temporary = _temporary_sibling(self.path)
         self._container = av.open(
@@ -273,6 +313,8 @@ class VideoWriter:
                     av.VideoFrame.from_ndarray(pixels, format="rgb24")
                     for pixels in frames
                 )
+            if self.watermark is not None:
+                source = _marked_frames(source, self.watermark, width, height)
             container, stream = self._container, self._stream
             for index, frame in enumerate(source):
                 frame.pts, frame.time_base = index, self.time_base
@@ -313,6 +355,7 @@ def write_video(
     size: tuple[int, int] | None = None,
     audio: np.ndarray | None = None,
     audio_rate: int = AUDIO_RATE,
+    watermark: Payload | None = AUTO,
 ) -> Path:
     """Encode uint8 frames (T, H, W, 3) as an H.264 MP4 at exactly ``fps``.
 
@@ -321,13 +364,20 @@ def write_video(
     goes into the container's tags. ``size`` (width, height) scales the
     frames to cover that size while encoding, cropping the overflow evenly
     (see :func:`fit_frames`). ``audio`` (float32 stereo, (2, n) at
-    ``audio_rate``) is muxed beside the frames as AAC. Returns the written path.
+    ``audio_rate``) is muxed beside the frames as AAC. ``watermark`` is as
+    for :class:`VideoWriter`. Returns the written path.
     """
     _check_frames(frames)
     if size is None:
         size = (frames.shape[2], frames.shape[1])
     writer = VideoWriter(
-        path, size=size, fps=fps, metadata=metadata, crf=crf, preset=preset
+        path,
+        size=size,
+        fps=fps,
+        metadata=metadata,
+        crf=crf,
+        preset=preset,
+        watermark=watermark,
     )
     return writer.write(frames, audio=audio, audio_rate=audio_rate)
 
@@ -355,12 +405,14 @@ def write_poster(
     frame: int | None = None,
     quality: int = 85,
     size: tuple[int, int] | None = None,
+    watermark: Payload | None = AUTO,
 ) -> Path:
     """Save one frame (the middle one unless ``frame`` says) as the poster.
 
     The format follows the suffix: .jpg/.jpeg, .webp or .png. ``size``
-    (width, height) scales the frame as :func:`write_video` does.
-    Returns the written path.
+    (width, height) scales the frame as :func:`write_video` does. The
+    poster carries the watermark as the clip's frames do (``watermark`` as
+    for :class:`VideoWriter`). Returns the written path.
     """
     _check_frames(frames)
     path = Path(path)
@@ -371,6 +423,9 @@ def write_poster(
     picture = frames[index][None]
     if size is not None:
         picture = fit_frames(picture, *size)
+    payload = watermark_payload(path) if watermark is AUTO else watermark
+    if payload is not None:
+        picture = marks.mark_rgb(picture, payload)
     temporary = _temporary_sibling(path)
     options = {} if image_format == "PNG" else {"quality": quality}
     try:

@@ -2,7 +2,9 @@
 contact sheet — and an optional visible "AI" mark on any of them.
 
 Every export decodes the studio's MP4 (PyAV) and re-encodes it (PyAV or
-Pillow). The clip's settings travel in each file's metadata where the format
+Pillow). The frames keep the clip's invisible watermark
+(generation/watermark.py) whatever the options: a clip written before the
+studio marked its frames is marked on the way out. The clip's settings travel in each file's metadata where the format
 has room: container tags (WebM), XMP (WebP), the comment (GIF), text chunks
 (PNG) and a settings.json beside the frames (ZIP).
 """
@@ -26,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from PIL.PngImagePlugin import PngInfo
 
-from generation import encode
+from generation import encode, watermark
 
 Metadata = Mapping[str, str]
 
@@ -63,6 +65,15 @@ def read_frames(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     if not frames:
         raise ValueError(f"{path} holds no video frames")
     return np.stack(frames), max(1, round(float(rate)))
+
+
+def ensure_marked(frames: np.ndarray, source: str | os.PathLike[str]) -> np.ndarray:
+    """``frames`` of the clip at ``source``, with the invisible watermark: as
+    they are when they carry it, marked with the clip's payload otherwise."""
+    sample = frames[:: max(1, len(frames) // 8)]
+    if watermark.detect_rgb(sample).found:
+        return frames
+    return watermark.mark_rgb(frames, encode.watermark_payload(source))
 
 
 def add_watermark(frames: np.ndarray, text: str = "AI") -> np.ndarray:
@@ -308,17 +319,22 @@ def export_clip(
 ) -> Path:
     """Write the clip at ``source`` (an MP4) as format ``key`` to ``dest``.
 
-    ``key`` is one of :data:`FORMATS`. An MP4 export is a re-encode, so it is
-    only needed with ``watermark``; the caller signs it afterwards.
+    ``key`` is one of :data:`FORMATS`. ``watermark`` adds the *visible* "AI"
+    label; the invisible watermark is always there. An MP4 export is a
+    re-encode, so it is only needed with ``watermark``; the caller signs it
+    afterwards.
     """
+    visible_mark = watermark
     if key not in FORMATS:
         raise ValueError(f"unknown export format {key!r}; use one of {list(FORMATS)}")
     frames, fps = read_frames(source)
-    if watermark:
+    frames = ensure_marked(frames, source)
+    if visible_mark:
         frames = add_watermark(frames)
     tags = dict(metadata or {})
     if key == "mp4":
-        return encode.write_video(frames, dest, fps=fps, metadata=tags)
+        # The frames carry the mark already: do not add it twice.
+        return encode.write_video(frames, dest, fps=fps, metadata=tags, watermark=None)
     if key == "webm":
         return write_webm(frames, dest, fps=fps, metadata=tags)
     if key == "webp":

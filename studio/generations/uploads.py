@@ -125,7 +125,8 @@ def store_video(file: IO[bytes], *, owner_id: int) -> StoredInput:
     folder = input_dir(owner_id)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{secrets.token_urlsafe(16)}.mp4"
-    encode.write_video(frames, path, fps=fps)
+    # A creator's own footage: no "made by this studio" watermark.
+    encode.write_video(frames, path, fps=fps, watermark=None)
     _, height, width, _ = frames.shape
     return StoredInput(path=path, width=width, height=height, frames=len(frames))
 

@@ -177,7 +177,9 @@ def test_it_scales_small_frames_to_cover_the_asked_size_while_encoding(
 
 
 def test_it_scales_the_poster_like_the_video(tmp_path):
-    path = write_poster(left_half_red(), tmp_path / "poster.png", size=(96, 64))
+    path = write_poster(
+        left_half_red(), tmp_path / "poster.png", size=(96, 64), watermark=None
+    )
     image = np.asarray(Image.open(path))
     np.testing.assert_array_equal(image, fit_frames(left_half_red(), 96, 64)[1])
 
