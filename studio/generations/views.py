@@ -43,6 +43,7 @@ from studio.generations.services import (
     generations_star,
     render_queue,
 )
+from studio.generations.sound import describe as sound_describe
 from studio.generations.validation import model_capabilities, model_names
 from studio.lib.media import credentials_user, ranged_file
 from studio.projects.models import Project
@@ -184,6 +185,10 @@ def _detail_context(generation: Generation) -> dict[str, Any]:
     return {
         "generation": generation,
         "spec": spec,
+        "sound_line": sound_describe(
+            generation.settings.get("sound")
+            or generation.settings.get("sequence", {}).get("sound")
+        ),
         "extendable": extendable,
         "extend": {
             "min": engine.MIN_EXTEND_SECONDS,
