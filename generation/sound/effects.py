@@ -12,6 +12,7 @@ scene's ambience, named by the prompt's words.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -66,8 +67,9 @@ def _small(frames: np.ndarray) -> np.ndarray:
     return small.round().astype(np.uint8)
 
 
-def _track(clip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Centre x, centre y and presence per frame of the clip's main object."""
+def _track(clip: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """Centre x, centre y, presence per frame of the clip's main object, and
+    where any object colour shows (T, H, W)."""
     from generation.builtin.world import COLOURS
 
     palette = np.array(list(COLOURS.values()), np.float32)
@@ -85,7 +87,7 @@ def _track(clip: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
     cx = (m * xs).sum((1, 2)) / np.maximum(areas, 1e-6)
     cy = (m * ys).sum((1, 2)) / np.maximum(areas, 1e-6)
-    return cx / w, cy / h, present
+    return cx / w, cy / h, present, masks.max(axis=-1)
 
 
 def bounce_contacts(cy: np.ndarray, present: np.ndarray) -> list[float]:
@@ -109,7 +111,12 @@ def bounce_contacts(cy: np.ndarray, present: np.ndarray) -> list[float]:
         while j + 1 < len(y) - 1 and abs(y[j + 1] - y[i]) < 1e-4:
             j += 1
         if y[i] > y[i - 1] and y[j] > y[j + 1]:
-            lo, hi = max(0, i - 4), min(len(y), j + 5)
+            # Prominence: how far it stands above the lowest point on each
+            # side before the track climbs higher than it again.
+            higher = np.flatnonzero(y[:i] > y[i])
+            lo = higher[-1] + 1 if higher.size else 0
+            higher = np.flatnonzero(y[j + 1 :] > y[i])
+            hi = max(j + 2, j + 1 + (higher[0] if higher.size else len(y) - j - 1))
             prominence = y[i] - max(y[lo:i].min(), y[j + 1 : hi].min())
             if prominence >= 0.06:
                 # A cusp: when the neighbours differ, the touch is nearer the
@@ -125,21 +132,72 @@ def bounce_contacts(cy: np.ndarray, present: np.ndarray) -> list[float]:
     return contacts
 
 
+def _blur(x: np.ndarray) -> np.ndarray:
+    """A 3×3 box blur over the last two axes (edges repeated)."""
+    p = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
+    rows = p[..., :-2, :] + p[..., 1:-1, :] + p[..., 2:, :]
+    return (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]) / 9.0
+
+
+def camera_move(clip: np.ndarray, background: np.ndarray | None = None) -> str:
+    """The camera's move in a small uint8 clip, from the background's flow.
+
+    Between each pair of frames one horizontal shift and one zoom about the
+    centre are fitted to the brightness change by least squares (a global
+    Lucas–Kanade step); the pairs' moves add up over the clip. A move counts
+    when it is at least a third of the built-in world's nominal pan (0.3 of
+    the width) or zoom (1.6×).
+    """
+    t, h, w, _ = clip.shape
+    if t < 2:
+        return "static"
+    grey = _blur(clip.astype(np.float32).mean(-1))
+    gy, gx = np.gradient(grey, axis=(1, 2))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    xs, ys = xs - (w - 1) / 2, ys - (h - 1) / 2
+    keep = np.ones((t - 1, h, w), bool)
+    keep[:, :2], keep[:, -2:], keep[:, :, :2], keep[:, :, -2:] = (False,) * 4
+    if background is not None:
+        keep &= background[1:] & background[:-1]
+    shift, log_scale = 0.0, 0.0
+    for i in range(t - 1):
+        m = keep[i]
+        if m.sum() < 16:
+            continue
+        ix = (gx[i] + gx[i + 1])[m] / 2
+        iy = (gy[i] + gy[i + 1])[m] / 2
+        dt = (grey[i + 1] - grey[i])[m]
+        a = np.stack([ix, ix * xs[m] + iy * ys[m]], axis=1)
+        (tx, s), *_ = np.linalg.lstsq(a, -dt, rcond=None)
+        shift += float(tx)
+        log_scale += float(np.log1p(np.clip(s, -0.5, 0.5)))
+    pan = abs(shift) / (0.3 * w)
+    zoom = abs(log_scale) / np.log(1.6)
+    if max(pan, zoom) < 0.35:
+        return "static"
+    if zoom > pan:
+        return "push-in" if log_scale > 0 else "pull-out"
+    return "pan-left" if shift > 0 else "pan-right"
+
+
 def watch(frames: np.ndarray) -> Reading:
     """Read a uint8 (T, H, W, 3) clip for the effects."""
-    from generation.builtin.detector import read_clip
-
     clip = _small(frames)
     t = clip.shape[0]
     if t >= 2:
         diffs = np.abs(np.diff(clip.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))
     else:
         diffs = np.zeros(0, np.float32)
-    camera = read_clip(clip).camera if t >= 3 else "static"
     tracked = _track(clip)
     if tracked is None:
-        return Reading([], 0.0, camera, diffs)
-    cx, cy, present = tracked
+        return Reading([], 0.0, camera_move(clip), diffs)
+    cx, cy, present, mask = tracked
+    grown = mask > 0.05
+    grown[:, 1:] |= grown[:, :-1].copy()
+    grown[:, :-1] |= grown[:, 1:].copy()
+    grown[:, :, 1:] |= grown[:, :, :-1].copy()
+    grown[:, :, :-1] |= grown[:, :, 1:].copy()
+    camera = camera_move(clip, ~grown)
     if camera in ("push-in", "pull-out"):
         # Undo the zoom about the centre, at the world's nominal speed.
         scale = 1.6 if camera == "push-in" else 1 / 1.6
@@ -153,14 +211,19 @@ def watch(frames: np.ndarray) -> Reading:
 # ------------------------------------------------------------- synthesis
 
 
+@functools.lru_cache(maxsize=64)
+def _band(lo: float, hi: float) -> np.ndarray:
+    from scipy.signal import butter
+
+    return butter(2, (lo, hi), btype="bandpass", fs=SAMPLE_RATE, output="sos")
+
+
 def _shaped_noise(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
-    """White noise band-passed between ``lo`` and ``hi`` Hz, unit RMS."""
-    spectrum = np.fft.rfft(rng.standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-    shape = 1.0 / np.sqrt(1 + (lo / np.maximum(freqs, 1.0)) ** 4)
-    shape /= np.sqrt(1 + (freqs / hi) ** 4)
-    out = np.fft.irfft(spectrum * shape, n)
-    return (out / max(float(out.std()), 1e-9)).astype(np.float32)
+    """White noise band-passed between ``lo`` and ``hi`` Hz, about unit RMS."""
+    from scipy.signal import sosfilt
+
+    out = sosfilt(_band(float(lo), float(hi)), rng.standard_normal(n))
+    return (out * np.sqrt(SAMPLE_RATE / 2 / (hi - lo))).astype(np.float32)
 
 
 def _smooth_random(rng: np.random.Generator, n: int, per_second: float) -> np.ndarray:

@@ -21,22 +21,12 @@ _SHELF = (
 _HIGHPASS = ((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
 
 
-def _biquad_response(coeffs, n_fft: int) -> np.ndarray:
-    b, a = coeffs
-    z = np.exp(-1j * np.pi * np.arange(n_fft // 2 + 1) / (n_fft // 2))
-    return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
-
-
 def k_weighted(audio: np.ndarray) -> np.ndarray:
-    """The K-weighted signal (channels, n), filtered in the frequency domain.
+    """The K-weighted signal (channels, n): the shelf, then the high-pass."""
+    from scipy.signal import lfilter
 
-    Padding of half a second keeps the filters' tails from wrapping around.
-    """
-    n = audio.shape[-1]
-    n_fft = 1 << int(np.ceil(np.log2(n + SAMPLE_RATE // 2)))
-    spectrum = np.fft.rfft(audio.astype(np.float64), n_fft, axis=-1)
-    response = _biquad_response(_SHELF, n_fft) * _biquad_response(_HIGHPASS, n_fft)
-    return np.fft.irfft(spectrum * response, n_fft, axis=-1)[..., :n]
+    y = lfilter(_SHELF[0], _SHELF[1], audio.astype(np.float64), axis=-1)
+    return lfilter(_HIGHPASS[0], _HIGHPASS[1], y, axis=-1)
 
 
 def loudness(audio: np.ndarray) -> float:

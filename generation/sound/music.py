@@ -440,12 +440,19 @@ class _Canvas:
 
 
 def _osc(table: np.ndarray, hz: float, n: int, vibrato: float = 0.0) -> np.ndarray:
-    t = np.arange(n, dtype=np.float64) / SAMPLE_RATE
-    phase = hz * t
+    """``n`` samples of a wavetable at ``hz`` (32-bit fixed-point phase)."""
+    step = int(round(hz / SAMPLE_RATE * 2**32))
     if vibrato:
-        phase = phase + vibrato * hz / 5.0 / (2 * np.pi) * np.sin(2 * np.pi * 5.0 * t)
-    idx = ((phase % 1.0) * _TABLE).astype(np.int32) & (_TABLE - 1)
-    return table[idx]
+        t = np.arange(n, dtype=np.float32) / SAMPLE_RATE
+        wobble = (
+            vibrato * hz / (2 * np.pi * 5.0) * np.sin(2 * np.pi * 5.0 * t)
+        ).astype(np.float64)
+        phase = (np.arange(n, dtype=np.int64) * step) + (wobble * 2**32).astype(
+            np.int64
+        )
+    else:
+        phase = np.arange(n, dtype=np.int64) * step
+    return table[(phase >> 20) & (_TABLE - 1)]
 
 
 def _envelope(n: int, attack: float, release: float, decay: float = 0.0) -> np.ndarray:

@@ -31,7 +31,7 @@ class SoundError(ValueError):
 def _flag(value: Any, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise SoundError(f"“{name}” must be true or false.")
+    raise SoundError(f"The {name} setting must be true or false.")
 
 
 def _volume(value: Any, name: str) -> float:
@@ -120,7 +120,7 @@ class SoundSettings:
             volumes = {}
         if not isinstance(volumes, dict):
             raise SoundError(
-                "“volumes” must be an object with music, effects and voice numbers."
+                "Volumes must be given as music, effects and voice numbers from 0 to 2."
             )
         extra = sorted(
             str(k) for k in volumes if k not in ("music", "effects", "voice")

@@ -112,13 +112,15 @@ def _read_wav(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def resample(x: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling by zero-padding the spectrum."""
+    """Polyphase resampling from ``rate`` to ``target`` Hz."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
     if rate == target or len(x) == 0:
         return x.astype(np.float32)
-    m = int(round(len(x) * target / rate))
-    spectrum = np.fft.rfft(x.astype(np.float64))
-    out = np.fft.irfft(spectrum, m) * (m / len(x))
-    return out.astype(np.float32)
+    g = gcd(int(rate), int(target))
+    return resample_poly(x, target // g, rate // g).astype(np.float32)
 
 
 def _syllables(word: str) -> int:
