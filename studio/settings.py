@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "studio.galleries",
     "studio.sharing",
     "studio.storyboards",
+    "studio.provenance",
     "studio.registry",
     "studio.live",
 ]
@@ -254,6 +255,11 @@ if bool(STUDIO_C2PA_CERT) != bool(STUDIO_C2PA_KEY):
 STUDIO_EXPORT_WATERMARK = env_bool("STUDIO_EXPORT_WATERMARK", False)
 # Requests per minute per client address to share pages and to their media.
 STUDIO_SHARE_RATE_LIMIT = env_int("STUDIO_SHARE_RATE_LIMIT", 60)
+# Checks on /verify/ and POST /api/verify per client address a minute.
+STUDIO_VERIFY_RATE_LIMIT = env_int("STUDIO_VERIFY_RATE_LIMIT", 20)
+# The studio's id in the watermark (8 hex digits); derived from the secret
+# key when left out (studio/provenance/identity.py).
+STUDIO_WATERMARK_ID = env_str("STUDIO_WATERMARK_ID", "")
 STUDIO_SHARE_MEDIA_RATE_LIMIT = env_int("STUDIO_SHARE_MEDIA_RATE_LIMIT", 600)
 # Viewers one live stream takes through its share links, in one server process.
 STUDIO_LIVE_MAX_VIEWERS = env_int("STUDIO_LIVE_MAX_VIEWERS", 200)

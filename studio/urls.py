@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("studio.storyboards.urls")),
     path("", include("studio.registry.urls")),
     path("", include("studio.live.urls")),
+    path("", include("studio.provenance.urls")),
     path("admin/", admin.site.urls),
     # Last: whatever no route above took under /api/ is a JSON 404.
     re_path(r"^api/", api_not_found),

@@ -106,6 +106,7 @@ ROUTERS = (
     "studio.galleries.api.router",
     "studio.storyboards.api.router",
     "studio.live.api.router",
+    "studio.provenance.api.router",
 )
 
 api = StudioAPI(
