@@ -170,21 +170,28 @@ def _pattern(weights: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def luma_pattern(payload: Payload, height: int, width: int) -> np.ndarray:
+def luma_pattern(
+    payload: Payload, height: int, width: int, strength: float = STRENGTH
+) -> np.ndarray:
     """The int16 luma offsets (height, width) that mark a frame with ``payload``
     (kept for the next frames and clips of the same size)."""
     pattern = _pattern(_weights(payload), height, width)
-    pattern *= STRENGTH / max(float(np.sqrt(np.mean(pattern**2))), 1e-6)
+    pattern *= strength / max(float(np.sqrt(np.mean(pattern**2))), 1e-6)
     offsets = np.rint(pattern).astype(np.int16)
     offsets.setflags(write=False)
     return offsets
 
 
+# Video luma spans 16–235: this many of its levels move RGB by one level.
+VIDEO_RANGE = 219 / 255
+
+
 def mark_luma(planes: np.ndarray, payload: Payload) -> np.ndarray:
-    """Add the mark to uint8 luma planes (…, H, W), in place; returns them."""
+    """Add the mark to uint8 video-range luma planes (…, H, W) (yuv420p's Y),
+    in place; returns them. The RGB frames move as :func:`mark_rgb` moves them."""
     height, width = planes.shape[-2:]
     marked = planes.astype(np.int16)
-    marked += luma_pattern(payload, height, width)
+    marked += luma_pattern(payload, height, width, STRENGTH * VIDEO_RANGE)
     np.clip(marked, 0, 255, out=marked)
     planes[...] = marked
     return planes
