@@ -34,10 +34,8 @@ async function preview(button) {
       say(panel, (await answer.text()) || "The preview could not be made.");
       return;
     }
-    const audio = await answer.blob();
-    if (player.dataset.url) URL.revokeObjectURL(player.dataset.url);
-    player.dataset.url = URL.createObjectURL(audio);
-    player.src = player.dataset.url;
+    const { url } = await answer.json();
+    player.src = url;
     player.hidden = false;
     say(panel, "Preview ready.");
     try {

@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.html import escape
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from generation.sound import SoundError
 from studio.generations import sound
 from studio.generations.sound import ClipPreviewForm, PreviewLimited, PreviewShot
 
+# A made preview waits this long (s) for its player; each creator keeps one.
+PREVIEW_KEPT = 300
 
-def wav_response(data: bytes, name: str = "preview.wav") -> HttpResponse:
-    response = HttpResponse(data, content_type="audio/wav")
-    response["Content-Disposition"] = f'inline; filename="{name}"'
-    response["Cache-Control"] = "no-store"
+
+def _kept_key(user_id: object) -> str:
+    return f"sound-preview-made:{user_id}"
+
+
+def wav_response(request: HttpRequest, data: bytes) -> HttpResponse:
+    """Keep the preview for its owner and point the page's player at it: JSON
+    for the page's script, a redirect that plays it for a page without one."""
+    token = secrets.token_urlsafe(16)
+    cache.set(_kept_key(request.user.pk), (token, data), PREVIEW_KEPT)
+    url = reverse("generations:sound_played", args=[token])
+    if request.headers.get("X-Requested-With") == "fetch":
+        return JsonResponse({"url": url})
+    return redirect(url, permanent=False)
+
+
+@never_cache
+@login_required
+@require_GET
+def preview_played(request: HttpRequest, token: str) -> HttpResponse:
+    """A creator's latest preview, as a WAV; nobody else's."""
+    kept = cache.get(_kept_key(request.user.pk))
+    if not kept or not secrets.compare_digest(str(kept[0]), token):
+        return refusal("This preview has gone; press Preview again.", 404)
+    response = HttpResponse(kept[1], content_type="audio/wav")
+    response["Content-Disposition"] = 'inline; filename="preview.wav"'
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -54,7 +84,7 @@ def clip_preview(request: HttpRequest) -> HttpResponse:
         wav = sound.preview_wav([shot], fps=data["fps"] or 8, sound=form.preview_sound)
     except SoundError as exc:
         return refusal(str(exc), 400)
-    return wav_response(wav)
+    return wav_response(request, wav)
 
 
 @login_required

@@ -39,6 +39,11 @@ urlpatterns = [
         name="joined",
     ),
     path("sound/preview.wav", sound_views.clip_preview, name="sound_preview"),
+    path(
+        "sound/preview/<str:token>.wav",
+        sound_views.preview_played,
+        name="sound_played",
+    ),
     path("sound/mood/", sound_views.mood_line, name="sound_mood"),
     # Served by studio.api (mounted first); the name stays for templates.
     path("api/schema", api_schema, name="api_schema"),

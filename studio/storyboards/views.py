@@ -595,7 +595,7 @@ def sound_preview(
         wav = sound.preview_wav(shots, fps=storyboard.fps, sound=form.preview_sound)
     except SoundError as exc:
         return refusal(str(exc), 400)
-    return wav_response(wav, "storyboard-preview.wav")
+    return wav_response(request, wav)
 
 
 def sheet_shots(storyboard: Storyboard) -> list[sheet.SheetShot]:

@@ -308,15 +308,21 @@ def test_the_storyboard_page_saves_lines_and_sound_without_script(
 
 
 @pytest.mark.django_db
-def test_a_clips_preview_is_a_wav_as_long_as_the_clip(alice_client):
-    answer = alice_client.post(
+def test_a_clips_preview_is_a_wav_as_long_as_the_clip(alice_client, bob_client):
+    made = alice_client.post(
         "/sound/preview.wav",
         {"prompt": PROMPT, "duration": "2", "fps": "8", "sound_music": "on"},
+        headers={"X-Requested-With": "fetch"},
     )
+    assert made.status_code == 200
+    url = made.json()["url"]
+    answer = alice_client.get(url)
     assert answer.status_code == 200
     assert answer["Content-Type"] == "audio/wav"
     data = answer.content
     assert data[:4] == b"RIFF"
+    # The preview is its maker's alone.
+    assert bob_client.get(url).status_code == 404
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.audio[0]
         samples = sum(f.samples for f in container.decode(stream))
@@ -332,7 +338,8 @@ def test_previews_are_bounded_and_rate_limited(alice_client, anonymous_client):
     assert too_long.status_code == 400
     assert "60" in too_long.content.decode()
     for _ in range(PREVIEWS_PER_MINUTE):
-        assert alice_client.post(url, base).status_code == 200
+        # Without the page's script, the form's post lands on the WAV.
+        assert alice_client.post(url, base).status_code == 302
     limited = alice_client.post(url, base)
     assert limited.status_code == 429
     assert "wait a moment" in limited.content.decode()
@@ -346,8 +353,8 @@ def test_a_storyboards_preview_is_its_owners_and_speaks_the_lines(
     url = f"{storyboard.get_absolute_url()}sound/preview.wav"
     voice_only = {"sound_voice": "on"}
     assert bob_client.post(url, voice_only).status_code == 404
-    answer = alice_client.post(url, voice_only)
-    assert answer.status_code == 200
+    answer = alice_client.post(url, voice_only, follow=True)
+    assert answer.status_code == 200 and answer["Content-Type"] == "audio/wav"
     mono, rate = mono_samples(answer.content)
     # Only the line is heard, and from its shot (the second, at 1 s) on.
     assert len(mono) / rate == pytest.approx(3.5, abs=0.05)
