@@ -36,6 +36,14 @@ ensure_chromium() {
   fi
 }
 
+# Spoken lines on storyboard shots are voiced offline by espeak-ng (no model download).
+ensure_espeak() {
+  if ! command -v espeak-ng >/dev/null; then
+    echo "Installing espeak-ng for spoken lines ..."
+    apt_install espeak-ng
+  fi
+}
+
 # axe-core checks every main page for accessibility (tests/browser/test_accessibility.py);
 # pinned, kept under .cache/axe (git-ignored), fetched once.
 AXE_VERSION=4.14.1
@@ -94,6 +102,7 @@ run_suite() {
 case "${1:-}" in
   start)
     install
+    ensure_espeak || echo "espeak-ng could not be installed: spoken lines stay silent."
     "$PY" manage.py migrate --noinput
     echo
     echo "  The studio is at http://127.0.0.1:8000/"
@@ -104,6 +113,7 @@ case "${1:-}" in
   test)
     install
     ensure_chromium
+    ensure_espeak
     ensure_axe
     # Up before the first run too: the separate worker's tests talk to Redis.
     ensure_redis
