@@ -220,13 +220,14 @@ def watermark_payload(path: str | os.PathLike[str]) -> Payload:
 def _marked_frames(
     source: Iterator[av.VideoFrame], payload: Payload, width: int, height: int
 ) -> Iterator[av.VideoFrame]:
-    """yuv420p frames with the watermark added to their luma."""
+    """yuv420p frames with the watermark added to their luma, in place."""
     for frame in source:
         if frame.format.name != "yuv420p":
             frame = _reformatter().reformat(frame, format="yuv420p")
-        planes = frame.to_ndarray()
-        marks.mark_luma(planes[:height], payload)
-        yield av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        marks.mark_luma(luma[:height, :width], payload)
+        yield frame
 
 
 class VideoWriter:
