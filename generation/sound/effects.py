@@ -1,9 +1,10 @@
 """Effects that follow the picture, timed from the frames themselves.
 
 :func:`watch` reads a clip: the object of one of the built-in world's
-colours, followed frame by frame (its centre), the camera move (the built-in
-detector's background search) and the motion energy between frames. From
-that reading :func:`effects_for` places a thump on each frame where the object
+colours, followed frame by frame (its centre), the camera move (one pan and
+zoom fitted to the background's change between frames) and the motion energy
+between frames. From
+that reading :func:`hits_for` places a thump on each frame where the object
 touches the bottom of a bounce (its vertical velocity turns from down to up),
 a rising swell over a push-in (falling over a pull-out), a soft whoosh over a
 pan, swells where an unknown clip's motion surges, and under all of it the
@@ -319,16 +320,24 @@ def thump(rng: np.random.Generator) -> np.ndarray:
 
 
 def swell(rng: np.random.Generator, n: int, rising: bool) -> np.ndarray:
-    """Noise that brightens and grows over ``n`` samples (or the reverse)."""
+    """A riser over ``n`` samples: air that climbs from dark to bright under a
+    gliding tone, growing (or, falling, the reverse)."""
     t = np.linspace(0, 1, n, dtype=np.float32)
     ramp = t if rising else 1 - t
-    dark = _shaped_noise(rng, n, 100, 600)
-    bright = _shaped_noise(rng, n, 600, 4000)
-    tone = ramp**2 * bright + (1 - ramp) * dark
-    env = ramp**1.5 if rising else ramp**0.7
+    bands = [
+        _shaped_noise(rng, n, lo, hi)
+        for lo, hi in ((150, 500), (500, 1500), (1500, 4000))
+    ]
+    weights = [np.clip(1 - abs(ramp * 2 - k), 0, 1) for k in range(3)]
+    air = sum(w * x for w, x in zip(weights, bands, strict=True))
+    hz = 180 * 2 ** (1.5 * ramp)  # a glide up an octave and a half
+    glide = np.sin(2 * np.pi * np.cumsum(hz) / SAMPLE_RATE).astype(np.float32)
+    env = ramp**1.6
     tail = min(n, int(0.08 * SAMPLE_RATE))
     env[n - tail :] *= np.linspace(1, 0, tail, dtype=np.float32)
-    return (tone * env).astype(np.float32)
+    head = min(n, int(0.02 * SAMPLE_RATE))
+    env[:head] *= np.linspace(0, 1, head, dtype=np.float32)
+    return ((0.6 * air + 0.35 * glide) * env).astype(np.float32)
 
 
 def whoosh(rng: np.random.Generator, n: int, peak: float) -> np.ndarray:
@@ -340,29 +349,14 @@ def whoosh(rng: np.random.Generator, n: int, peak: float) -> np.ndarray:
     return (_shaped_noise(rng, n, 300, 2500) * env).astype(np.float32)
 
 
-def effects_for(
-    frames: np.ndarray | None,
-    fps: int,
-    prompt: str,
-    n: int,
-    rng: np.random.Generator,
+def hits_for(
+    frames: np.ndarray | None, fps: int, n: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, list[tuple[float, str]]]:
-    """A shot's effects stem (2, n) and the events placed (seconds from its start)."""
+    """A shot's picture-timed effects (2, n) and the events placed (seconds
+    from its start): thumps, swells and whooshes measured from ``frames``."""
     out = np.zeros((2, n), np.float32)
     events: list[tuple[float, str]] = []
-    if n == 0:
-        return out, events
-    scene = scene_of(prompt)
-    if scene:
-        bed = ambience(scene, n, rng)
-        fade = min(n // 2, int(0.15 * SAMPLE_RATE))
-        if fade:
-            ramp = np.linspace(0, 1, fade, dtype=np.float32)
-            bed[:, :fade] *= ramp
-            bed[:, n - fade :] *= ramp[::-1]
-        out += 0.35 * bed
-        events.append((0.0, f"ambience:{scene}"))
-    if frames is None or len(frames) < 2:
+    if frames is None or len(frames) < 2 or n == 0:
         return out, events
     reading = watch(frames)
     hit = thump(rng)
@@ -378,7 +372,7 @@ def effects_for(
     moving = reading.motion
     if reading.camera in ("push-in", "pull-out"):
         m = min(n, int(round(last * SAMPLE_RATE)) + int(0.1 * SAMPLE_RATE))
-        out[:, :m] += _pan(0.8 * swell(rng, m, reading.camera == "push-in"), 0.0)
+        out[:, :m] += _pan(0.5 * swell(rng, m, reading.camera == "push-in"), 0.0)
         events.append((0.0, "swell"))
     elif reading.camera in ("pan-left", "pan-right"):
         weights = moving if moving.size and moving.sum() > 0 else np.ones(1)
@@ -388,14 +382,14 @@ def effects_for(
         sweep = np.linspace(-0.7, 0.7, m, dtype=np.float32)
         if reading.camera == "pan-right":  # the world slides left past us
             sweep = -sweep
-        out[:, :m] += _pan(0.7 * whoosh(rng, m, peak), sweep)
+        out[:, :m] += _pan(0.5 * whoosh(rng, m, peak), sweep)
         events.append((peak * m / SAMPLE_RATE, "whoosh"))
     elif not reading.contacts and moving.size >= 3:
         for at in _surges(moving, fps):
             m = int(0.6 * SAMPLE_RATE)
             i0 = max(0, int(round(at * SAMPLE_RATE)) - m)
             part = swell(rng, m, True)[: n - i0]
-            out[:, i0 : i0 + len(part)] += _pan(0.6 * part, 0.0)
+            out[:, i0 : i0 + len(part)] += _pan(0.5 * part, 0.0)
             events.append((i0 / SAMPLE_RATE, "swell"))
     return out, events
 

@@ -23,7 +23,9 @@ from .voice import clean_line, speak_many, voice_available
 MAX_SECONDS = 600.0
 MAX_SHOTS = 200
 MAX_FPS = 120
-EFFECTS_LUFS = -24.0
+AMBIENCE_LUFS = -30.0  # the scene's bed, under everything
+HITS_LUFS = -25.0  # thumps, swells, whooshes, while they sound
+CROSSFADE_S = 0.3  # ambience crossfades over a cut
 VOICE_LUFS = -17.0
 
 
@@ -43,7 +45,9 @@ class ShotSound:
     prompt: str
     start: float  # seconds in the sequence
     duration: float
-    frames: np.ndarray | None = None  # uint8 (T, H, W, 3); None: no effects
+    # uint8 (T, H, W, 3) for effects timed from the picture; None: only the
+    # ambience the prompt names.
+    frames: np.ndarray | None = None
     voice: VoiceLine | None = None
 
 
@@ -94,6 +98,47 @@ def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise SoundError("The seed must be a whole number.")
     return np.random.default_rng([int(seed) & 0xFFFF_FFFF_FFFF_FFFF, stream, index])
+
+
+def _effects(
+    shots: list[ShotSound], order: list[int], fps: int, n: int, seed: int
+) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """The effects stem: each shot's ambience, crossfaded over the cuts, under
+    the effects its frames call for, each layer at its own level."""
+    beds = np.zeros((2, n), np.float32)
+    hits = np.zeros((2, n), np.float32)
+    events: list[tuple[float, str]] = []
+    overlap = int(CROSSFADE_S * SAMPLE_RATE)
+    for k, i in enumerate(order):
+        shot = shots[i]
+        i0 = int(round(float(shot.start) * SAMPLE_RATE))
+        i1 = min(n, i0 + int(round(float(shot.duration) * SAMPLE_RATE)))
+        if i1 <= i0:
+            continue
+        scene = fx.scene_of(shot.prompt)
+        if scene:
+            # The bed reaches half a crossfade past the shot on either side.
+            a, b = max(0, i0 - overlap // 2), min(n, i1 + overlap // 2)
+            bed = fx.ambience(scene, b - a, _rng(seed, 3, k))
+            fade_in = overlap if a > 0 else int(0.02 * SAMPLE_RATE)
+            fade_out = overlap if b < n else int(0.3 * SAMPLE_RATE)
+            for length, side in (
+                (fade_in, slice(None)),
+                (fade_out, slice(None, None, -1)),
+            ):
+                length = min(length, (b - a) // 2)
+                if length > 0:
+                    ramp = np.sin(np.linspace(0, np.pi / 2, length)) ** 2
+                    view = bed[:, side]
+                    view[:, :length] *= ramp.astype(np.float32)
+            beds[:, a:b] += bed
+            events.append((float(shot.start), f"ambience:{scene}"))
+        stem, placed = fx.hits_for(shot.frames, fps, i1 - i0, _rng(seed, 2, k))
+        hits[:, i0:i1] += stem
+        events += [(float(shot.start) + t, name) for t, name in placed]
+    beds *= gain_to(beds, AMBIENCE_LUFS)
+    hits *= gain_to(hits, HITS_LUFS)
+    return beds + hits, events
 
 
 def clip_sound(
@@ -166,20 +211,7 @@ def sequence_sound(
     effects = np.zeros((2, n), np.float32)
     events: list[tuple[float, str]] = []
     if settings.effects:
-        for k, i in enumerate(order):
-            shot = shots[i]
-            if shot.frames is None:
-                continue
-            i0 = int(round(float(shot.start) * SAMPLE_RATE))
-            length = min(n, i0 + int(round(float(shot.duration) * SAMPLE_RATE))) - i0
-            if length <= 0:
-                continue
-            stem, placed = fx.effects_for(
-                shot.frames, fps, shot.prompt, length, _rng(seed, 2, k)
-            )
-            effects[:, i0 : i0 + length] += stem
-            events += [(float(shot.start) + t, name) for t, name in placed]
-        effects *= gain_to(effects, EFFECTS_LUFS)
+        effects, events = _effects(shots, order, fps, n, seed)
 
     voice = np.zeros((2, n), np.float32)
     spans: list[tuple[float, float, str]] = []
