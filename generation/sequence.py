@@ -409,6 +409,7 @@ def sequence_audio(
     sound: dict[str, Any],
     seed: int,
     soundtrack: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
 ) -> tuple[np.ndarray, int, list[tuple[float, float, str]]]:
     """The sequence's generated sound, its rate, and the spoken spans.
 
@@ -417,7 +418,7 @@ def sequence_audio(
     """
     import dataclasses
 
-    from generation.clip_audio import fit_length
+    from generation.clip_audio import fit_length, model_music, split_music_model
     from generation.sound import (
         SAMPLE_RATE,
         ShotSound,
@@ -426,8 +427,10 @@ def sequence_audio(
         sequence_sound,
     )
 
-    settings = SoundSettings.from_json(sound)
-    if soundtrack:
+    engine, model = split_music_model(sound)
+    settings = SoundSettings.from_json(engine)
+    by_model = bool(model) and settings.music and not soundtrack
+    if soundtrack or by_model:
         settings = dataclasses.replace(settings, music=False)
     plan, start = [], 0.0
     for shot, pictures in zip(shots, frames, strict=True):
@@ -446,6 +449,11 @@ def sequence_audio(
     if soundtrack:
         music = fade(read_audio(soundtrack, seconds, SAMPLE_RATE), rate=SAMPLE_RATE)
         audio = np.clip(audio + music * settings.music_volume, -1.0, 1.0)
+    elif by_model:
+        text = settings.mood or " ".join(s.prompt or s.caption for s in shots)
+        music = model_music(model, text[:2000], seconds, seed, device)
+        peak = float(np.abs(music).max()) or 1.0
+        audio = np.clip(audio + music * (0.5 * settings.music_volume / peak), -1, 1)
     spans = [(float(a), float(b), str(text)) for a, b, text in result.voice_spans]
     return audio.astype(np.float32), SAMPLE_RATE, spans
 

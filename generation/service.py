@@ -499,7 +499,7 @@ class GenerationService:
                 encode.write_poster, frames, output_dir / f"{name}.jpg", size=size
             )
             audio, rate = (
-                clip_audio.clip_audio(spec, frames)
+                clip_audio.clip_audio(spec, frames, device=self.device)
                 if clip_audio.wants_sound(spec)
                 else (None, clip_audio.AUDIO_RATE)
             )

@@ -24,6 +24,7 @@ MAX_PREVIEW_SECONDS = 60.0
 PREVIEWS_PER_MINUTE = 12
 PREVIEW_WINDOW = 60
 FROM_PROMPT = ""
+BUILT_IN = ""
 MAX_VOLUME = 2.0
 
 SOUND_SCHEMA: dict[str, Any] = {
@@ -34,7 +35,8 @@ SOUND_SCHEMA: dict[str, Any] = {
         "the prompt plus effects. `music` is true, false or "
         '`{"mood": "tense"}` (a mood name from `moods`, or a few words); '
         "`effects` adds sounds timed to what moves in the frames; `voice` "
-        "speaks a storyboard shot's line; `volumes` are 0 to 2 for each layer."
+        "speaks a storyboard shot's line; `volumes` are 0 to 2 for each layer; "
+        "`music_model` hands a clip's music to a registered audio model."
     ),
     "type": "object",
     "properties": {
@@ -51,6 +53,12 @@ SOUND_SCHEMA: dict[str, Any] = {
         },
         "effects": {"type": "boolean", "default": True},
         "voice": {"type": "boolean", "default": True},
+        "music_model": {
+            "type": "string",
+            "description": "A registered audio model (`kind: audio` in "
+            "`GET /api/models`, e.g. Stable Audio) that makes the music from the "
+            "mood or the prompt instead of the built-in composer. Clips only.",
+        },
         "volumes": {
             "type": "object",
             "properties": {
@@ -85,17 +93,44 @@ def mood_line(prompt: str, mood: str | None = None) -> str:
         return ""
 
 
+def audio_models() -> list[str]:
+    """The registered audio models (Stable Audio) that can make a clip's music."""
+    from generation.adapters import refresh
+    from generation.adapters.stable_audio import registered_names
+
+    refresh()
+    return registered_names()
+
+
 def check(value: Any) -> tuple[dict[str, Any], str]:
     """Settings in the API's shape, written out in full, or the engine's
-    sentence; null gives ``{}`` (no sound)."""
+    sentence; null gives ``{}`` (no sound). ``music_model`` names a
+    registered audio model that makes the music instead of the composer."""
     if value is None:
         return {}, ""
+    from generation.clip_audio import MUSIC_MODEL
     from generation.sound import SoundError, SoundSettings
 
+    model = ""
+    if isinstance(value, dict) and MUSIC_MODEL in value:
+        value = dict(value)
+        model = value.pop(MUSIC_MODEL)
+        if model is not None and not isinstance(model, str):
+            return {}, "“music_model” must be the name of an audio model, or null."
+        model = (model or "").strip()
+        if model and model not in audio_models():
+            known = ", ".join(audio_models()) or "none is registered"
+            return {}, (
+                f"There is no audio model called “{model[:60]}” ({known}); "
+                "leave music_model out for the built-in composer."
+            )
     try:
-        return SoundSettings.from_json(value).to_json(), ""
+        checked = SoundSettings.from_json(value).to_json()
     except SoundError as error:
         return {}, str(error)
+    if model:
+        checked[MUSIC_MODEL] = model
+    return checked, ""
 
 
 def _volume_field(label: str) -> forms.FloatField:
@@ -120,6 +155,12 @@ def sound_fields(*, voice: bool) -> dict[str, forms.Field]:
             help_text="Music and effects, muxed into the MP4.",
         ),
         "sound_music": forms.BooleanField(required=False, initial=True, label="Music"),
+        "sound_music_model": forms.ChoiceField(
+            required=False,
+            label="Music by",
+            choices=[(BUILT_IN, "Built-in composer")]
+            + [(name, name) for name in audio_models()],
+        ),
         "sound_mood": forms.ChoiceField(
             required=False,
             label="Mood",
@@ -161,6 +202,8 @@ def from_fields(data: Mapping[str, Any], *, voice: bool) -> dict[str, Any] | Non
     }
     if voice:
         value["volumes"]["voice"] = volume("voice")
+    if music and data.get("sound_music_model"):
+        value["music_model"] = data["sound_music_model"]
     return value
 
 
@@ -173,6 +216,7 @@ def initial_from(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return {
         "sound": True,
         "sound_music": bool(music),
+        "sound_music_model": value.get("music_model") or BUILT_IN,
         "sound_mood": music.get("mood") or "" if isinstance(music, dict) else "",
         "sound_effects": bool(value.get("effects", True)),
         "sound_voice": bool(value.get("voice", True)),
@@ -236,7 +280,7 @@ def preview_wav(
 ) -> bytes:
     """The sound of ``shots`` (no pictures yet: music, ambience and voices)
     as a WAV file, at most :data:`MAX_PREVIEW_SECONDS` long."""
-    from generation.clip_audio import fit_length
+    from generation.clip_audio import fit_length, split_music_model
     from generation.sound import (
         SAMPLE_RATE,
         ShotSound,
@@ -246,7 +290,9 @@ def preview_wav(
         to_wav_bytes,
     )
 
-    settings = SoundSettings.from_json(dict(sound))
+    # An audio model plays its music in the render; the preview has the composer's.
+    engine, _ = split_music_model(dict(sound))
+    settings = SoundSettings.from_json(engine)
     plan, start = [], 0.0
     for shot in shots:
         if start >= MAX_PREVIEW_SECONDS:

@@ -135,14 +135,10 @@ def _shape(name: str, value: Any) -> list[str]:
 def check_sound(value: Any) -> tuple[dict[str, Any], list[str]]:
     """Sound settings in the API's shape, checked by the sound engine and
     written out in full; ``{}`` for none (null or left out: a silent clip)."""
-    if value is None:
-        return {}, []
-    from generation.sound import SoundError, SoundSettings
+    from studio.generations.sound import check
 
-    try:
-        return SoundSettings.from_json(value).to_json(), []
-    except SoundError as error:
-        return {}, [str(error)]
+    checked, problem = check(value)
+    return checked, [problem] if problem else []
 
 
 def validate_settings(

@@ -125,7 +125,13 @@ def test_the_schema_documents_the_sound_field(anonymous_client):
     body = document["paths"]["/api/generations"]["post"]["requestBody"]
     schema = body["content"]["application/json"]["schema"]
     sound = schema["properties"]["sound"]
-    assert set(sound["properties"]) == {"music", "effects", "voice", "volumes"}
+    assert set(sound["properties"]) == {
+        "music",
+        "effects",
+        "voice",
+        "volumes",
+        "music_model",
+    }
     assert "AAC" in sound["description"]
     render = document["paths"]["/api/storyboards/{storyboard_id}/render"]["post"]
     render_schema = render["requestBody"]["content"]["application/json"]["schema"]
