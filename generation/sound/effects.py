@@ -63,9 +63,11 @@ def _small(frames: np.ndarray) -> np.ndarray:
     if f == 1:
         return frames
     hh, ww = h // f, w // f
-    crop = frames[:, : hh * f, : ww * f].astype(np.float32)
-    small = crop.reshape(t, hh, f, ww, f, 3).mean((2, 4))
-    return small.round().astype(np.uint8)
+    small = np.empty((t, hh, ww, 3), np.uint8)
+    for i in range(t):  # a frame at a time: a long, large clip stays small
+        crop = frames[i, : hh * f, : ww * f].astype(np.float32)
+        small[i] = crop.reshape(hh, f, ww, f, 3).mean((1, 3)).round()
+    return small
 
 
 def _track(clip: np.ndarray) -> tuple[np.ndarray, ...] | None:

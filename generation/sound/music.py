@@ -518,12 +518,27 @@ def _segments(cuts: list[float], seconds: float) -> list[tuple[float, float]]:
     return [(a, b) for a, b in zip(marks, marks[1:], strict=False) if b - a > 1e-3]
 
 
+def shot_energy(prompt: str) -> float:
+    """How hard the music plays under one shot: its own pacing words lift
+    (fast, dynamic) or soften (slow, gentle) the sequence's bed."""
+    words = _words(prompt or "")
+    fast = sum(w in FAST_WORDS for w in words)
+    slow = sum(w in SLOW_WORDS for w in words)
+    return 1.25 if fast > slow else 0.8 if slow > fast else 1.0
+
+
 def compose(
-    plan: MusicPlan, cuts: list[float], seconds: float, rng: np.random.Generator
+    plan: MusicPlan,
+    cuts: list[float],
+    seconds: float,
+    rng: np.random.Generator,
+    energies: dict[float, float] | None = None,
 ) -> np.ndarray:
     """The music bed: float32 (2, round(seconds * SAMPLE_RATE)), not yet levelled.
 
     ``cuts`` are the shot starts (seconds): every phrase starts on one.
+    ``energies`` maps a cut to how hard its phrase plays (1: as planned); the
+    level moves over 80 ms at the cut.
     """
     n = int(round(seconds * SAMPLE_RATE))
     canvas = _Canvas(n)
@@ -553,6 +568,17 @@ def compose(
         if "drums" in plan.instruments:
             _play_drums(canvas, rng, a, beats, step, fast, index > 0)
     out = canvas.buf
+    if energies:
+        gain = np.ones(n, np.float32)
+        for a, b in segments:
+            i0, i1 = int(round(a * SAMPLE_RATE)), int(round(b * SAMPLE_RATE))
+            gain[i0:i1] = energies.get(a, 1.0)
+        ramp = int(0.08 * SAMPLE_RATE)
+        kernel = np.ones(ramp, np.float32) / ramp
+        smooth = np.convolve(
+            np.pad(gain, (ramp // 2, ramp - ramp // 2 - 1), "edge"), kernel, "valid"
+        )
+        out *= smooth.astype(np.float32)
     fade_in = min(n, int(0.02 * SAMPLE_RATE))
     out[:, :fade_in] *= np.linspace(0, 1, fade_in, dtype=np.float32)
     fade = min(n, int(min(2.0, max(0.3, 0.2 * seconds)) * SAMPLE_RATE))

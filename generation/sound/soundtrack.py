@@ -16,7 +16,7 @@ import numpy as np
 
 from . import effects as fx
 from .mix import TARGET_LUFS, duck, gain_to, limit, loudness
-from .music import MusicPlan, compose, read_mood
+from .music import MusicPlan, compose, read_mood, shot_energy
 from .settings import SAMPLE_RATE, SoundError, SoundSettings
 from .voice import clean_line, speak_many, voice_available
 
@@ -205,7 +205,8 @@ def sequence_sound(
         text = settings.mood or " ".join(shots[i].prompt for i in order)
         plan = read_mood(text)
         cuts = [float(shots[i].start) for i in order]
-        music = compose(plan, cuts, n / SAMPLE_RATE, _rng(seed, 1))
+        energies = {float(shots[i].start): shot_energy(shots[i].prompt) for i in order}
+        music = compose(plan, cuts, n / SAMPLE_RATE, _rng(seed, 1), energies)
         music *= gain_to(music, plan.loudness)
 
     effects = np.zeros((2, n), np.float32)
@@ -231,6 +232,10 @@ def sequence_sound(
             if i0 >= n or len(speech.audio) == 0:
                 continue
             part = speech.audio[: n - i0]
+            if len(part) < len(speech.audio):  # cut by the end: no click
+                fade = min(len(part), int(0.05 * SAMPLE_RATE))
+                part = part.copy()
+                part[len(part) - fade :] *= np.linspace(1, 0, fade, dtype=np.float32)
             voice[:, i0 : i0 + len(part)] += part
             spans.append((i0 / SAMPLE_RATE, (i0 + len(part)) / SAMPLE_RATE, text))
             words += [

@@ -358,3 +358,33 @@ def test_bad_requests_raise_a_sentence():
         with pytest.raises(SoundError) as caught:
             case()
         assert str(caught.value).endswith(".")
+
+
+def test_shots_without_frames_still_get_their_scene_ambience():
+    shots = [
+        ShotSound("waves on the beach", 0.0, 2.0),
+        ShotSound("a quiet street in the city", 2.0, 2.0),
+    ]
+    settings = SoundSettings(music=False, voice=False)
+    result = sequence_sound(shots, FPS, settings, seed=1, seconds=4.0)
+    assert result.events == [(0.0, "ambience:sea"), (2.0, "ambience:city")]
+    effects = result.stems["effects"]
+    assert rms(effects[:, :SAMPLE_RATE]) > 0 and rms(effects[:, -SAMPLE_RATE:]) > 0
+    # The city's hum sits low; the sea's wash is broad.
+    city = band(effects[:, 3 * SAMPLE_RATE :], 40, 160)
+    sea = band(effects[:, :SAMPLE_RATE], 40, 160)
+    assert rms(city) > rms(sea)
+
+
+def test_the_music_plays_harder_under_a_fast_shot_than_a_slow_one():
+    shots = [
+        ShotSound("a slow, gentle drift", 0.0, 3.0),
+        ShotSound("a fast, dynamic chase", 3.0, 3.0),
+    ]
+    settings = SoundSettings(mood="calm", effects=False, voice=False)
+    result = sequence_sound(shots, FPS, settings, seed=2, seconds=6.0)
+    assert result.plan.mood == "calm"
+    music = result.stems["music"]
+    slow = rms(music[:, int(0.5 * SAMPLE_RATE) : int(2.8 * SAMPLE_RATE)])
+    fast = rms(music[:, int(3.2 * SAMPLE_RATE) : int(4.0 * SAMPLE_RATE)])
+    assert fast > 1.2 * slow
