@@ -237,11 +237,12 @@ def sequence_sound(
                 part = part.copy()
                 part[len(part) - fade :] *= np.linspace(1, 0, fade, dtype=np.float32)
             voice[:, i0 : i0 + len(part)] += part
-            spans.append((i0 / SAMPLE_RATE, (i0 + len(part)) / SAMPLE_RATE, text))
+            begin, end = i0 / SAMPLE_RATE, (i0 + len(part)) / SAMPLE_RATE
+            spans.append((begin, end, text))
             words += [
-                (i0 / SAMPLE_RATE + a, i0 / SAMPLE_RATE + b, w)
+                (begin + a, min(begin + b, end), w)
                 for a, b, w in speech.words
-                if i0 / SAMPLE_RATE + a < n / SAMPLE_RATE
+                if begin + a < end
             ]
         voice *= gain_to(voice, VOICE_LUFS)
         if settings.music:
