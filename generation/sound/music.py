@@ -668,8 +668,7 @@ def _play_chord(
                     decay=0.9,
                 )
                 canvas.add(t0, 0.07 * accent * wave, -0.1)
-        for i in range(beats):
-            note = tones[int(rng.integers(len(tones)))]
+        for i, note in enumerate(_melody(plan, rng, tones, beats)):
             wave = _note(
                 TABLES["piano"], note, step, attack=0.004, release=0.25, decay=0.6
             )
@@ -707,6 +706,27 @@ def _play_chord(
                 )
                 wave[: len(part)] += amp * part[: len(wave)]
             canvas.add(t0 + i * step, 0.05 * wave, float(rng.uniform(-0.7, 0.7)))
+
+
+def _melody(
+    plan: MusicPlan, rng: np.random.Generator, tones: list[int], beats: int
+) -> list[int]:
+    """A line over one chord: it opens on a chord tone, walks by steps of the
+    scale, and comes back to a chord tone on the chord's last beat."""
+    root = NOTE_NAMES.index(plan.key)
+    lo, hi = min(tones), max(tones)
+    scale = [p for p in range(lo, hi + 1) if (p - root) % 12 in MODES[plan.mode]]
+    at = scale.index(tones[int(rng.integers(len(tones)))])
+    line = [scale[at]]
+    for _ in range(beats - 1):
+        move = int(rng.choice((-2, -1, -1, 1, 1, 2)))
+        if not 0 <= at + move < len(scale):
+            move = -move  # turn back at the edge of the range
+        at = min(max(at + move, 0), len(scale) - 1)
+        line.append(scale[at])
+    if beats > 1:
+        line[-1] = min(tones, key=lambda t: abs(t - line[-2]))
+    return line
 
 
 def _play_drums(
