@@ -48,7 +48,7 @@ from studio.generations.services import (
     generation_state,
     submit,
 )
-from studio.generations.sound import SOUND_SCHEMA
+from studio.generations.sound import SOUND_FIELD_SCHEMA
 from studio.generations.store import queue_positions
 from studio.generations.uploads import MAX_IMAGE_BYTES, MAX_VIDEO_BYTES
 from studio.numbers import MAX_ID
@@ -167,7 +167,9 @@ class GenerationIn(RequestBody):
     )
     project: Uuid | None = Field(None, title="The project")
     # Checked by the sound engine, whose sentence a 400 gives under "sound".
-    sound: Annotated[Any, WithJsonSchema(SOUND_SCHEMA)] = Field(None, title="The sound")
+    sound: Annotated[Any, WithJsonSchema(SOUND_FIELD_SCHEMA)] = Field(
+        None, title="The sound"
+    )
 
 
 class ExtendIn(RequestBody):

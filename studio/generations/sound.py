@@ -45,7 +45,14 @@ SOUND_SCHEMA: dict[str, Any] = {
                 {"type": "boolean"},
                 {
                     "type": "object",
-                    "properties": {"mood": {"type": "string", "maxLength": 40}},
+                    "properties": {
+                        "mood": {
+                            "anyOf": [
+                                {"type": "string", "maxLength": 40},
+                                {"type": "null"},
+                            ]
+                        }
+                    },
                     "additionalProperties": False,
                 },
             ],
@@ -54,22 +61,35 @@ SOUND_SCHEMA: dict[str, Any] = {
         "effects": {"type": "boolean", "default": True},
         "voice": {"type": "boolean", "default": True},
         "music_model": {
-            "type": "string",
+            "anyOf": [{"type": "string"}, {"type": "null"}],
             "description": "A registered audio model (`kind: audio` in "
             "`GET /api/models`, e.g. Stable Audio) that makes the music from the "
-            "mood or the prompt instead of the built-in composer. Clips only.",
+            "mood or the prompt instead of the built-in composer.",
         },
         "volumes": {
-            "type": "object",
-            "properties": {
-                name: {"type": "number", "minimum": 0, "maximum": MAX_VOLUME}
-                for name in ("music", "effects", "voice")
-            },
-            "additionalProperties": False,
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        name: {"type": "number", "minimum": 0, "maximum": MAX_VOLUME}
+                        for name in ("music", "effects", "voice")
+                    },
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
         },
     },
     "additionalProperties": False,
     "example": {"music": {"mood": "tense"}, "effects": True, "volumes": {"music": 0.8}},
+}
+
+
+# The API's field: the settings, or null for none.
+SOUND_FIELD_SCHEMA: dict[str, Any] = {
+    "anyOf": [SOUND_SCHEMA, {"type": "null"}],
+    "title": "Sound",
+    "description": SOUND_SCHEMA["description"],
 }
 
 

@@ -35,7 +35,7 @@ from studio.api.schemas import ErrorsByField
 from studio.generations import sound as sound_settings
 from studio.generations.models import Generation
 from studio.generations.services import QueueFull, generation_state
-from studio.generations.sound import SOUND_SCHEMA
+from studio.generations.sound import SOUND_FIELD_SCHEMA
 from studio.numbers import MAX_ID, parse_id
 from studio.projects.models import Project
 from studio.projects.services import project_create
@@ -69,7 +69,7 @@ Transition = Literal[tuple(Storyboard.Transition.values)]
 GenerationStatus = Literal[tuple(Generation.Status.values)]
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 # Checked by the sound engine, whose sentence a 400 gives under "sound".
-Sound = Annotated[Any, WithJsonSchema(SOUND_SCHEMA)]
+Sound = Annotated[Any, WithJsonSchema(SOUND_FIELD_SCHEMA)]
 # At least one character that is not white space: blank text is refused.
 NOT_BLANK = {"pattern": r"\S"}
 

@@ -124,7 +124,8 @@ def test_the_schema_documents_the_sound_field(anonymous_client):
     document = anonymous_client.get("/api/schema").json()
     body = document["paths"]["/api/generations"]["post"]["requestBody"]
     schema = body["content"]["application/json"]["schema"]
-    sound = schema["properties"]["sound"]
+    sound = schema["properties"]["sound"]["anyOf"][0]
+    assert {"type": "null"} in schema["properties"]["sound"]["anyOf"]
     assert set(sound["properties"]) == {
         "music",
         "effects",
@@ -135,7 +136,7 @@ def test_the_schema_documents_the_sound_field(anonymous_client):
     assert "AAC" in sound["description"]
     render = document["paths"]["/api/storyboards/{storyboard_id}/render"]["post"]
     render_schema = render["requestBody"]["content"]["application/json"]["schema"]
-    assert "volumes" in render_schema["properties"]["sound"]["properties"]
+    assert "volumes" in render_schema["properties"]["sound"]["anyOf"][0]["properties"]
 
 
 # -- storyboards: spoken lines and sound ------------------------------------------
