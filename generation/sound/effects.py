@@ -56,6 +56,45 @@ def scene_of(prompt: str) -> str | None:
     return best
 
 
+SCENE_MATCH = 50.0  # furthest a clip's colours may be from a scene's
+
+
+def _colour_layout(clip: np.ndarray) -> np.ndarray:
+    """Mean colour of the upper and of the lower half of a clip (6 numbers)."""
+    c = clip.astype(np.float32)
+    h = c.shape[1]
+    return np.concatenate(
+        [c[:, : h // 2].mean((0, 1, 2)), c[:, h // 2 :].mean((0, 1, 2))]
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _scene_layouts() -> dict[str, np.ndarray]:
+    """Each built-in scene's colour layout, drawn by the world itself."""
+    from generation.builtin import world
+
+    layouts = {}
+    for scene in world.SCENES:
+        clips = [
+            world.render(world.ClipParams(scene, (), camera=camera, seed=seed), 4, 32)
+            for seed in range(4)
+            for camera in ("static", "push-in", "pan-left")
+        ]
+        layouts[scene] = np.mean([_colour_layout(c) for c in clips], axis=0)
+    return layouts
+
+
+def scene_in(frames: np.ndarray) -> str | None:
+    """The built-in scene a clip shows, by its colours; None when it is not
+    close to any of them (most footage from other models)."""
+    layout = _colour_layout(_small(frames))
+    distances = {
+        k: float(np.linalg.norm(layout - v)) for k, v in _scene_layouts().items()
+    }
+    best = min(distances, key=distances.get)
+    return best if distances[best] <= SCENE_MATCH else None
+
+
 def _small(frames: np.ndarray) -> np.ndarray:
     """Frames averaged down to about ANALYSIS_HEIGHT px tall (area filter)."""
     t, h, w, _ = frames.shape

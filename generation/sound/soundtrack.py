@@ -116,6 +116,8 @@ def _effects(
         if i1 <= i0:
             continue
         scene = fx.scene_of(shot.prompt)
+        if scene is None and shot.frames is not None:
+            scene = fx.scene_in(shot.frames)
         if scene:
             # The bed reaches half a crossfade past the shot on either side.
             a, b = max(0, i0 - overlap // 2), min(n, i1 + overlap // 2)

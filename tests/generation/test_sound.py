@@ -388,3 +388,14 @@ def test_the_music_plays_harder_under_a_fast_shot_than_a_slow_one():
     slow = rms(music[:, int(0.5 * SAMPLE_RATE) : int(2.8 * SAMPLE_RATE)])
     fast = rms(music[:, int(3.2 * SAMPLE_RATE) : int(4.0 * SAMPLE_RATE)])
     assert fast > 1.2 * slow
+
+
+def test_a_builtin_scene_the_prompt_leaves_out_is_heard_from_its_colours():
+    settings = SoundSettings(music=False, voice=False)
+    for scene in world.SCENES:
+        clip = rendered(scene, "bounce", seed=21)
+        result = clip_sound(clip, FPS, "a red ball bouncing", settings, 1)
+        assert f"ambience:{scene}" in [name for _, name in result.events]
+    noise = np.random.default_rng(0).integers(0, 255, (8, 32, 32, 3), dtype=np.uint8)
+    result = clip_sound(noise, FPS, "something", settings, 1)
+    assert not [name for _, name in result.events if name.startswith("ambience")]
