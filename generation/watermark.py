@@ -41,7 +41,7 @@ TILE = 32  # the pattern repeats every TILE×TILE cells
 CHIPS = TILE * TILE
 BITS = 64
 # Strength: the RMS of the added luma pattern, in 8-bit levels.
-STRENGTH = 1.8
+STRENGTH = 2.3
 # The share of the pattern's energy in the sync sequence: four bits' worth.
 SYNC_ENERGY = 4 / (BITS + 4)
 # Detection works on a grid of DETECT_PX pixels per cell.
@@ -58,7 +58,7 @@ SCALES = tuple(1.01**k for k in range(-2, 31))
 # Past this score (the z-score of the best shift's energy) the mark counts as
 # found. Unmarked clips score up to about 7 over all the shifts and scales
 # tried; marked ones after the attacks measured, 15 or more.
-DETECTION_Z = 12.0
+DETECTION_Z = 10.0
 SEED = 0x57A710
 
 

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from generation.watermark import Payload
 
@@ -27,6 +28,10 @@ CLIP_FOLDER = re.compile(r"^[0-9a-f]{32}$")
 def studio_id() -> int:
     configured = getattr(settings, "STUDIO_WATERMARK_ID", "")
     if configured:
+        if not re.fullmatch(r"[0-9a-fA-F]{1,8}", configured):
+            raise ImproperlyConfigured(
+                "STUDIO_WATERMARK_ID must be 1 to 8 hex digits, e.g. 5eed1234."
+            )
         return int(configured, 16)
     digest = hashlib.sha256(f"studio-watermark:{settings.SECRET_KEY}".encode())
     return int.from_bytes(digest.digest()[:4], "big")

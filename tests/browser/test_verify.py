@@ -27,7 +27,6 @@ def test_a_reencoded_download_is_recognised_logged_out(live_studio, browser, tmp
         sign_up_with_a_project(page, live_studio, "ines", "Provenance")
         page.fill("#id_prompt", "a red ball bouncing to the right over a field")
         page.select_option("#id_size", "256")
-        page.fill("#id_steps", "4")
         page.press("#id_prompt", "Control+Enter")
         page.wait_for_selector("#gallery .clip video", timeout=RENDERING)
 

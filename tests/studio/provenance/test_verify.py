@@ -212,3 +212,18 @@ def test_checks_are_rate_limited_per_address(anonymous_client, settings):
     api = anonymous_client.post("/api/verify", {"file": SimpleUploadedFile("a", b"")})
     assert api.status_code == 429
     assert json.loads(api.content)["error"].startswith("Too many checks")
+
+
+def test_the_studio_id_is_configurable_and_checked(settings, tmp_path):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from studio.provenance.identity import payload_for, studio_id
+
+    settings.STUDIO_WATERMARK_ID = "5eed1234"
+    clip = tmp_path / ("ab" * 16) / "clip.mp4"
+    assert payload_for(clip).studio == 0x5EED1234
+    assert payload_for(clip).clip == 0xABABABAB
+    assert payload_for(tmp_path / "exports" / "x.mp4").clip == 0
+    settings.STUDIO_WATERMARK_ID = "not hex"
+    with pytest.raises(ImproperlyConfigured):
+        studio_id()
