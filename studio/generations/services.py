@@ -349,6 +349,8 @@ def generation_extend(
         "height": original.height,
         "steps": original.num_inference_steps,
         "guidance": original.guidance_scale,
+        # A clip with sound goes on with the same sound settings.
+        "sound": original.sound or None,
     }
     source = str(django_settings.MEDIA_ROOT / generation.video)
     with transaction.atomic():
@@ -433,15 +435,54 @@ def generation_joined(*, extension: Generation) -> Path:
     spec = extension.spec
     frames = np.concatenate([first, after])
     metadata = encode.clip_metadata(spec, frames=str(len(frames)))
+    # Clips with sound keep it, each part as long as its frames.
+    sounds = [
+        _sound_of(root / clip.video, len(clip_frames) / spec.fps)
+        for clip, clip_frames in ((original, first), (extension, after))
+    ]
+    audio = None
+    if any(sound is not None for sound in sounds):
+        audio = np.concatenate(
+            [
+                np.zeros((2, round(len(f) / spec.fps * SOUND_RATE)), np.float32)
+                if sound is None
+                else sound
+                for sound, f in zip(sounds, (first, after), strict=True)
+            ],
+            axis=1,
+        )
     # Written aside and signed before it takes the name the page asks for.
     part = path.with_name(f".{uuid.uuid4().hex}.mp4")
     try:
-        encode.write_video(frames, part, fps=spec.fps, metadata=metadata)
+        encode.write_video(
+            frames,
+            part,
+            fps=spec.fps,
+            metadata=metadata,
+            audio=audio,
+            audio_rate=SOUND_RATE,
+        )
         _sign(part, spec)
         part.replace(path)
     finally:
         part.unlink(missing_ok=True)
     return path
+
+
+# The rate a joined version's sound is written at: the sound engine's.
+SOUND_RATE = 48_000
+
+
+def _sound_of(path: Path, seconds: float) -> np.ndarray | None:
+    """A clip's audio as float32 stereo exactly ``seconds`` long, or None."""
+    import av
+
+    from generation import sequence
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+    return sequence.read_audio(path, seconds, SOUND_RATE)
 
 
 def _sign(path: Path, spec: GenerationSpec) -> None:
