@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from generation import watermark
 from studio.provenance.verify import MAX_BYTES, VerifyError, inspect_upload
 from studio.sharing.ratelimit import rate_limited
 
@@ -18,7 +19,7 @@ FORM_OVERHEAD = 64 * 1024
 @require_http_methods(["GET", "POST"])
 @rate_limited("verify", "STUDIO_VERIFY_RATE_LIMIT")
 def verify_page(request: HttpRequest) -> HttpResponse:
-    context = {"max_mb": MAX_BYTES // 2**20}
+    context = {"max_mb": MAX_BYTES // 2**20, "threshold": watermark.DETECTION_Z}
     if request.method == "GET":
         return render(request, "provenance/verify.html", context)
     length = int(request.META.get("CONTENT_LENGTH") or 0)
