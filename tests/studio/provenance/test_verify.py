@@ -20,6 +20,7 @@ from generation.specs import GenerationSpec
 from studio.generations.store import output_dir
 from studio.lib.credentials import studio_credentials
 from studio.provenance import verify as verify_module
+from studio.sharing.preparer import preparer
 from studio.sharing.services import share_link_create
 
 pytestmark = pytest.mark.django_db
@@ -74,11 +75,16 @@ def test_a_shared_clip_is_named(anonymous_client, clip, generation, alice, setti
     generation.video = str(clip.relative_to(settings.MEDIA_ROOT))
     generation.poster = str(poster.relative_to(settings.MEDIA_ROOT))
     generation.save()
-    share_link_create(owner=alice, generation=generation)
+    _, token = share_link_create(owner=alice, generation=generation)
     status, body = check(anonymous_client, upload(clip))
     assert status == 200
     assert body["watermark"]["clip"]["id"] == str(generation.pk)
     assert body["watermark"]["clip"]["shared"] is True
+    # The share page names both layers.
+    page = anonymous_client.get(f"/s/{token}/")
+    assert b'data-testid="watermark-line"' in page.content
+    assert page.status_code == 200
+    assert preparer.wait_idle(120)
 
 
 def test_a_reencoded_clip_loses_its_credentials_but_keeps_the_watermark(
@@ -227,3 +233,20 @@ def test_the_studio_id_is_configurable_and_checked(settings, tmp_path):
     settings.STUDIO_WATERMARK_ID = "not hex"
     with pytest.raises(ImproperlyConfigured):
         studio_id()
+
+
+def test_a_body_declared_over_the_limit_is_refused_before_it_is_read(anonymous_client):
+    """A 200 MB upload to the API is answered from its Content-Length: nothing
+    is parsed. (The page's forms are parsed, to disk, by the studio's
+    middleware; the server refuses bodies over 71 MB before that.)"""
+    declared = str(200 * 1024 * 1024)
+    body = b"--x\r\nContent-Disposition: form-data; name=file; filename=a.mp4\r\n\r\n"
+    for path in ("/api/verify",):
+        response = anonymous_client.generic(
+            "POST",
+            path,
+            body,
+            content_type="multipart/form-data; boundary=x",
+            CONTENT_LENGTH=declared,
+        )
+        assert response.status_code == 413, (path, response.content[:200])
