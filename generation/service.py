@@ -541,6 +541,8 @@ class GenerationService:
         if self.warm_model:
             self._warm_up(self.warm_model)
         next_sweep = time.monotonic()
+        # Why the worker looks at the queue: told a clip was queued, or its poll.
+        reason = "at start"
         while not self._stopping.is_set():
             # Cleared before claiming, so a wake() during the claim is not lost.
             self._wake.clear()
@@ -556,8 +558,11 @@ class GenerationService:
                 logger.exception("claiming the next generation failed")
                 job = None
             if job is None:
-                self._wake.wait(self.poll_interval)
+                woken = self._wake.wait(self.poll_interval)
+                reason = "woken" if woken else "on its poll"
                 continue
+            logger.info("generation %s claimed (%s)", job.id, reason)
+            reason = "after the last clip"
             try:
                 self._run_job(job)
             except Exception:
