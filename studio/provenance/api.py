@@ -10,9 +10,10 @@ from django.http import HttpRequest
 from ninja import File, UploadedFile
 from ninja.decorators import decorate_view
 
-from studio.api import ApiError, Router
+from studio.api import FieldErrors, Router
 from studio.api.errors import error_response
 from studio.api.parsers import body_limit
+from studio.api.schemas import Error
 from studio.provenance.verify import MAX_BYTES, VerifyError, inspect_upload
 from studio.provenance.views import FORM_OVERHEAD
 from studio.sharing.ratelimit import WINDOW_SECONDS, allow, client_address
@@ -41,7 +42,7 @@ def _rate_limit(run: Any) -> Any:
 @router.post(
     "/verify",
     auth=None,
-    response={200: dict[str, Any]},
+    response={200: dict[str, Any], 429: Error},
     summary="Check a video or image for Content Credentials and the watermark",
 )
 @body_limit(MAX_BYTES + FORM_OVERHEAD)
@@ -61,9 +62,10 @@ def verify(
     signer, whether they declare AI generation) and the studio's invisible
     watermark (`found`, a `confidence` from 0 to 1, whether it names this
     studio, and the clip when its owner shares it), with a one-sentence
-    `summary`. 400 with a sentence for a file it cannot read; 429 past
+    `summary`. 400 `{"errors": {"file": [sentence]}}` for a file it cannot
+    read; 429 past
     `STUDIO_VERIFY_RATE_LIMIT` checks a minute from one address."""
     try:
         return inspect_upload(file).as_json()
     except VerifyError as error:
-        raise ApiError(400, str(error)) from None
+        raise FieldErrors({"file": [str(error)]}) from None

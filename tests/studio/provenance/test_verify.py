@@ -169,7 +169,7 @@ def _png_header(width: int, height: int) -> bytes:
 def test_hostile_uploads_are_refused_in_words(anonymous_client, name, content, words):
     status, body = check(anonymous_client, SimpleUploadedFile(name, content))
     assert status == 400, body
-    assert words in body["error"]
+    assert words in body["errors"]["file"][0]
     page = anonymous_client.post(
         "/verify/", {"file": SimpleUploadedFile(name, content)}
     )
@@ -184,14 +184,14 @@ def test_a_video_too_large_in_pixels_is_refused_before_decoding(
     path = encode.write_video(frames, tmp_path / "big.mp4", fps=8, watermark=None)
     status, body = check(anonymous_client, upload(path))
     assert status == 400
-    assert "megapixels" in body["error"]
+    assert "megapixels" in body["errors"]["file"][0]
 
 
 def test_uploads_over_the_limit_are_refused(anonymous_client, monkeypatch):
     monkeypatch.setattr(verify_module, "MAX_BYTES", 1000)
     status, body = check(anonymous_client, SimpleUploadedFile("a.mp4", b"x" * 2000))
     assert status == 400
-    assert "larger than" in body["error"]
+    assert "larger than" in body["errors"]["file"][0]
 
 
 def test_no_file_is_a_sentence(anonymous_client):
