@@ -124,8 +124,10 @@ def write_webm(
     *,
     fps: int,
     metadata: Metadata | None = None,
+    audio: np.ndarray | None = None,
 ) -> Path:
-    """Encode frames as WebM (VP9, constant quality) with ``metadata`` as tags."""
+    """Encode frames as WebM (VP9, constant quality) with ``metadata`` as tags
+    and, when given, float32 stereo ``audio`` at 48 kHz as Opus."""
     time_base = Fraction(1, int(fps))
     _, height, width, _ = frames.shape
 
@@ -137,13 +139,64 @@ def write_webm(
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = time_base
             stream.options = {"crf": "32", "b": "0", "deadline": "realtime"}
+            sound = None
+            if audio is not None:  # every stream is added before the first packet
+                sound = container.add_stream("libopus", rate=OPUS_RATE)
+                sound.layout = "stereo"
             for index, pixels in enumerate(frames):
                 frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
                 frame.pts, frame.time_base = index, time_base
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
+            if sound is not None:
+                _mux_opus(container, sound, audio)
 
     return _atomic(Path(path), write)
+
+
+OPUS_RATE = 48_000
+
+
+def _mux_opus(
+    container: av.container.OutputContainer,
+    sound: av.audio.stream.AudioStream,
+    audio: np.ndarray,
+) -> None:
+    samples = np.ascontiguousarray(audio, dtype=np.float32)
+    # Opus takes 20 ms frames of interleaved samples.
+    chunk = OPUS_RATE // 50
+    for start in range(0, samples.shape[1], chunk):
+        block = samples[:, start : start + chunk]
+        if block.shape[1] < chunk:
+            block = np.pad(block, ((0, 0), (0, chunk - block.shape[1])))
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(block.T.reshape(1, -1)), format="flt", layout="stereo"
+        )
+        frame.sample_rate, frame.pts = OPUS_RATE, start
+        container.mux(sound.encode(frame))
+    container.mux(sound.encode(None))
+
+
+def read_sound(
+    source: str | os.PathLike[str], seconds: float, rate: int
+) -> np.ndarray | None:
+    """The clip's sound as float32 stereo (2, n) at ``rate``, exactly
+    ``seconds`` long; None for a clip without sound."""
+    with av.open(str(source)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+        chunks = [
+            out.to_ndarray()
+            for frame in container.decode(stream)
+            for out in resampler.resample(frame)
+        ]
+        chunks += [out.to_ndarray() for out in resampler.resample(None)]
+    wanted = round(seconds * rate)
+    sound = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0))
+    sound = sound[:, :wanted].astype(np.float32)
+    return np.pad(sound, ((0, 0), (0, wanted - sound.shape[1])))
 
 
 def _xmp(metadata: Metadata) -> bytes:
@@ -284,7 +337,7 @@ def remux(
     metadata: Metadata,
 ) -> Path:
     """Copy the MP4 at ``source`` to ``dest`` with ``metadata`` as its only
-    container tags: the same frames, not re-encoded, and no Content
+    container tags: the same frames and sound, not re-encoded, and no Content
     Credentials (the caller signs the copy)."""
 
     def write(temporary: Path) -> None:
@@ -298,12 +351,13 @@ def remux(
             ) as copy,
         ):
             video = original.streams.video[0]
-            stream = copy.add_stream_from_template(video)
+            sources = [video, *original.streams.audio[:1]]
+            targets = {s.index: copy.add_stream_from_template(s) for s in sources}
             copy.metadata.update(dict(metadata))
-            for packet in original.demux(video):
+            for packet in original.demux(*sources):
                 if packet.dts is None:  # the demuxer's flush packet
                     continue
-                packet.stream = stream
+                packet.stream = targets[packet.stream.index]
                 copy.mux(packet)
 
     return _atomic(Path(dest), write)
@@ -332,11 +386,16 @@ def export_clip(
     if visible_mark:
         frames = add_watermark(frames)
     tags = dict(metadata or {})
+    seconds = len(frames) / fps
     if key == "mp4":
         # The frames carry the mark already: do not add it twice.
-        return encode.write_video(frames, dest, fps=fps, metadata=tags, watermark=None)
+        sound = read_sound(source, seconds, encode.AUDIO_RATE)
+        return encode.write_video(
+            frames, dest, fps=fps, metadata=tags, watermark=None, audio=sound
+        )
     if key == "webm":
-        return write_webm(frames, dest, fps=fps, metadata=tags)
+        sound = read_sound(source, seconds, OPUS_RATE)
+        return write_webm(frames, dest, fps=fps, metadata=tags, audio=sound)
     if key == "webp":
         return write_animated_webp(frames, dest, fps=fps, metadata=tags)
     if key == "gif":
