@@ -10,11 +10,14 @@ import av
 import numpy as np
 import pytest
 
+from generation.adapters import get_adapter, register_folder, unregister
 from generation.credentials import ClipSigner, ensure_credentials, verify_video
 from generation.encode import write_video
 from generation.sequence import ShotClip, render_sequence
 from generation.service import GenerationService
 from generation.sound import voice_available
+from generation.specs import GenerationSpec
+from generation.tiny_models import save_tiny
 
 ALL_ON = {"music": True, "effects": True, "voice": True}
 
@@ -228,3 +231,41 @@ def test_an_uploaded_soundtrack_replaces_the_composer_under_the_voices(
     assert abs(found["audio"] - found["video"]) <= 1 / 8
     # The soundtrack's tone plays from the first second, before any line.
     assert np.abs(samples[round(0.5 * rate) : round(1.0 * rate)]).max() > 0.05
+
+
+def test_a_real_family_clip_gets_its_sound_too(credentials, tmp_path):
+    """A Wan clip (tiny random weights, the real diffusers pipeline) carries
+    the composer's music and the prompt's ambience at its own length: 4k+1
+    frames at 16 fps."""
+    name = "sound-wan"
+    register_folder(name, family="wan", path=save_tiny("wan", tmp_path / "wan", "t2v"))
+    service = GenerationService(
+        store=None,
+        sink=None,
+        device="cpu",
+        adapter_loader=lambda model, device: get_adapter(model, device),
+        signer=ClipSigner(credentials),
+    )
+    try:
+        wan = GenerationSpec(
+            prompt="waves on a calm sea at night",
+            model=name,
+            num_frames=9,
+            fps=16,
+            width=64,
+            height=64,
+            num_inference_steps=2,
+            seed=3,
+            sound={"music": {"mood": "calm"}, "effects": True},
+        )
+        result = service.run_spec(wan, tmp_path / "clip", basename="clip")
+    finally:
+        service.stop()
+        unregister(name)
+    found = streams(result.video_path)
+    assert found["codec"] == "aac"
+    assert found["video"] == pytest.approx(9 / 16)
+    assert abs(found["audio"] - found["video"]) <= 1 / 16
+    samples, _ = decoded_audio(result.video_path)
+    assert np.abs(samples).max() > 0.05
+    assert verify_video(result.video_path).valid
