@@ -95,13 +95,53 @@ def _known(word: str, vocabulary: frozenset[str]) -> bool:
     return False
 
 
+@cache
+def studio_words() -> dict[str, str]:
+    """Words the model does not draw but the studio uses all the same: the
+    music's mood and pace (the Sound panel reads them) and the names of the
+    shipped looks (a style grades the picture). Each maps to what it does."""
+    from generation.looks import SHIPPED
+    from generation.sound.music import FAST_WORDS, PROFILES, SLOW_WORDS
+
+    uses: dict[str, str] = {}
+    for name in SHIPPED:
+        for word in _words(name):
+            uses.setdefault(word, f"names the “{name}” look: choose that style")
+    for mood, profile in PROFILES.items():
+        for word in profile.words:
+            uses.setdefault(word, f"sets the music's mood ({mood}) when sound is on")
+    for word in (*SLOW_WORDS, *FAST_WORDS):
+        uses.setdefault(word, "sets the music's pace when sound is on")
+    return uses
+
+
 def unknown_words(text: str) -> tuple[list[str], int]:
-    """The prompt's content words the world has no word for, in order and
-    once each, and how many content words the prompt has in all."""
+    """The prompt's content words the world has no word for (and the studio
+    has no other use for, see :func:`studio_words`), in order and once each,
+    and how many content words the prompt has in all, those others not
+    counted."""
     vocabulary = world_vocabulary()
-    content = [w for w in _words(text) if w not in STOP_WORDS]
+    elsewhere = studio_words()
+    content = [
+        w
+        for w in _words(text)
+        if w not in STOP_WORDS and (w not in elsewhere or _known(w, vocabulary))
+    ]
     unknown = [w for w in content if not _known(w, vocabulary)]
     return list(dict.fromkeys(unknown)), len(content)
+
+
+def used_elsewhere(text: str) -> list[dict[str, str]]:
+    """The prompt's words the model does not draw but the studio uses, once
+    each: ``{"word", "use"}``."""
+    vocabulary = world_vocabulary()
+    elsewhere = studio_words()
+    words = [
+        w
+        for w in dict.fromkeys(_words(text))
+        if w in elsewhere and w not in STOP_WORDS and not _known(w, vocabulary)
+    ]
+    return [{"word": w, "use": elsewhere[w]} for w in words]
 
 
 class ReaderOnly:
@@ -188,7 +228,9 @@ def read_prompt(text: str, reader: ReaderOnly | None = None) -> dict:
 
     ``terms`` maps each attribute the prompt states to its most likely term
     and that term's probability; ``unknown`` lists the words the world has
-    no word for; ``summary`` says it in one sentence.
+    no word for; ``elsewhere`` the words it does not draw that the studio
+    uses another way (the music's mood, a look's name); ``summary`` says it
+    in one sentence.
     """
     reader = reader or builtin_reader()
     terms: dict[str, dict] = {}
@@ -205,5 +247,6 @@ def read_prompt(text: str, reader: ReaderOnly | None = None) -> dict:
     return {
         "terms": terms,
         "unknown": unknown,
+        "elsewhere": used_elsewhere(text),
         "summary": _summary(terms, unknown, content),
     }

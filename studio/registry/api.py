@@ -136,11 +136,21 @@ class Term(Schema):
     confidence: float = Field(ge=0, le=1)
 
 
+class UsedElsewhere(Schema):
+    word: str
+    use: str = Field(description="What the studio does with the word.")
+
+
 class ReadingOut(Schema):
     terms: dict[Attribute, Term] = Field(
         description="Each attribute the prompt states: its likeliest term."
     )
     unknown: list[str] = Field(description="Words outside the model's world.")
+    elsewhere: list[UsedElsewhere] = Field(
+        default_factory=list,
+        description="Words the model does not draw that the studio uses another "
+        "way: the music's mood or pace, a look's name.",
+    )
     summary: str
 
 

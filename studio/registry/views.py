@@ -52,6 +52,7 @@ def model_reading(request: HttpRequest) -> HttpResponse:
     ctx = {
         "terms": _reading_terms(reading["terms"]),
         "unknown": reading["unknown"],
+        "elsewhere": reading.get("elsewhere", []),
         "outside": mostly_outside(unknown, content),
         "summary": reading["summary"],
         "suggestion": knowledge.in_world_suggestion(text),

@@ -35,6 +35,14 @@ def test_typing_a_prompt_shows_the_words_outside_the_models_world(
         page.fill("#id_prompt", "a red ball bouncing to the right, slow push-in")
         page.locator("#reading .reading-term", has_text="push-in").wait_for()
         assert page.locator("#reading .unknown-word").count() == 0
+
+        # A mood word is not drawn, but the music uses it: said so, not flagged.
+        page.fill("#id_prompt", "a calm sunset over the sea, slow push-in")
+        elsewhere = page.locator("#reading [data-role=reading-elsewhere]")
+        elsewhere.wait_for()
+        assert "calm sets the music's mood" in elsewhere.inner_text()
+        assert page.locator("#reading .unknown-word").count() == 0
+        page.locator(".prompt-box").screenshot(path=shot.with_name("mood.png"))
     except Exception:
         save_artifacts(page, "prompt-reading")
         raise

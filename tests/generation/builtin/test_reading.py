@@ -77,3 +77,21 @@ def test_readings_after_the_first_reuse_the_one_loaded_reader():
 def test_only_the_builtin_model_has_a_reader(name):
     assert read_for_model(name, IN_WORLD) is None
     assert read_for_model("builtin", IN_WORLD)["terms"]["object"]["value"] == "ball"
+
+
+def test_mood_and_look_words_are_not_called_unknown_but_say_what_they_do():
+    reading = read_prompt("film noir, a calm yellow star over a night sky")
+    assert reading["unknown"] == []
+    uses = {item["word"]: item["use"] for item in reading["elsewhere"]}
+    assert set(uses) == {"film", "noir", "calm"}
+    assert "“Film noir” look" in uses["noir"]
+    assert "music's mood (calm)" in uses["calm"]
+    assert reading["summary"].startswith("Will draw: yellow · star")
+    # A world word that is also a mood word stays the world's ("still").
+    assert "still" not in {
+        i["word"] for i in read_prompt("a still red ball")["elsewhere"]
+    }
+    # Words neither draws nor uses are still unknown beside them.
+    mixed = read_prompt("a calm cat")
+    assert mixed["unknown"] == ["cat"]
+    assert [i["word"] for i in mixed["elsewhere"]] == ["calm"]

@@ -78,3 +78,12 @@ def test_only_post_is_allowed(alice_client):
     response = alice_client.get(URL)
     assert response.status_code == 405
     assert response["Allow"] == "POST"
+
+
+def test_the_api_names_the_words_the_studio_uses_another_way(alice_client):
+    response = post(alice_client, {"text": "film noir, a red ball bouncing"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["unknown"] == []
+    assert [item["word"] for item in data["elsewhere"]] == ["film", "noir"]
+    assert all("look" in item["use"] for item in data["elsewhere"])

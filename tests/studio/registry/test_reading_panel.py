@@ -83,3 +83,12 @@ def test_the_project_page_asks_for_the_reading_as_the_creator_types(
     assert 'id="reading"' in html
     assert 'hx-post="/models/reading/"' in html
     assert "from:#id_prompt" in html and "change from:#id_model" in html
+
+
+def test_words_the_studio_uses_another_way_are_named_not_flagged(alice_client):
+    text = "a calm sunset over the sea, slow push-in"
+    response = alice_client.post(URL, {"prompt": text, "model": "builtin"})
+    html = response.content.decode()
+    assert "unknown-word" not in html
+    assert 'data-role="reading-elsewhere"' in html
+    assert "<strong>calm</strong> sets the music&#x27;s mood (calm)" in html
