@@ -88,6 +88,14 @@ class LiveMode {
       if (button) copyText(button);
     });
     this.prompt.addEventListener("input", () => this.steerSoon());
+    // The reading's "Use this" puts an in-world prompt in the box (and steers).
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest?.("[data-fill-prompt]");
+      if (!button) return;
+      this.prompt.value = button.dataset.fillPrompt;
+      this.prompt.dispatchEvent(new Event("input", { bubbles: true }));
+      this.prompt.focus();
+    });
     this.prompt.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();

@@ -93,3 +93,27 @@ def test_a_creator_streams_steers_and_records_a_clip(live_studio, page):
     except Exception:
         save_artifacts(page, "live")
         raise
+
+
+def test_the_live_prompt_is_read_back_before_the_stream_starts(live_studio, page):
+    try:
+        sign_up_with_a_project(page, live_studio, "omar", "Live reading")
+        page.goto(f"{live_studio}/live/")
+        page.wait_for_selector("#live[data-bound]")
+        page.locator("#live-prompt").press_sequentially(
+            "a fluffy orange cat walking across a wooden floor"
+        )
+        page.locator("#reading .unknown-word", has_text="cat").wait_for()
+        assert page.locator("#reading [data-role=reading-notice]").is_visible()
+        # "Use this" puts an in-world prompt in the box, which reads clean.
+        page.click("#reading [data-testid=use-suggestion]")
+        assert "ball" in page.input_value("#live-prompt")
+        page.locator("#reading [data-role=reading-terms]").wait_for()
+        wait_until(page, "!document.querySelector('#reading .unknown-word')")
+        assert page.get_attribute("#live", "data-state") == "idle"
+        shot = os.environ.get("STUDIO_LIVE_READING_SCREENSHOT")
+        if shot:
+            page.screenshot(path=shot)
+    except Exception:
+        save_artifacts(page, "live-reading")
+        raise
