@@ -28,13 +28,14 @@ events out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ class LiveSettings:
     height: int
     model: str = LIVE_MODEL
     record_seconds: int = MAX_RECORD_SECONDS
+    # The look that grades every frame (generation/looks.py): its name and
+    # resolved parameters; "" for none.
+    look: str = ""
+    look_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def record_limit(self) -> int:
@@ -122,8 +127,10 @@ def live_settings(
     fps: int | None = None,
     width: int | None = None,
     height: int | None = None,
+    look: tuple[str, Mapping[str, Any]] | None = None,
 ) -> LiveSettings:
     """Check a session's settings and fill in the stream's defaults.
+    ``look`` (a name and its resolved parameters) grades every frame.
 
     Raises :class:`LiveSettingsError` with a sentence for the creator.
     """
@@ -160,6 +167,7 @@ def live_settings(
         seed = secrets.randbelow(MAX_SEED + 1)
     elif not 0 <= seed <= MAX_SEED:
         raise LiveSettingsError(f"The seed must be from 0 to {MAX_SEED}.")
+    name, params = check_live_look(look)
     return LiveSettings(
         prompt=prompt,
         seed=seed,
@@ -167,7 +175,24 @@ def live_settings(
         width=sides["Width"],
         height=sides["Height"],
         record_seconds=MAX_RECORD_SECONDS,
+        look=name,
+        look_params=params,
     )
+
+
+def check_live_look(
+    look: tuple[str, Mapping[str, Any]] | None,
+) -> tuple[str, dict[str, Any]]:
+    """A look for the stream as (name, parameters), ("", {}) for none;
+    raises :class:`LiveSettingsError` with the look's own sentence."""
+    from generation import looks
+
+    if look is None or not look[0]:
+        return "", {}
+    name, params = look
+    if problems := looks.check(name, params):
+        raise LiveSettingsError(problems[0])
+    return name, dict(params)
 
 
 # -- the stream's pipeline, once per device ----------------------------------
@@ -287,6 +312,7 @@ class LiveSession:
         self._stream: Any = None
         self._holds_slot = False
         self._clip_waiting_since: float | None = None
+        self._look = _look_of(settings)
         self.made = 0  # frames made so far
         self.dropped = 0  # frames the watcher never took
 
@@ -341,6 +367,15 @@ class LiveSession:
                 f"The prompt must be at most {MAX_PROMPT_CHARS} characters."
             )
         self._stream.set_prompt(prompt)
+
+    def set_look(self, look: tuple[str, Mapping[str, Any]] | None) -> None:
+        """Grade the frames from the next one on with ``look`` (a name and its
+        resolved parameters), or not at all (None)."""
+        name, params = check_live_look(look)
+        settings = dataclasses.replace(self.settings, look=name, look_params=params)
+        graded = _look_of(settings)
+        with self._lock:
+            self.settings, self._look = settings, graded
 
     @property
     def recording(self) -> bool:
@@ -439,6 +474,10 @@ class LiveSession:
         prompt: str,
         asked: float,
     ) -> None:
+        look = self._look
+        if look is not None:
+            # Grain moves from frame to frame, as in a graded clip.
+            frame = look.apply(frame[None], seed=self.settings.seed + index)[0]
         image = encode_strip(frame[None], format=FRAME_FORMAT, quality=FRAME_QUALITY)
         height, width = frame.shape[:2]
         live = LiveFrame(index, image, prompt_index, width, height, asked)
@@ -469,6 +508,13 @@ class LiveSession:
 # -- a recording becomes a clip ----------------------------------------------
 
 
+def _look_of(settings: LiveSettings) -> Any:
+    """The graded look of a session's settings, or None."""
+    from generation import looks
+
+    return looks.from_settings(settings.look, settings.look_params)
+
+
 def recording_spec(settings: LiveSettings, recording: Recording) -> GenerationSpec:
     """The clip a recording makes, in a clip's terms: the first prompt it
     followed, its frames at the session's pace and size; steps and guidance
@@ -487,6 +533,8 @@ def recording_spec(settings: LiveSettings, recording: Recording) -> GenerationSp
         num_inference_steps=stream.window,
         guidance_scale=stream.guidance_scale,
         seed=settings.seed,
+        look=settings.look,
+        look_params=dict(settings.look_params),
     )
 
 

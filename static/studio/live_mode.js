@@ -88,6 +88,10 @@ class LiveMode {
       if (button) copyText(button);
     });
     this.prompt.addEventListener("input", () => this.steerSoon());
+    // A look grades the frames from the next one on; before Start it waits.
+    this.root.querySelector("[data-role=look]")?.addEventListener("change", () => {
+      if (this.state === "live") this.send({ type: "style", style: this.lookChoice() });
+    });
     // The reading's "Use this" puts an in-world prompt in the box (and steers).
     document.addEventListener("click", (event) => {
       const button = event.target.closest?.("[data-fill-prompt]");
@@ -137,6 +141,11 @@ class LiveMode {
     return false;
   }
 
+  lookChoice() {
+    const value = this.root.querySelector("[data-role=look]")?.value;
+    return value ? Number(value) : null;
+  }
+
   start() {
     const prompt = this.prompt.value.trim();
     if (!prompt) {
@@ -148,6 +157,8 @@ class LiveMode {
     this.setState("starting");
     this.status("Starting… (the first start loads the model)");
     const message = { type: "start", prompt };
+    const look = this.lookChoice();
+    if (look !== null) message.style = look;
     if (this.root.dataset.project) message.project = this.root.dataset.project;
     this.sentPrompt = prompt;
     this.ensureSocket(() => this.send(message));

@@ -51,7 +51,12 @@ from studio.live.broadcast import (
     Outbox,
     hub,
 )
-from studio.live.services import clip_waiting, live_project, live_recording_save
+from studio.live.services import (
+    clip_waiting,
+    live_look,
+    live_project,
+    live_recording_save,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +83,12 @@ MESSAGES: dict[str, tuple[dict[str, tuple[type, ...]], dict[str, tuple[type, ...
             "width": _INT,
             "height": _INT,
             "project": (str,),
+            "style": _INT,
         },
     ),
     "prompt": ({"prompt": (str,)}, {}),
+    # Grade the frames with one of the creator's styles' looks (null: none).
+    "style": ({}, {"style": _INT}),
     "record": ({"on": (bool,)}, {}),
     "stop": ({}, {}),
     "ping": ({}, {}),
@@ -94,6 +102,8 @@ MESSAGES: dict[str, tuple[dict[str, tuple[type, ...]], dict[str, tuple[type, ...
 # Choices a poll message may list before it is malformed rather than refused
 # with a sentence.
 MAX_LISTED_CHOICES = 16
+# Style ids are database keys of this size.
+MAX_STYLE_ID = 2**31 - 1
 BUSY = "Live mode is in use by another session on this studio; try again when it ends."
 
 
@@ -291,6 +301,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.session is not None:
             await self.error("The stream is already running; stop it to start anew.")
             return
+        look = None
+        if message.get("style") is not None:
+            look = await self._look(message["style"])
+            if look is None:
+                return
         try:
             live = live_settings(
                 prompt=message["prompt"],
@@ -299,6 +314,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 fps=message.get("fps"),
                 width=message.get("width"),
                 height=message.get("height"),
+                look=look,
             )
         except LiveSettingsError as error:
             await self.error(str(error))
@@ -356,6 +372,34 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.session.set_prompt(message["prompt"])
         except LiveSettingsError as error:
             await self.error(str(error))
+
+    async def on_style(self, message: dict[str, Any]) -> None:
+        if self.session is None:
+            await self.error("Start the stream first; then a style grades it.")
+            return
+        look = None
+        if message.get("style") is not None:
+            look = await self._look(message["style"])
+            if look is None:
+                return
+        try:
+            self.session.set_look(look)
+        except LiveSettingsError as error:
+            await self.error(str(error))
+
+    async def _look(self, style_id: int) -> tuple[str, dict[str, Any]] | None:
+        """The look of the creator's style ``style_id``; None after saying
+        why it can't be used."""
+        if not 1 <= style_id <= MAX_STYLE_ID:
+            await self.error("That style no longer exists; choose another one.")
+            return None
+        found = await database_sync_to_async(live_look)(
+            user=self.scope["user"], style_id=style_id
+        )
+        if isinstance(found, str):
+            await self.error(found)
+            return None
+        return found
 
     async def on_record(self, message: dict[str, Any]) -> None:
         session = self.session

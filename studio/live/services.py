@@ -34,6 +34,23 @@ def live_project(*, user: AbstractBaseUser, project_id: Any) -> Project | None:
     return Project.objects.filter(pk=pk, owner_id=user.pk).first()
 
 
+def live_look(
+    *, user: AbstractBaseUser, style_id: int
+) -> tuple[str, dict[str, Any]] | str:
+    """The look of one of the styles ``user`` may use, as the stream takes
+    it (a name and its parameters), or a sentence saying why not."""
+    from studio.generations.services import SubmitError
+    from studio.prompts.services import style_look
+
+    try:
+        name, params = style_look(user=user, style_id=style_id)
+    except SubmitError as error:
+        return error.errors["style"][0]
+    if not name:
+        return "That style has no look; choose one with a look, or none."
+    return name, params
+
+
 def clip_waiting() -> bool:
     """Whether this process's generation worker has a clip in hand, so a
     live stream takes turns with it on the device."""

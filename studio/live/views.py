@@ -17,6 +17,7 @@ from studio.live.broadcast import (
     MIN_POLL_SECONDS,
 )
 from studio.projects.models import Project
+from studio.prompts.services import styles_for
 from studio.sharing.panels import share_panel_context
 
 
@@ -39,6 +40,10 @@ def _live(request: HttpRequest, *, project: Project | None) -> HttpResponse:
         "defaults": live_defaults(),
         "max_prompt": MAX_PROMPT_CHARS,
         "record_limit": MAX_RECORD_SECONDS,
+        # The styles whose look can grade the stream.
+        "looks": [
+            style for style in styles_for(request.user) if style.look_settings()[0]
+        ],
         "poll": {
             "choices": range(MAX_CHOICES),
             "min_choices": MIN_CHOICES,

@@ -111,6 +111,10 @@ def test_the_live_prompt_is_read_back_before_the_stream_starts(live_studio, page
         page.locator("#reading [data-role=reading-terms]").wait_for()
         wait_until(page, "!document.querySelector('#reading .unknown-word')")
         assert page.get_attribute("#live", "data-state") == "idle"
+        # The styles' looks can grade the stream, chosen before the start.
+        looks = page.locator("#live-look option").all_inner_texts()
+        assert looks[0] == "None" and "Film noir" in looks
+        page.select_option("#live-look", label="Film noir")
         shot = os.environ.get("STUDIO_LIVE_READING_SCREENSHOT")
         if shot:
             page.screenshot(path=shot)

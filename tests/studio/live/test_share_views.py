@@ -36,7 +36,7 @@ def test_the_live_page_offers_share_live_and_a_vote(alice_client):
     assert '<input type="hidden" name="live" value="1">' in html
     assert "Share live" in html
     assert 'data-role="vote-form"' in html and 'data-role="viewers"' in html
-    assert html.count('name="prompt"') == 4
+    assert html.count('aria-label="Prompt of choice') == 4
 
 
 def test_alice_makes_a_live_link_shown_once_with_a_copy_button(alice, alice_client):
