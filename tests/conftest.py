@@ -65,3 +65,37 @@ def own_cache_keys(settings):
         name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
         for name, config in settings.CACHES.items()
     }
+
+
+@pytest.fixture(scope="session")
+def audio_folder(tmp_path_factory):
+    """A tiny random-weight Stable Audio folder, made once."""
+    from generation.tiny_audio import save_tiny_stable_audio
+
+    return save_tiny_stable_audio(tmp_path_factory.mktemp("models") / "stable-audio")
+
+
+@pytest.fixture
+def forget_registered_models():
+    """After the test: no registered model, none loaded, of either kind."""
+    yield
+    from generation import adapters
+    from generation.adapters import stable_audio
+    from studio.registry.models import RegisteredModel
+    from studio.registry.services import registry_sync
+
+    RegisteredModel.objects.all().delete()
+    registry_sync()
+    adapters.unload()
+    stable_audio.unload()
+
+
+def models_command(*args: str) -> str:
+    """What ``manage.py models ARGS`` prints, errors included."""
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("models", *args, stdout=out, stderr=out)
+    return out.getvalue()

@@ -131,20 +131,34 @@ def store_video(file: IO[bytes], *, owner_id: int) -> StoredInput:
     return StoredInput(path=path, width=width, height=height, frames=len(frames))
 
 
+def checked_video_stream(
+    container: av.container.InputContainer,
+    error: type[Exception],
+    wrong_kind: str,
+) -> tuple[Any, int, int]:
+    """The first video stream of an opened upload, with its width and
+    height, after the checks every video upload gets before a frame is
+    decoded: a video container, a video stream, a bounded picture. Raises
+    ``error`` with a sentence (``wrong_kind`` for another kind of file)."""
+    if not set(container.format.name.split(",")) & VIDEO_CONTAINERS:
+        raise error(wrong_kind)
+    if not container.streams.video:
+        raise error("The file holds no video.")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if not width or not height or width * height > MAX_VIDEO_PIXELS:
+        raise error(
+            f"The video is {width}×{height}; keep it under "
+            f"{MAX_VIDEO_PIXELS // 10**6} megapixels."
+        )
+    return stream, width, height
+
+
 def _decode_video(file: IO[bytes]) -> tuple[np.ndarray, int]:
     with av.open(file, mode="r") as container:
-        formats = set(container.format.name.split(","))
-        if not formats & VIDEO_CONTAINERS:
-            raise UploadError("Send the video as MP4, MOV or WebM.")
-        if not container.streams.video:
-            raise UploadError("The file holds no video.")
-        stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if not width or not height or width * height > MAX_VIDEO_PIXELS:
-            raise UploadError(
-                f"The video is {width}×{height}; keep it under "
-                f"{MAX_VIDEO_PIXELS // 10**6} megapixels."
-            )
+        stream, width, height = checked_video_stream(
+            container, UploadError, "Send the video as MP4, MOV or WebM."
+        )
         seconds = _duration(container, stream)
         if seconds > MAX_VIDEO_SECONDS:
             raise UploadError(

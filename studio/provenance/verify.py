@@ -22,17 +22,16 @@ from PIL import Image
 
 from generation import watermark
 from generation.credentials import Verdict, _verdict
+from studio.generations.uploads import checked_video_stream
 from studio.lib.credentials import studio_credentials
 from studio.provenance.identity import clip_id_range, studio_id
 
 MAX_BYTES = 50 * 1024 * 1024
-MAX_VIDEO_PIXELS = 2048 * 2048
 MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_FRAMES = 96  # frames read from a video or an animation
 # Frames are read at most this large on their short side (the mark's grid
 # is relative to the frame, so nothing is lost).
 READ_SIDE = 512
-VIDEO_CONTAINERS = {"mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm"}
 # What the first bytes of each accepted kind of file look like.
 IMAGE_MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 IMAGE_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
@@ -185,18 +184,10 @@ def _fit(width: int, height: int) -> tuple[int, int]:
 def _inspect_video(path: Path) -> Report:
     try:
         with av.open(str(path), mode="r") as container:
+            stream, width, height = checked_video_stream(
+                container, VerifyError, "Send a video (MP4, MOV or WebM) or an image."
+            )
             formats = set(container.format.name.split(","))
-            if not formats & VIDEO_CONTAINERS:
-                raise VerifyError("Send a video (MP4, MOV or WebM) or an image.")
-            if not container.streams.video:
-                raise VerifyError("The file holds no video.")
-            stream = container.streams.video[0]
-            width, height = stream.codec_context.width, stream.codec_context.height
-            if not width or not height or width * height > MAX_VIDEO_PIXELS:
-                raise VerifyError(
-                    f"The video is {width}×{height}; keep it under "
-                    f"{MAX_VIDEO_PIXELS // 10**6} megapixels."
-                )
             size = _fit(width, height)
             frames = []
             for frame in container.decode(stream):

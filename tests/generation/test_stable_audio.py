@@ -3,43 +3,25 @@ folder, registered with ``manage.py models add``, making sound on the CPU."""
 
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
 import pytest
-from django.core.management import call_command
 
 from generation import adapters
 from generation.adapters import InvalidSpecError, ModelUnavailableError
 from generation.adapters import stable_audio as sa
 from generation.specs import GenerationCancelled
-from generation.tiny_audio import MAX_SECONDS, SAMPLE_RATE, save_tiny_stable_audio
+from generation.tiny_audio import MAX_SECONDS, SAMPLE_RATE
 from generation.tiny_models import save_tiny
-from studio.registry.models import RegisteredModel
-from studio.registry.services import registry_sync
+from tests.conftest import models_command
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("forget_registered_models"),
+]
+run = models_command
 PROMPT = "warm synth pads over a slow drum loop"
-
-
-@pytest.fixture(scope="module")
-def audio_folder(tmp_path_factory):
-    return save_tiny_stable_audio(tmp_path_factory.mktemp("models") / "stable-audio")
-
-
-@pytest.fixture(autouse=True)
-def forget_registered_models():
-    yield
-    RegisteredModel.objects.all().delete()
-    registry_sync()
-    sa.unload()
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command("models", *args, stdout=out, stderr=out)
-    return out.getvalue()
 
 
 @pytest.fixture

@@ -4,41 +4,27 @@ API's sound settings, and heard in the clip's audio at the clip's length."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from django.core.management import call_command
 
-from generation.adapters import stable_audio as sa
 from generation.clip_audio import clip_audio
 from generation.sound import SAMPLE_RATE
 from generation.specs import GenerationSpec
-from generation.tiny_audio import save_tiny_stable_audio
 from studio.projects.models import Project
 from studio.registry.models import RegisteredModel
-from studio.registry.services import registry_sync
+from tests.conftest import models_command
 
 pytestmark = pytest.mark.django_db
 PROMPT = "a red ball bouncing to the right, slow push-in"
 
 
-@pytest.fixture(scope="module")
-def audio_folder(tmp_path_factory):
-    return save_tiny_stable_audio(tmp_path_factory.mktemp("models") / "stable-audio")
-
-
 @pytest.fixture
-def music(audio_folder):
-    call_command(
-        "models", "add", "music", "--path", str(audio_folder), stdout=io.StringIO()
-    )
-    yield RegisteredModel.objects.get(name="music")
-    RegisteredModel.objects.all().delete()
-    registry_sync()
-    sa.unload()
+def music(audio_folder, forget_registered_models):
+    models_command("add", "music", "--path", str(audio_folder))
+    return RegisteredModel.objects.get(name="music")
 
 
 def test_the_sound_panel_offers_the_audio_model_beside_the_composer(

@@ -3,16 +3,15 @@ audio model, listed with its kind, offered for sound and never for clips."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.urls import reverse
 
 from generation.adapters import stable_audio as sa
-from generation.tiny_audio import MAX_SECONDS, SAMPLE_RATE, save_tiny_stable_audio
+from generation.tiny_audio import MAX_SECONDS, SAMPLE_RATE
 from generation.tiny_models import save_tiny
 from studio.generations.validation import model_names
 from studio.projects.services import project_create
@@ -21,29 +20,14 @@ from studio.registry.services import (
     RegistryError,
     audio_models_for,
     model_add,
-    registry_sync,
 )
+from tests.conftest import models_command
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def audio_folder(tmp_path_factory):
-    return save_tiny_stable_audio(tmp_path_factory.mktemp("models") / "stable-audio")
-
-
-@pytest.fixture(autouse=True)
-def forget_registered_models():
-    yield
-    RegisteredModel.objects.all().delete()
-    registry_sync()
-    sa.unload()
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command("models", *args, stdout=out, stderr=out)
-    return out.getvalue()
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("forget_registered_models"),
+]
+run = models_command
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import io
 import json
 from datetime import timedelta
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.utils import timezone
 
 from generation import adapters
@@ -14,27 +13,18 @@ from generation.specs import GenerationSpec
 from generation.tiny_models import save_tiny
 from studio.registry.models import RegisteredModel
 from studio.registry.services import model_add, registry_sync
+from tests.conftest import models_command
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("forget_registered_models"),
+]
+run = models_command
 
 
 @pytest.fixture(scope="module")
 def wan_folder(tmp_path_factory):
     return save_tiny("wan", tmp_path_factory.mktemp("models") / "wan")
-
-
-@pytest.fixture(autouse=True)
-def forget_registered_models():
-    yield
-    RegisteredModel.objects.all().delete()
-    registry_sync()
-    adapters.unload()
-
-
-def run(*args) -> str:
-    out = io.StringIO()
-    call_command("models", *args, stdout=out, stderr=out)
-    return out.getvalue()
 
 
 def test_models_add_registers_a_folder_with_the_adapters(wan_folder):
