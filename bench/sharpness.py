@@ -21,8 +21,8 @@ rows wider, so the goal is printed in its units, scaled from the world's
 Printed beside the same prompts' clips rendered by the world itself at
 256 px, at 128 px and at 32 px, each scaled to 256 px with the bicubic filter
 the studio's encoder uses. The model's rows: today's 32 px output and, when a
-decoder folder is given or shipped, the 128 px output through the detail
-decoder. Writes bench/results/sharpness.json.
+decoder folder is given or shipped, its largest output (128 or 256 px)
+through the detail decoder. Writes bench/results/sharpness.json.
 """
 
 from __future__ import annotations
@@ -231,6 +231,7 @@ def main() -> None:
         measure("model at 32", clips)
         if decoder is not None:
             pipe.decoder = decoder
+            size = 32 * max(decoder.scales)
             started = time.perf_counter()
             clips = generate_clips(
                 pipe,
@@ -239,10 +240,10 @@ def main() -> None:
                 steps=args.steps,
                 guidance=args.guidance,
                 seed=args.seed,
-                size=128,
+                size=size,
             )
-            seconds["model at 128"] = (time.perf_counter() - started) / len(prompts)
-            measure("model at 128 (decoder)", clips)
+            seconds[f"model at {size}"] = (time.perf_counter() - started) / len(prompts)
+            measure(f"model at {size} (decoder)", clips)
 
     world_256 = rows["world at 256"]["median_px"]
     goal = GOAL_RATIO * rows["world at 128"]["median_px"]

@@ -1,7 +1,7 @@
 """Adapter for the built-in model (``generation.builtin.pipeline``).
 
 The model denoises 32×32 clips; weights with a detail decoder turn them into
-128×128 clips. The adapter returns frames at that native size (previews stay
+128×128 clips, or 256×256 ones through a scale-8 decoder. The adapter returns frames at that native size (previews stay
 at 32 px) and the service scales them smoothly to the requested width and
 height while encoding, covering the frame and cropping the overflow so shapes
 keep their proportions.
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 NATIVE_SIZE = (32, 32)  # width, height
-DECODED_SIZE = (128, 128)  # with the detail decoder
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "builtin" / "weights"
 LABEL = "Built-in"
 # The settings a fresh spec carries, which the studio's form starts from.
@@ -117,8 +116,10 @@ class BuiltinAdapter:
     def __init__(self, pipeline: Any, *, device: str = "cpu") -> None:
         self.device = device
         self.pipeline = pipeline.to(device)
-        if getattr(pipeline, "decoder", None) is not None:
-            self.native_size = DECODED_SIZE
+        decoder = getattr(pipeline, "decoder", None)
+        if decoder is not None:
+            side = NATIVE_SIZE[0] * max(getattr(decoder, "scales", (4,)))
+            self.native_size = (side, side)
         self.pipeline.set_progress_bar_config(disable=True)
 
     @classmethod
@@ -148,7 +149,7 @@ class BuiltinAdapter:
         should_stop: ShouldStop | None = None,
     ) -> np.ndarray:
         """Render ``spec`` into uint8 frames (T, H, W, 3) at the native size:
-        32 px, or 128 px through the detail decoder.
+        32 px, or 128 px (256 px) through a detail decoder of scale 4 (8).
 
         ``on_preview(step, steps, frames)`` gets the current clean estimate
         of every frame at the denoiser's 32 px after each step. When ``should_stop()``

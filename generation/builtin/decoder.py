@@ -1,4 +1,4 @@
-"""The built-in detail decoder: 32 px clips from the denoiser → sharp 128 px clips.
+"""The built-in detail decoder: 32 px clips from the denoiser → sharp 128 or 256 px clips.
 
 A cascade's second stage, as in Imagen Video and Show-1, kept small enough for
 a CPU: residual blocks at the low resolution (per-frame 3×3 convolutions plus a
@@ -8,6 +8,10 @@ bicubic enlargement of the input, so an untrained decoder already returns a
 smooth clip and training only has to learn what bicubic misses: where an
 anti-aliased edge really lies, the shape of a star's points, the scene's
 texture.
+
+A decoder of scale 8 has a third step up, to 256 px, and keeps a 128 px
+output beside it (``forward(..., scale=4)``) read from the same features, so
+a stream that wants 128 px frames does not pay for the last step.
 
 It learns from the world's own renders of the same clip at both sizes; the
 low-resolution input is blurred and noised at random during training
@@ -54,7 +58,8 @@ class TemporalResBlock(nn.Module):
 
 
 class BuiltinDetailDecoder(ModelMixin, ConfigMixin):
-    """Upscales a clip by ``scale`` (4): (B, 3, T, H, W) → (B, 3, T, 4H, 4W), [-1, 1].
+    """Upscales a clip by ``scale`` (4 or 8): (B, 3, T, H, W) → (B, 3, T, sH, sW),
+    [-1, 1]. A scale-8 decoder also answers ``scale=4``.
 
     Any frame count and any height and width work; clip ends are padded with
     zeros in time, as in training.
@@ -68,39 +73,64 @@ class BuiltinDetailDecoder(ModelMixin, ConfigMixin):
         blocks: int = 4,
         up_channels: int = 24,
         scale: int = 4,
+        fine_channels: int = 16,
     ):
         super().__init__()
-        if scale != 4:
-            raise ValueError(f"scale must be 4, got {scale}")
+        if scale not in (4, 8):
+            raise ValueError(f"scale must be 4 or 8, got {scale}")
         self.conv_in = nn.Conv2d(in_channels, channels, 3, padding=1)
         self.res = nn.ModuleList(TemporalResBlock(channels) for _ in range(blocks))
         self.up1 = nn.Conv2d(channels, 4 * up_channels, 3, padding=1)
         self.mid = nn.Conv2d(up_channels, up_channels, 3, padding=1)
-        self.up2 = nn.Conv2d(up_channels, 4 * in_channels, 3, padding=1)
-        nn.init.zeros_(self.up2.weight)
-        nn.init.zeros_(self.up2.bias)
+        if scale == 4:
+            self.up2 = nn.Conv2d(up_channels, 4 * in_channels, 3, padding=1)
+            last = [self.up2]
+        else:
+            self.up2 = nn.Conv2d(up_channels, 4 * fine_channels, 3, padding=1)
+            self.head4 = nn.Conv2d(fine_channels, in_channels, 3, padding=1)
+            self.fine = nn.Conv2d(fine_channels, fine_channels, 3, padding=1)
+            self.up3 = nn.Conv2d(fine_channels, 4 * in_channels, 3, padding=1)
+            last = [self.head4, self.up3]
+        # Zero-initialised outputs: an untrained decoder is plain bicubic.
+        for layer in last:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
-    def forward(self, sample: torch.Tensor) -> torch.Tensor:
+    @property
+    def scales(self) -> tuple[int, ...]:
+        """The enlargements this decoder makes."""
+        return (4,) if self.config.scale == 4 else (4, 8)
+
+    def forward(self, sample: torch.Tensor, scale: int | None = None) -> torch.Tensor:
+        scale = scale or self.config.scale
+        if scale not in self.scales:
+            raise ValueError(f"this decoder enlarges by {self.scales}, not {scale}")
         b, c, t, h, w = sample.shape
         x = sample.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        base = F.interpolate(
-            x, scale_factor=self.config.scale, mode="bicubic", align_corners=False
-        )
+        base = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
         y = self.conv_in(x)
         for block in self.res:
             y = block(y, t)
         y = F.relu(F.pixel_shuffle(self.up1(y), 2))
         y = F.relu(self.mid(y))
-        y = F.pixel_shuffle(self.up2(y), 2)
+        if self.config.scale == 4:
+            y = F.pixel_shuffle(self.up2(y), 2)
+        else:
+            y = F.relu(F.pixel_shuffle(self.up2(y), 2))
+            if scale == 4:
+                y = self.head4(y)
+            else:
+                y = F.pixel_shuffle(self.up3(F.relu(self.fine(y))), 2)
         out = base + y
-        s = self.config.scale
-        return out.view(b, t, c, h * s, w * s).permute(0, 2, 1, 3, 4)
+        return out.view(b, t, c, h * scale, w * scale).permute(0, 2, 1, 3, 4)
 
 
-def tiny_random_decoder(seed: int = 0) -> BuiltinDetailDecoder:
+def tiny_random_decoder(seed: int = 0, scale: int = 4) -> BuiltinDetailDecoder:
     """A tiny decoder with random (non-zero) weights, for tests."""
     torch.manual_seed(seed)
-    decoder = BuiltinDetailDecoder(channels=8, blocks=1, up_channels=8)
+    decoder = BuiltinDetailDecoder(
+        channels=8, blocks=1, up_channels=8, scale=scale, fine_channels=4
+    )
     with torch.no_grad():
         for p in decoder.parameters():
             if p.dim() > 1 and p.abs().sum() == 0:

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from . import world
 from .decoder import BuiltinDetailDecoder
 from .detector import read_clip
-from .pipeline import DECODE_FROM, NATIVE_SIZE, WEIGHTS_DIR, BuiltinVideoPipeline
+from .pipeline import NATIVE_SIZE, WEIGHTS_DIR, BuiltinVideoPipeline
 
 METRICS = ("colour", "motion", "camera", "presence", "steady")
 
@@ -155,8 +155,8 @@ def generate_clips(
     batch: int = 8,
     size: int = 32,
 ) -> np.ndarray:
-    """uint8 clips (N, T, size, size, 3) of ``prompts``; ``size`` 128 goes
-    through the detail decoder when the pipeline has one."""
+    """uint8 clips (N, T, size, size, 3) of ``prompts``; ``size`` 128 (or 256)
+    goes through the detail decoder when the pipeline has one."""
     clips = []
     for i in range(0, len(prompts), batch):
         chunk = prompts[i : i + batch]
@@ -246,7 +246,7 @@ def evaluate(
         "precision": {None: "auto", False: "float32", True: "bf16"}[bf16],
         "shift": pipe.scheduler.config.shift,
         "size": size,
-        "decoder": pipe.decoder is not None and size >= DECODE_FROM,
+        "decoder": pipe.decode_scale(size, size) > 1,
         "world": score(world_readings, cases),
         "model": score(model_readings, cases),
         "breakdown": breakdown(model_readings, cases),
@@ -328,7 +328,8 @@ def main(argv: list[str] | None = None) -> None:
         "--size",
         type=int,
         default=32,
-        help="output size; 128 goes through the detail decoder when there is one",
+        help="output size; 128 (and 256, with a scale-8 decoder) goes through "
+        "the detail decoder when there is one",
     )
     p.add_argument(
         "--decoder",

@@ -7,7 +7,9 @@ its own package, so the saved folder stays small.
 
 The denoiser works at 32 px. With a detail decoder, an output of 128 px or
 more on both sides is denoised at a quarter of its size and decoded up
-(a cascade); previews and the callback always see the 32 px clip.
+(a cascade); a scale-8 decoder also takes outputs of 256 px or more from an
+eighth of their size. Previews and the callback always see the denoiser's
+clip.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 DECODER_DIR = WEIGHTS_DIR / "decoder"
 NATIVE_SIZE = 32
 MIN_FRAMES, MAX_FRAMES = 1, 64
-MIN_SIDE, MAX_SIDE = 16, 128
+MIN_SIDE, MAX_SIDE = 16, 256
 DECODE_FROM = 128  # outputs this size or more go through the detail decoder
 
 _encoders: dict[str, MiniLMTextEncoder] = {}
@@ -97,13 +99,24 @@ class BuiltinVideoPipeline(DiffusionPipeline):
             check_weights(Path(name).expanduser())
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 
+    def decode_scale(self, height: int, width: int) -> int:
+        """How much the detail decoder enlarges an output of ``height`` ×
+        ``width``: the largest of its scales that leaves the denoiser at
+        least its native 32 px, or 1 where no decoder takes over."""
+        if self.decoder is None:
+            return 1
+        usable = [
+            s
+            for s in getattr(self.decoder, "scales", (self.decoder.config.scale,))
+            if min(height, width) >= max(DECODE_FROM, NATIVE_SIZE * s)
+        ]
+        return max(usable, default=1)
+
     def denoise_size(self, height: int, width: int) -> tuple[int, int]:
         """The size the denoiser works at for an output of ``height`` × ``width``:
-        a quarter of it when the detail decoder takes over, else the same."""
-        if self.decoder is not None and min(height, width) >= DECODE_FROM:
-            scale = self.decoder.config.scale
-            return height // scale, width // scale
-        return height, width
+        that divided by :meth:`decode_scale`."""
+        scale = self.decode_scale(height, width)
+        return height // scale, width // scale
 
     def encode_prompt(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
         encoder = text_encoder_for(self.transformer.device)
@@ -205,9 +218,10 @@ class BuiltinVideoPipeline(DiffusionPipeline):
                     latents = out.pop("latents", latents)
 
         video = latents.clamp(-1, 1)
-        if (low_h, low_w) != (height, width):
+        scale = self.decode_scale(height, width)
+        if scale > 1:
             decoder_dtype = self.decoder.dtype
-            video = self.decoder(video.to(decoder_dtype)).clamp(-1, 1)
+            video = self.decoder(video.to(decoder_dtype), scale).clamp(-1, 1)
         video = video.permute(0, 2, 1, 3, 4)  # (B, T, 3, H, W)
         if output_type == "np":
             video = ((video.float() + 1) / 2).permute(0, 1, 3, 4, 2).cpu().numpy()
@@ -268,10 +282,10 @@ def make_scheduler() -> FlowMatchEulerDiscreteScheduler:
 
 
 def tiny_random_pipeline(
-    seed: int = 0, *, decoder: bool = False
+    seed: int = 0, *, decoder: bool = False, decoder_scale: int = 4
 ) -> BuiltinVideoPipeline:
     """A tiny random-weight instance with the real classes, for tests;
-    ``decoder`` adds a tiny random detail decoder."""
+    ``decoder`` adds a tiny random detail decoder of ``decoder_scale``."""
     torch.manual_seed(seed)
     from .decoder import tiny_random_decoder
     from .world import ATTRIBUTE_GROUPS
@@ -292,5 +306,5 @@ def tiny_random_pipeline(
     return BuiltinVideoPipeline(
         transformer=denoiser,
         scheduler=make_scheduler(),
-        decoder=tiny_random_decoder(seed) if decoder else None,
+        decoder=tiny_random_decoder(seed, decoder_scale) if decoder else None,
     )

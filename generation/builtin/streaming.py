@@ -28,7 +28,8 @@ noise to its staggered levels — anchor and context clean, so the first frames
 come out after those few calls instead of after W.
 
 Frames come out at the pipeline's size rules: denoised at 32 px and decoded to
-128 px by the detail decoder when the pipeline has one (as clips are); the
+128 px (or 256 px, by a scale-8 decoder) when the pipeline has a detail
+decoder, as clips are; the
 decoder may see the previous emitted frames as temporal context
 (``decode_context``), which costs a decoder pass per frame and, measured,
 changes the frame-to-frame difference by under 2 %, so it is off by default.
@@ -192,7 +193,8 @@ class LiveStream:
         self.negative_prompt = negative_prompt
         self.device = pipeline.transformer.device
         self.latent_size = pipeline.denoise_size(height, width)
-        self.decode = self.latent_size != (height, width)
+        self.decode_scale = pipeline.decode_scale(height, width)
+        self.decode = self.decode_scale > 1
         bf16 = pipeline.bf16_autocast
         if bf16 is None:
             bf16 = pipeline.transformer.dtype == torch.float32 and fast_bf16(
@@ -388,7 +390,8 @@ class LiveStream:
             if past:
                 video = torch.cat([self._context[:, :, -past:], clean], dim=2)
             decoder = self.pipeline.decoder
-            video = decoder(video.to(decoder.dtype)).clamp(-1, 1)[:, :, past:]
+            video = decoder(video.to(decoder.dtype), self.decode_scale)
+            video = video.clamp(-1, 1)[:, :, past:]
         return list(tensor_to_frames(video[0]))
 
 

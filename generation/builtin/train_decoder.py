@@ -50,16 +50,29 @@ def to_tensor(clips: np.ndarray) -> torch.Tensor:
     return x.permute(0, 4, 1, 2, 3).contiguous()
 
 
+def render_sizes(
+    rng: random.Random,
+    clips: int,
+    frames: int,
+    sizes: tuple[int, ...],
+    *,
+    held_out: bool = False,
+) -> tuple[torch.Tensor, ...]:
+    """The same random clips at each of ``sizes``, (B, 3, T, H, W) in [-1, 1]."""
+    rendered: list[list[np.ndarray]] = [[] for _ in sizes]
+    for _ in range(clips):
+        params = world.sample_params(rng, held_out=held_out)
+        for out, size in zip(rendered, sizes, strict=True):
+            out.append(world.render(params, frames, size))
+    return tuple(to_tensor(np.stack(r)) for r in rendered)
+
+
 def render_pairs(
     rng: random.Random, clips: int, frames: int, *, held_out: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The same random clips at 32 px and 128 px, (B, 3, T, H, W) in [-1, 1]."""
-    low, high = [], []
-    for _ in range(clips):
-        params = world.sample_params(rng, held_out=held_out)
-        low.append(world.render(params, frames, 32))
-        high.append(world.render(params, frames, 128))
-    return to_tensor(np.stack(low)), to_tensor(np.stack(high))
+    low, high = render_sizes(rng, clips, frames, (32, 128), held_out=held_out)
+    return low, high
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -76,13 +89,21 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return frames.view(b, t, c, h, w).permute(0, 2, 1, 3, 4)
 
 
-def augment(low: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Noise conditioning augmentation: random blur and noise on the input."""
+def augment(
+    low: torch.Tensor,
+    gen: torch.Generator,
+    *,
+    blur_share: float = 0.5,
+    blur_max: float = 0.9,
+    noise_max: float = 0.06,
+) -> torch.Tensor:
+    """Noise conditioning augmentation: random blur (σ 0.25 px to ``blur_max``
+    on ``blur_share`` of the clips) and noise (σ up to ``noise_max`` on 60 %)."""
     b = low.shape[0]
-    blur = torch.rand(b, generator=gen) < 0.5
-    sigma = 0.25 + 0.65 * torch.rand(b, generator=gen)
+    blur = torch.rand(b, generator=gen) < blur_share
+    sigma = 0.25 + (blur_max - 0.25) * torch.rand(b, generator=gen)
     out = torch.where(blur[:, None, None, None, None], gaussian_blur(low, sigma), low)
-    std = 0.06 * torch.rand(b, generator=gen) * (torch.rand(b, generator=gen) < 0.6)
+    std = noise_max * torch.rand(b, generator=gen) * (torch.rand(b, generator=gen) < 0.6)
     noise = torch.randn(low.shape, generator=gen) * std[:, None, None, None, None]
     return (out + noise).clamp(-1, 1)
 
@@ -105,7 +126,11 @@ class DecoderTrainer:
         self.gen = torch.Generator().manual_seed(args.seed)
         self.model_config = {**DEFAULT_MODEL, **json.loads(args.model or "{}")}
         self.model = BuiltinDetailDecoder(**self.model_config)
+        self.scales = self.model.scales
+        self.sizes = (32, *(32 * s for s in self.scales))
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
+        if args.init_from and not (args.resume and (self.out / "checkpoint.pt").exists()):
+            self.init_from(Path(args.init_from))
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99)
         )
@@ -124,11 +149,24 @@ class DecoderTrainer:
             torch.set_rng_state(state["torch_rng"])
             self.wall_before = state.get("wall", 0.0)
             print(f"resumed from step {self.step}")
-        self.pool = [render_pairs(self.rng, 1, POOL_FRAMES) for _ in range(args.pool)]
+        self.pool = [self.render(self.rng, 1, POOL_FRAMES) for _ in range(args.pool)]
         # A fixed held-out set, the same on every resume.
-        self.heldout = render_pairs(
+        self.heldout = self.render(
             random.Random(12345), args.heldout_clips, 16, held_out=True
         )
+
+    def render(self, rng, clips, frames, held_out=False) -> tuple[torch.Tensor, ...]:
+        return render_sizes(rng, clips, frames, self.sizes, held_out=held_out)
+
+    def init_from(self, folder: Path) -> None:
+        """Start from a saved decoder's weights wherever the shapes agree (a
+        scale-4 decoder gives a scale-8 one its trunk)."""
+        saved = BuiltinDetailDecoder.from_pretrained(folder).state_dict()
+        own = self.model.state_dict()
+        taken = {k: v for k, v in saved.items() if k in own and own[k].shape == v.shape}
+        self.model.load_state_dict(taken, strict=False)
+        self.ema.load_state_dict(self.model.state_dict())
+        print(f"started {len(taken)} of {len(own)} tensors from {folder}")
 
     def learning_rate(self) -> float:
         a = self.args
@@ -140,30 +178,41 @@ class DecoderTrainer:
 
     def train_step(self) -> float:
         a = self.args
-        self.pool[self.step % len(self.pool)] = render_pairs(self.rng, 1, POOL_FRAMES)
+        self.pool[self.step % len(self.pool)] = self.render(self.rng, 1, POOL_FRAMES)
         frames = self.rng.choice(a.frames)
         crop = a.crop
-        lows, highs = [], []
+        crops: list[list[torch.Tensor]] = [[] for _ in self.sizes]
         for _ in range(max(1, a.batch_frames // frames)):
-            low, high = self.rng.choice(self.pool)
+            clip = self.rng.choice(self.pool)
             f0 = self.rng.randrange(0, POOL_FRAMES - frames + 1)
             y0 = self.rng.randrange(0, 32 - crop + 1)
             x0 = self.rng.randrange(0, 32 - crop + 1)
-            lows.append(low[:, :, f0 : f0 + frames, y0 : y0 + crop, x0 : x0 + crop])
-            highs.append(
-                high[
-                    :,
-                    :,
-                    f0 : f0 + frames,
-                    4 * y0 : 4 * (y0 + crop),
-                    4 * x0 : 4 * (x0 + crop),
-                ]
-            )
-        low = augment(torch.cat(lows), self.gen)
-        high = torch.cat(highs)
+            for out, sized in zip(crops, clip, strict=True):
+                k = sized.shape[-1] // 32
+                out.append(
+                    sized[
+                        :,
+                        :,
+                        f0 : f0 + frames,
+                        k * y0 : k * (y0 + crop),
+                        k * x0 : k * (x0 + crop),
+                    ]
+                )
+        low = augment(
+            torch.cat(crops[0]),
+            self.gen,
+            blur_share=a.blur_share,
+            blur_max=a.blur_max,
+            noise_max=a.noise_max,
+        )
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate()
-        loss = detail_loss(self.model(low), high)
+        # The largest enlargement is the one clips use; a scale-8 decoder's
+        # 128 px output learns beside it at a smaller weight.
+        loss = 0.0
+        for scale, high in zip(self.scales, crops[1:], strict=True):
+            weight = 1.0 if scale == self.scales[-1] else a.small_weight
+            loss = loss + weight * detail_loss(self.model(low, scale), torch.cat(high))
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -179,23 +228,29 @@ class DecoderTrainer:
 
     @torch.no_grad()
     def heldout_metrics(self) -> dict[str, float]:
-        low, high = self.heldout
-        pred = self.ema(low).clamp(-1, 1)
-        bicubic = F.interpolate(
-            low.permute(0, 2, 1, 3, 4).flatten(0, 1),
-            scale_factor=4,
-            mode="bicubic",
-            align_corners=False,
-        ).clamp(-1, 1)
-        bicubic = bicubic.view(high.shape[0], high.shape[2], *bicubic.shape[1:])
-        bicubic = bicubic.permute(0, 2, 1, 3, 4)
-        l1 = float((pred - high).abs().mean())
-        l1_bicubic = float((bicubic - high).abs().mean())
-        return {
-            "heldout_l1": l1,
-            "heldout_l1_bicubic": l1_bicubic,
-            "heldout_ratio": l1 / l1_bicubic,
-        }
+        """L1 of the decoder and of bicubic at the largest scale (and, for a
+        scale-8 decoder, ``heldout_ratio_128`` at its 128 px output)."""
+        low = self.heldout[0]
+        out: dict[str, float] = {}
+        for scale, high in zip(self.scales, self.heldout[1:], strict=True):
+            pred = self.ema(low, scale).clamp(-1, 1)
+            bicubic = F.interpolate(
+                low.permute(0, 2, 1, 3, 4).flatten(0, 1),
+                scale_factor=scale,
+                mode="bicubic",
+                align_corners=False,
+            ).clamp(-1, 1)
+            bicubic = bicubic.view(high.shape[0], high.shape[2], *bicubic.shape[1:])
+            bicubic = bicubic.permute(0, 2, 1, 3, 4)
+            l1 = float((pred - high).abs().mean())
+            l1_bicubic = float((bicubic - high).abs().mean())
+            suffix = "" if scale == self.scales[-1] else f"_{32 * scale}"
+            out |= {
+                f"heldout_l1{suffix}": l1,
+                f"heldout_l1_bicubic{suffix}": l1_bicubic,
+                f"heldout_ratio{suffix}": l1 / l1_bicubic,
+            }
+        return out
 
     def wall(self) -> float:
         return self.wall_before + time.time() - self.started
@@ -313,6 +368,21 @@ def main(argv: list[str] | None = None) -> DecoderTrainer | None:
     p.add_argument("--heldout-clips", type=int, default=8)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--model", default="", help="JSON overrides of the decoder config")
+    p.add_argument(
+        "--init-from",
+        default="",
+        metavar="DECODER",
+        help="start from a saved decoder's weights where the shapes agree",
+    )
+    p.add_argument("--blur-share", type=float, default=0.5)
+    p.add_argument("--blur-max", type=float, default=0.9, help="px, at 32 px")
+    p.add_argument("--noise-max", type=float, default=0.06)
+    p.add_argument(
+        "--small-weight",
+        type=float,
+        default=0.5,
+        help="loss weight of a scale-8 decoder's 128 px output",
+    )
     p.add_argument(
         "--install",
         default="",

@@ -191,3 +191,91 @@ def test_the_shipped_weights_make_128_px_clips_through_their_decoder():
     assert sum(p.numel() for p in pipe.decoder.parameters()) < 2_000_000
     frames = run(pipe, height=128, width=128).frames
     assert frames.shape == (1, 8, 128, 128, 3)
+
+
+def test_an_untrained_scale_8_decoder_is_bicubic_at_both_of_its_sizes():
+    decoder = BuiltinDetailDecoder(
+        channels=8, blocks=1, up_channels=8, scale=8, fine_channels=4
+    )
+    assert decoder.scales == (4, 8)
+    clip = torch.rand(1, 3, 3, 8, 8) * 2 - 1
+    frames = clip.permute(0, 2, 1, 3, 4).flatten(0, 1)
+    for scale in (4, 8):
+        bicubic = F.interpolate(frames, scale_factor=scale, mode="bicubic")
+        out = decoder(clip, scale).permute(0, 2, 1, 3, 4).flatten(0, 1)
+        assert torch.allclose(out, bicubic, atol=1e-6)
+    # A scale-4 decoder has no 256 px output to give.
+    small = BuiltinDetailDecoder(channels=8, blocks=1, up_channels=8)
+    assert small.scales == (4,)
+    try:
+        small(clip, 8)
+    except ValueError as error:
+        assert "(4,)" in str(error)
+    else:
+        raise AssertionError("a scale-4 decoder enlarged by 8")
+
+
+def test_a_scale_8_decoder_makes_256_px_clips_and_128_px_ones_from_32_px():
+    pipe = tiny_random_pipeline(decoder=True, decoder_scale=8)
+    seen = []
+
+    def on_step(p, i, t, kwargs):
+        seen.append(tuple(kwargs["pred_x0"].shape))
+        return kwargs
+
+    large = run(
+        pipe,
+        height=256,
+        width=256,
+        output_type="pt",
+        callback_on_step_end=on_step,
+        callback_on_step_end_tensor_inputs=["latents", "pred_x0"],
+    ).frames
+    assert large.shape == (1, 8, 3, 256, 256)
+    assert seen == [(1, 3, 8, 32, 32)] * 2
+    medium = run(pipe, height=128, width=128, output_type="pt").frames
+    assert medium.shape == (1, 8, 3, 128, 128)
+    # Both are the same 32 px clip, enlarged by the decoder's two outputs.
+    small = run(tiny_random_pipeline(), output_type="pt").frames.permute(0, 2, 1, 3, 4)
+    for frames, scale in ((large, 8), (medium, 4)):
+        expected = pipe.decoder(small, scale).clamp(-1, 1).permute(0, 2, 1, 3, 4)
+        assert torch.allclose(frames, expected, atol=1e-5)
+    assert pipe.decode_scale(192, 192) == 4 and pipe.denoise_size(192, 192) == (48, 48)
+    assert pipe.decode_scale(64, 64) == 1
+
+
+def test_the_adapter_with_a_scale_8_decoder_returns_256_px_frames(spec):
+    from generation.adapters.builtin import BuiltinAdapter
+
+    adapter = BuiltinAdapter(
+        tiny_random_pipeline(decoder=True, decoder_scale=8), device="cpu"
+    )
+    assert adapter.native_size == (256, 256)
+    previews = []
+    frames = adapter.generate(
+        spec, on_preview=lambda step, steps, f: previews.append(f.shape)
+    )
+    assert frames.shape == (8, 256, 256, 3)
+    assert previews == [(8, 32, 32, 3)] * 2
+
+
+def test_a_scale_8_decoder_trains_from_a_scale_4_one_and_reports_both_sizes(tmp_path):
+    tiny_random_decoder().save_pretrained(tmp_path / "four")
+    model = {"channels": 8, "blocks": 1, "up_channels": 8, "scale": 8}
+    args = [
+        *("--steps", "2", "--batch-frames", "4", "--frames", "4", "--crop", "8"),
+        *("--pool", "1", "--warmup", "1", "--heldout-clips", "1"),
+        *("--eval-every", "2", "--log-every", "1", "--blur-share", "0"),
+        *("--out", str(tmp_path / "run"), "--export", str(tmp_path / "eight")),
+        *("--model", json.dumps(model), "--init-from", str(tmp_path / "four")),
+    ]
+    trainer = train_decoder.main(args)
+    assert trainer.sizes == (32, 128, 256)
+    info = json.loads((tmp_path / "eight" / "training.json").read_text())
+    assert info["model"]["scale"] == 8
+    assert 0 < info["heldout_ratio"] and 0 < info["heldout_ratio_128"]
+    # The trunk came from the scale-4 decoder (then took two small steps).
+    four = BuiltinDetailDecoder.from_pretrained(tmp_path / "four")
+    eight = BuiltinDetailDecoder.from_pretrained(tmp_path / "eight")
+    drift = (eight.conv_in.weight - four.conv_in.weight).abs().max()
+    assert drift < 0.05 < four.conv_in.weight.abs().max()
