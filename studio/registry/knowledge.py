@@ -2,7 +2,8 @@
 
 Each term of the world (a colour, a subject, a motion, a scene, a camera
 move) gets an example prompt in the world's own words. Its example clip is
-made by the model itself, at its 32 px, and kept as a small animated WebP
+made by the model itself (at 128 px through its detail decoder when the
+weights carry one, else at its 32 px), and kept as a small animated WebP
 under ``MEDIA_ROOT/knowledge/<weights' hash>/``, so new weights get new
 examples. One example (12 frames, 16 steps with guidance) took 1–4 s on a
 quiet 2-core CPU and about 35 s on a busy one, so all 34 take minutes: far
@@ -32,7 +33,8 @@ from generation.builtin.reading import SUGGESTION, term_label, unknown_words
 FOLDER = "knowledge"
 WORLD = "world"  # the subfolder of the world's renders
 EXAMPLE_FRAMES = 12
-EXAMPLE_SIDE = 32
+EXAMPLE_SIDE = 32  # the denoiser's own size
+DECODED_SIDE = 128  # through the detail decoder, when there is one
 SHOWN_SIDE = 96  # the WebP is stored at this size, scaled smoothly
 EXAMPLE_FPS = 8
 SLUG = re.compile(r"^[a-z]+-[a-z0-9-]+$")
@@ -184,7 +186,7 @@ def world_example(term: Term) -> Path:
     """The world's own render of ``term``, made on first use (milliseconds)."""
     path = folder(WORLD) / f"{term.slug}.webp"
     if not path.is_file():
-        frames = world.render(term.params(), EXAMPLE_FRAMES, EXAMPLE_SIDE)
+        frames = world.render(term.params(), EXAMPLE_FRAMES, SHOWN_SIDE)
         _write(path, webp(frames))
     return path
 
@@ -227,7 +229,8 @@ def make_model_examples(
     *, force: bool = False, only: set[str] | None = None, progress=None
 ) -> tuple[int, Path]:
     """Render every missing example (or those of the ``only`` slugs) with
-    the built-in pipeline at 32 px. Returns how many were made and where."""
+    the built-in pipeline, at 128 px through its detail decoder when it has
+    one, else at 32 px. Returns how many were made and where."""
     import torch
 
     from generation.builtin.pipeline import BuiltinVideoPipeline
@@ -242,12 +245,13 @@ def make_model_examples(
     if not todo:
         return 0, target
     pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+    side = EXAMPLE_SIDE if pipe.decoder is None else DECODED_SIDE
     for term in todo:
         output = pipe(
             term.prompt,
             num_frames=EXAMPLE_FRAMES,
-            height=EXAMPLE_SIDE,
-            width=EXAMPLE_SIDE,
+            height=side,
+            width=side,
             num_inference_steps=16,
             guidance_scale=5.0,
             generator=torch.Generator().manual_seed(1),
