@@ -78,13 +78,18 @@ class FrameRule:
 
 @dataclass(frozen=True)
 class SizeRule:
-    """Widths and heights: multiples of ``multiple`` within ``min``–``max``."""
+    """Widths and heights: multiples of ``multiple`` within ``min``–``max``.
+
+    ``detail`` is the short side up to which the model draws its own detail;
+    a larger frame is its frame enlarged. None: it draws at every size it
+    takes."""
 
     multiple: int
     min: int
     max: int
     default_width: int
     default_height: int
+    detail: int | None = None
 
     def __post_init__(self) -> None:
         for side in (self.min, self.max, self.default_width, self.default_height):
@@ -94,7 +99,8 @@ class SizeRule:
     def to_dict(self) -> dict[str, int]:
         return {"multiple": self.multiple, "min": self.min, "max": self.max,
                 "default_width": self.default_width,
-                "default_height": self.default_height}  # fmt: skip
+                "default_height": self.default_height,
+                "detail": self.detail}  # fmt: skip
 
 
 # What each field is called in a sentence.

@@ -35,11 +35,26 @@ LABEL = "Built-in"
 _SPEC = GenerationSpec(prompt="")
 
 
+def detail_side(weights: Path = WEIGHTS_DIR) -> int:
+    """The side the shipped weights draw detail at: 32 px, times the scale of
+    their detail decoder when they list one."""
+    import json
+
+    try:
+        index = json.loads((weights / "model_index.json").read_text())
+        if "decoder" not in index:
+            return NATIVE_SIZE[0]
+        config = json.loads((weights / "decoder" / "config.json").read_text())
+        return NATIVE_SIZE[0] * int(config.get("scale", 4))
+    except (OSError, ValueError, TypeError):
+        return NATIVE_SIZE[0]
+
+
 def capabilities(task: str = "t2v") -> Capabilities:
     """What the built-in model makes: text to video, any frame count and any
-    even size within the shared bounds, 256×256 at 8 fps by default; and
-    continuations of its clips by any frame count (the streaming sampler,
-    one frame at a time)."""
+    even size within the shared bounds, 256×256 at 8 fps by default, its own
+    detail up to the side of :func:`detail_side`; and continuations of its
+    clips by any frame count (the streaming sampler, one frame at a time)."""
     if task != "t2v":
         raise ValueError(f"The built-in model does t2v; not {task!r}.")
     return Capabilities(
@@ -48,7 +63,14 @@ def capabilities(task: str = "t2v") -> Capabilities:
         tasks=("t2v",),
         frames=FrameRule(specs.MIN_FRAMES, specs.MAX_FRAMES, default=_SPEC.num_frames),
         fps=Range(specs.MIN_FPS, specs.MAX_FPS, _SPEC.fps),
-        size=SizeRule(2, specs.MIN_SIZE, specs.MAX_SIZE, _SPEC.width, _SPEC.height),
+        size=SizeRule(
+            2,
+            specs.MIN_SIZE,
+            specs.MAX_SIZE,
+            _SPEC.width,
+            _SPEC.height,
+            detail=detail_side(),
+        ),
         steps=Range(specs.MIN_STEPS, specs.MAX_STEPS, _SPEC.num_inference_steps),
         guidance=Range(specs.MIN_GUIDANCE, specs.MAX_GUIDANCE, _SPEC.guidance_scale),
         sentence_name="The built-in model",

@@ -29,6 +29,13 @@ export function nearestFrames(frames, target) {
   return best;
 }
 
+// The side a frame of short side `side` is drawn at when the model draws less
+// detail than that and enlarges its frame (0: drawn at its size).
+export function enlargedFrom(caps, side) {
+  const detail = caps?.size?.detail;
+  return detail && side > detail ? detail : 0;
+}
+
 // Seconds as the duration input shows them: three decimals at most.
 export function formatSeconds(value) {
   return String(Math.round(value * 1000) / 1000);
@@ -157,7 +164,10 @@ class Composer {
       if (!entry) continue;
       const side = entry[0];
       const name = side === caps.presets.default_short_side ? "Default" : SIZE_NAMES[side];
-      option.textContent = `${name ? `${name} · ` : ""}${entry[1]}×${entry[2]}`;
+      const enlarged = enlargedFrom(caps, side);
+      option.textContent =
+        `${name ? `${name} · ` : ""}${entry[1]}×${entry[2]}` +
+        (enlarged ? ` · enlarged from ${enlarged} px` : "");
     }
     const current = Number(select.value);
     if (fill && sides.includes(caps.presets.default_short_side)) {
@@ -257,6 +267,9 @@ class Composer {
         caps.label,
         `${shortSeconds(frames / fps)} s at ${fps} fps`,
         size ? `${size[0]}×${size[1]}` : "",
+        size && enlargedFrom(caps, Math.min(size[0], size[1]))
+          ? `drawn at ${enlargedFrom(caps, Math.min(size[0], size[1]))} px, enlarged`
+          : "",
         elements.steps.value ? `${elements.steps.value} steps` : "",
         `seed ${elements.seed.value || "random"}`,
       ]

@@ -40,13 +40,16 @@ class FramesOut(Schema):
 
 
 class SizeOut(Schema):
-    """Widths and heights: multiples of ``multiple`` from ``min`` to ``max``."""
+    """Widths and heights: multiples of ``multiple`` from ``min`` to ``max``;
+    ``detail``, the short side up to which the model draws its own detail
+    (a larger frame is its frame enlarged), null when it draws at any size."""
 
     multiple: int
     min: int
     max: int
     default_width: int
     default_height: int
+    detail: int | None = None
 
 
 class InputsOut(Schema):

@@ -122,6 +122,24 @@ def test_a_tiny_wan_follows_its_rules_in_the_prompt_box_and_renders(
         assert page.input_value("#id_fps") == "8"
         assert shown_frames(page) == 16
         assert not page.is_visible("#id_image")
+        # Sizes past the detail its weights draw say they are enlarged.
+        from generation.adapters.builtin import detail_side
+
+        detail = detail_side()
+        labels = dict(
+            page.eval_on_selector_all(
+                "#id_size option:not([disabled])",
+                "options => options.map(o => [o.value, o.text])",
+            )
+        )
+        assert f"enlarged from {detail} px" in labels["512"]
+        assert "enlarged" not in labels[str(detail)]
+        page.select_option("#id_size", "512")
+        assert f"drawn at {detail} px, enlarged" in page.inner_text(
+            "[data-role=summary]"
+        )
+        page.select_option("#id_size", str(detail))
+        assert "enlarged" not in page.inner_text("[data-role=summary]")
 
         choose(page, "tiny-wan")
         # Wan: 4k+1 frames and its own 16 fps, the duration snapped to them.
@@ -138,7 +156,8 @@ def test_a_tiny_wan_follows_its_rules_in_the_prompt_box_and_renders(
         offered = page.eval_on_selector_all(
             "#id_size option:not([disabled])", "options => options.map(o => o.text)"
         )
-        assert offered and all(
+        assert offered and not any("enlarged" in o for o in offered)
+        assert all(
             int(w) % 16 == 0 and int(h) % 16 == 0
             for w, h in (re.search(r"(\d+)×(\d+)", o).groups() for o in offered)
         )

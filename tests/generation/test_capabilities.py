@@ -177,7 +177,7 @@ def test_the_reported_rules_have_the_documented_shape(registered):
         "frames": {"min": 9, "max": 45, "step": 4, "offset": 1, "default": 33},
         "fps": {"min": specs.MIN_FPS, "max": specs.MAX_FPS, "default": 16},
         "size": {"multiple": 16, "min": specs.MIN_SIZE, "max": specs.MAX_SIZE,
-                 "default_width": 832, "default_height": 480},
+                 "default_width": 832, "default_height": 480, "detail": None},
         "steps": {"min": specs.MIN_STEPS, "max": specs.MAX_STEPS, "default": 30},
         "guidance": {"min": specs.MIN_GUIDANCE, "max": specs.MAX_GUIDANCE,
                      "default": 5.0},
@@ -311,3 +311,22 @@ def test_the_builtin_model_renders_any_even_size_it_accepts(tiny_adapter, tmp_pa
     result = service.run_spec(spec, tmp_path)
     probe = encode.probe_video(result.video_path)
     assert (probe["width"], probe["height"], probe["frames"]) == (66, 98, 8)
+
+
+def test_the_built_in_model_reports_the_side_its_weights_draw_detail_at(tmp_path):
+    from generation.adapters import builtin
+
+    # The shipped weights: 32 px times their detail decoder's scale.
+    shipped = builtin.capabilities().size.detail
+    assert shipped in (128, 256)
+    assert builtin.capabilities().to_dict()["size"]["detail"] == shipped
+    # Weights without a decoder draw at the denoiser's 32 px.
+    (tmp_path / "model_index.json").write_text('{"transformer": ["x", "y"]}')
+    assert builtin.detail_side(tmp_path) == 32
+    (tmp_path / "model_index.json").write_text('{"decoder": ["x", "y"]}')
+    (tmp_path / "decoder").mkdir()
+    (tmp_path / "decoder" / "config.json").write_text('{"scale": 8}')
+    assert builtin.detail_side(tmp_path) == 256
+    # Unreadable weights fall back to the denoiser's own size.
+    (tmp_path / "decoder" / "config.json").write_text("{not json")
+    assert builtin.detail_side(tmp_path) == 32
