@@ -178,17 +178,18 @@ def generate_clips(
 def sample_grid(
     clips: np.ndarray, prompts: list[str], path: Path, rows: int = 8
 ) -> None:
-    """A PNG: per row, six frames of a clip upscaled, with its prompt underneath."""
+    """A PNG: per row, frames of a clip with its prompt underneath: five at
+    160 px for clips of 128 px or more, else six enlarged to 96 px."""
     from PIL import Image, ImageDraw
 
     n = min(rows, len(clips))
-    cell, cols = 96, 6
+    cell, cols = (160, 5) if clips.shape[2] >= 128 else (96, 6)
     img = Image.new("RGB", (cell * cols, n * (cell + 16)), (20, 20, 24))
     draw = ImageDraw.Draw(img)
     for r in range(n):
         idx = np.linspace(0, clips.shape[1] - 1, cols).round().astype(int)
         for c, f in enumerate(idx):
-            tile = Image.fromarray(clips[r, f]).resize((cell, cell), Image.BICUBIC)
+            tile = Image.fromarray(clips[r, f]).resize((cell, cell), Image.LANCZOS)
             img.paste(tile, (c * cell, r * (cell + 16)))
         draw.text(
             (4, r * (cell + 16) + cell + 2), prompts[r][:95], fill=(230, 230, 230)
