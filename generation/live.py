@@ -66,6 +66,8 @@ FRAME_QUEUE = 4
 # The longest recording, in seconds of stream: at 30 fps, 900 frames of at
 # most 128 × 128 (44 MB held until the clip is written).
 MAX_RECORD_SECONDS = 30
+# The largest live frame side: the recording bound above holds for it.
+MAX_LIVE_SIDE = 128
 # A clip that has waited this long for the device gets it before the next
 # frame (seconds of stream between turns).
 HANDOFF_EVERY = 1.0
@@ -134,7 +136,9 @@ def live_settings(
 
     Raises :class:`LiveSettingsError` with a sentence for the creator.
     """
-    from generation.builtin.pipeline import MAX_SIDE, MIN_SIDE
+    from generation.builtin.pipeline import MIN_SIDE
+
+    max_side = MAX_LIVE_SIDE
 
     if model not in (None, "", LIVE_MODEL):
         raise LiveSettingsError(
@@ -158,9 +162,9 @@ def live_settings(
         "Height": defaults["height"] if height is None else height,
     }
     for label, side in sides.items():
-        if side % 8 or not MIN_SIDE <= side <= MAX_SIDE:
+        if side % 8 or not MIN_SIDE <= side <= max_side:
             raise LiveSettingsError(
-                f"{label} must be a multiple of 8 from {MIN_SIDE} to {MAX_SIDE} "
+                f"{label} must be a multiple of 8 from {MIN_SIDE} to {max_side} "
                 f"pixels; got {side}."
             )
     if seed is None:
