@@ -183,14 +183,18 @@ def test_an_installed_decoder_is_loaded_with_the_saved_pipeline(tmp_path):
     assert {f.name: f.read_bytes() for f in transformer} == before
 
 
-def test_the_shipped_weights_make_128_px_clips_through_their_decoder():
+def test_the_shipped_weights_make_256_px_clips_through_their_decoder():
+    from generation.adapters.builtin import BuiltinAdapter
     from generation.builtin.pipeline import WEIGHTS_DIR
 
     pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
     assert isinstance(pipe.decoder, BuiltinDetailDecoder)
+    assert pipe.decoder.scales == (4, 8)
     assert sum(p.numel() for p in pipe.decoder.parameters()) < 2_000_000
-    frames = run(pipe, height=128, width=128).frames
-    assert frames.shape == (1, 8, 128, 128, 3)
+    assert run(pipe, height=256, width=256).frames.shape == (1, 8, 256, 256, 3)
+    # Live frames (128 px) come from the decoder's smaller output.
+    assert run(pipe, height=128, width=128).frames.shape == (1, 8, 128, 128, 3)
+    assert BuiltinAdapter(pipe).native_size == (256, 256)
 
 
 def test_an_untrained_scale_8_decoder_is_bicubic_at_both_of_its_sizes():
