@@ -115,10 +115,7 @@ def main() -> None:
             f"(threshold {watermark.DETECTION_Z})"
         )
     write_results(
-        {"settings": vars(args), "clips": results, "summary": summary}
-        | {"worst_ratio": summary["decoder"]["worst_score"]
-           / max(1e-9, summary["32 px"]["worst_score"])},  # fmt: skip
-        args.out,
+        {"settings": vars(args), "clips": results, "summary": summary}, args.out
     )
 
 

@@ -1,10 +1,10 @@
 """Adapter for the built-in model (``generation.builtin.pipeline``).
 
 The model denoises 32×32 clips; weights with a detail decoder turn them into
-128×128 clips, or 256×256 ones through a scale-8 decoder. The adapter returns frames at that native size (previews stay
-at 32 px) and the service scales them smoothly to the requested width and
-height while encoding, covering the frame and cropping the overflow so shapes
-keep their proportions.
+128×128 clips, or 256×256 ones through a scale-8 decoder. The adapter returns
+frames at that native size (previews stay at 32 px) and the service scales
+them smoothly to the requested width and height while encoding, covering the
+frame and cropping the overflow so shapes keep their proportions.
 
 Its capabilities follow from that: the output size is free within the shared
 bounds as long as it is even (the encoder's 4:2:0 colour planes halve it),

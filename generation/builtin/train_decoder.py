@@ -103,7 +103,9 @@ def augment(
     blur = torch.rand(b, generator=gen) < blur_share
     sigma = 0.25 + (blur_max - 0.25) * torch.rand(b, generator=gen)
     out = torch.where(blur[:, None, None, None, None], gaussian_blur(low, sigma), low)
-    std = noise_max * torch.rand(b, generator=gen) * (torch.rand(b, generator=gen) < 0.6)
+    std = (
+        noise_max * torch.rand(b, generator=gen) * (torch.rand(b, generator=gen) < 0.6)
+    )
     noise = torch.randn(low.shape, generator=gen) * std[:, None, None, None, None]
     return (out + noise).clamp(-1, 1)
 
@@ -168,7 +170,9 @@ class DecoderTrainer:
         self.scales = self.model.scales
         self.sizes = (32, *(32 * s for s in self.scales))
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
-        if args.init_from and not (args.resume and (self.out / "checkpoint.pt").exists()):
+        if args.init_from and not (
+            args.resume and (self.out / "checkpoint.pt").exists()
+        ):
             self.init_from(Path(args.init_from))
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99)
