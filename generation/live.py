@@ -138,8 +138,6 @@ def live_settings(
     """
     from generation.builtin.pipeline import MIN_SIDE
 
-    max_side = MAX_LIVE_SIDE
-
     if model not in (None, "", LIVE_MODEL):
         raise LiveSettingsError(
             f"Live mode streams the built-in model only, for now; “{model[:60]}” "
@@ -162,9 +160,9 @@ def live_settings(
         "Height": defaults["height"] if height is None else height,
     }
     for label, side in sides.items():
-        if side % 8 or not MIN_SIDE <= side <= max_side:
+        if side % 8 or not MIN_SIDE <= side <= MAX_LIVE_SIDE:
             raise LiveSettingsError(
-                f"{label} must be a multiple of 8 from {MIN_SIDE} to {max_side} "
+                f"{label} must be a multiple of 8 from {MIN_SIDE} to {MAX_LIVE_SIDE} "
                 f"pixels; got {side}."
             )
     if seed is None:

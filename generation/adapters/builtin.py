@@ -140,7 +140,7 @@ class BuiltinAdapter:
         self.pipeline = pipeline.to(device)
         decoder = getattr(pipeline, "decoder", None)
         if decoder is not None:
-            side = NATIVE_SIZE[0] * max(getattr(decoder, "scales", (4,)))
+            side = NATIVE_SIZE[0] * max(decoder.scales)
             self.native_size = (side, side)
         self.pipeline.set_progress_bar_config(disable=True)
 

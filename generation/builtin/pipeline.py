@@ -32,7 +32,6 @@ DECODER_DIR = WEIGHTS_DIR / "decoder"
 NATIVE_SIZE = 32
 MIN_FRAMES, MAX_FRAMES = 1, 64
 MIN_SIDE, MAX_SIDE = 16, 256
-DECODE_FROM = 128  # outputs this size or more go through the detail decoder
 
 _encoders: dict[str, MiniLMTextEncoder] = {}
 
@@ -105,11 +104,8 @@ class BuiltinVideoPipeline(DiffusionPipeline):
         least its native 32 px, or 1 where no decoder takes over."""
         if self.decoder is None:
             return 1
-        usable = [
-            s
-            for s in getattr(self.decoder, "scales", (self.decoder.config.scale,))
-            if min(height, width) >= max(DECODE_FROM, NATIVE_SIZE * s)
-        ]
+        side = min(height, width)
+        usable = [s for s in self.decoder.scales if side >= NATIVE_SIZE * s]
         return max(usable, default=1)
 
     def denoise_size(self, height: int, width: int) -> tuple[int, int]:

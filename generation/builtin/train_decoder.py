@@ -50,6 +50,13 @@ def to_tensor(clips: np.ndarray) -> torch.Tensor:
     return x.permute(0, 4, 1, 2, 3).contiguous()
 
 
+def render_at(
+    params: world.ClipParams, frames: int, sizes: tuple[int, ...]
+) -> tuple[torch.Tensor, ...]:
+    """One clip's parameters rendered at each of ``sizes``, (1, 3, T, H, W)."""
+    return tuple(to_tensor(world.render(params, frames, s)[None]) for s in sizes)
+
+
 def render_sizes(
     rng: random.Random,
     clips: int,
@@ -59,20 +66,11 @@ def render_sizes(
     held_out: bool = False,
 ) -> tuple[torch.Tensor, ...]:
     """The same random clips at each of ``sizes``, (B, 3, T, H, W) in [-1, 1]."""
-    rendered: list[list[np.ndarray]] = [[] for _ in sizes]
-    for _ in range(clips):
-        params = world.sample_params(rng, held_out=held_out)
-        for out, size in zip(rendered, sizes, strict=True):
-            out.append(world.render(params, frames, size))
-    return tuple(to_tensor(np.stack(r)) for r in rendered)
-
-
-def render_pairs(
-    rng: random.Random, clips: int, frames: int, *, held_out: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The same random clips at 32 px and 128 px, (B, 3, T, H, W) in [-1, 1]."""
-    low, high = render_sizes(rng, clips, frames, (32, 128), held_out=held_out)
-    return low, high
+    rendered = [
+        render_at(world.sample_params(rng, held_out=held_out), frames, sizes)
+        for _ in range(clips)
+    ]
+    return tuple(torch.cat(parts) for parts in zip(*rendered, strict=True))
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -110,45 +108,6 @@ def augment(
     return (out + noise).clamp(-1, 1)
 
 
-def redraw(
-    pipe,
-    clips: torch.Tensor,
-    captions: list[str],
-    gen: torch.Generator,
-    *,
-    strength: tuple[float, float],
-    steps: int,
-    guidance: float = 5.0,
-) -> torch.Tensor:
-    """The denoiser's own version of world clips (B, 3, T, 32, 32): each is
-    noised to a random level in ``strength`` (flow matching: x = (1 − σ)·x0 +
-    σ·noise) and denoised again in ``steps`` Euler steps with guidance, as
-    a clip is made. What comes back keeps the clip's layout, so the world's
-    larger renders of it stay the right target, but carries the denoiser's
-    texture, colour and outline habits."""
-    from .pipeline import fast_bf16
-
-    b = clips.shape[0]
-    transformer = pipe.transformer
-    low, high = strength
-    sigma0 = low + (high - low) * torch.rand(b, generator=gen)
-    noise = torch.randn(clips.shape, generator=gen)
-    view = (b, 1, 1, 1, 1)
-    x = (1 - sigma0.view(view)) * clips + sigma0.view(view) * noise
-    states, mask, pooled = pipe.encode_prompt([""] * b + list(captions))
-    fraction = torch.linspace(1, 0, steps + 1)
-    bf16 = fast_bf16(transformer.device)
-    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        for k in range(steps):
-            sigma, after = sigma0 * fraction[k], sigma0 * fraction[k + 1]
-            t = torch.cat([sigma, sigma]) * 1000
-            v = transformer(torch.cat([x, x]), t, states, pooled, mask).float()
-            v_uncond, v_cond = v.chunk(2)
-            v = v_uncond + guidance * (v_cond - v_uncond)
-            x = x + (after - sigma).view(view) * v
-    return x.clamp(-1, 1)
-
-
 def detail_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """L1 on pixels plus L1 on horizontal and vertical differences."""
     loss = (pred - target).abs().mean()
@@ -170,9 +129,8 @@ class DecoderTrainer:
         self.scales = self.model.scales
         self.sizes = (32, *(32 * s for s in self.scales))
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
-        if args.init_from and not (
-            args.resume and (self.out / "checkpoint.pt").exists()
-        ):
+        ckpt = self.out / "checkpoint.pt"
+        if args.init_from and not (args.resume and ckpt.exists()):
             self.init_from(Path(args.init_from))
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99)
@@ -180,7 +138,6 @@ class DecoderTrainer:
         self.step = 0
         self.wall_before = 0.0
         self.started = time.time()
-        ckpt = self.out / "checkpoint.pt"
         if args.resume and ckpt.exists():
             state = torch.load(ckpt, weights_only=False)
             self.model.load_state_dict(state["model"])
@@ -192,16 +149,6 @@ class DecoderTrainer:
             torch.set_rng_state(state["torch_rng"])
             self.wall_before = state.get("wall", 0.0)
             print(f"resumed from step {self.step}")
-        self.pipe = None
-        if args.redraw_share > 0:
-            from .pipeline import BuiltinVideoPipeline
-
-            self.pipe = BuiltinVideoPipeline.from_pretrained(
-                args.denoiser, decoder=None
-            )
-            self.pipe.transformer.eval().requires_grad_(False)
-        # Each pool entry: the clip at every size, then the denoiser's own
-        # 32 px version of it (None when the world's 32 px render stands).
         self.pool = [self.pool_entry() for _ in range(args.pool)]
         # A fixed held-out set, the same on every resume.
         self.heldout = self.render(
@@ -211,25 +158,9 @@ class DecoderTrainer:
     def render(self, rng, clips, frames, held_out=False) -> tuple[torch.Tensor, ...]:
         return render_sizes(rng, clips, frames, self.sizes, held_out=held_out)
 
-    def pool_entry(self) -> tuple[tuple[torch.Tensor, ...], torch.Tensor | None]:
-        """A fresh clip at every size, and for ``--redraw-share`` of them the
-        denoiser's redrawing of its 32 px render."""
-        params = world.sample_params(self.rng)
-        sizes = tuple(
-            to_tensor(world.render(params, POOL_FRAMES, size)[None])
-            for size in self.sizes
-        )
-        redrawn = None
-        if self.pipe is not None and self.rng.random() < self.args.redraw_share:
-            redrawn = redraw(
-                self.pipe,
-                sizes[0],
-                [world.caption(params, self.rng)],
-                self.gen,
-                strength=tuple(self.args.redraw_strength),
-                steps=self.args.redraw_steps,
-            )
-        return sizes, redrawn
+    def pool_entry(self) -> tuple[torch.Tensor, ...]:
+        """A fresh clip at every size."""
+        return render_at(world.sample_params(self.rng), POOL_FRAMES, self.sizes)
 
     def init_from(self, folder: Path) -> None:
         """Start from a saved decoder's weights wherever the shapes agree (a
@@ -255,12 +186,8 @@ class DecoderTrainer:
         frames = self.rng.choice(a.frames)
         crop = a.crop
         crops: list[list[torch.Tensor]] = [[] for _ in self.sizes]
-        redrawn: list[bool] = []
         for _ in range(max(1, a.batch_frames // frames)):
-            clip, model_low = self.rng.choice(self.pool)
-            if model_low is not None:
-                clip = (model_low, *clip[1:])
-            redrawn.append(model_low is not None)
+            clip = self.rng.choice(self.pool)
             f0 = self.rng.randrange(0, POOL_FRAMES - frames + 1)
             y0 = self.rng.randrange(0, 32 - crop + 1)
             x0 = self.rng.randrange(0, 32 - crop + 1)
@@ -282,9 +209,6 @@ class DecoderTrainer:
             blur_max=a.blur_max,
             noise_max=a.noise_max,
         )
-        # The denoiser's own clips are taken as they are.
-        own = torch.tensor(redrawn)[:, None, None, None, None]
-        low = torch.where(own, torch.cat(crops[0]), low)
         for group in self.opt.param_groups:
             group["lr"] = self.learning_rate()
         # The largest enlargement is the one clips use; a scale-8 decoder's
@@ -453,25 +377,6 @@ def main(argv: list[str] | None = None) -> DecoderTrainer | None:
         default="",
         metavar="DECODER",
         help="start from a saved decoder's weights where the shapes agree",
-    )
-    p.add_argument(
-        "--redraw-share",
-        type=float,
-        default=0.0,
-        help="share of pool clips whose 32 px input the denoiser redraws",
-    )
-    p.add_argument(
-        "--redraw-strength",
-        type=float,
-        nargs=2,
-        default=[0.2, 0.5],
-        help="the noise level range a redrawn clip starts from",
-    )
-    p.add_argument("--redraw-steps", type=int, default=6)
-    p.add_argument(
-        "--denoiser",
-        default=str(WEIGHTS_DIR),
-        help="the built-in weights that redraw clips",
     )
     p.add_argument("--blur-share", type=float, default=0.5)
     p.add_argument("--blur-max", type=float, default=0.9, help="px, at 32 px")

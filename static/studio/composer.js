@@ -263,13 +263,12 @@ class Composer {
     // The folded settings in one line (the server writes the first one).
     const summary = form.querySelector("[data-role=summary]");
     if (summary && caps && frames !== null) {
+      const drawnAt = size ? enlargedFrom(caps, Math.min(size[0], size[1])) : 0;
       summary.textContent = [
         caps.label,
         `${shortSeconds(frames / fps)} s at ${fps} fps`,
         size ? `${size[0]}×${size[1]}` : "",
-        size && enlargedFrom(caps, Math.min(size[0], size[1]))
-          ? `drawn at ${enlargedFrom(caps, Math.min(size[0], size[1]))} px, enlarged`
-          : "",
+        drawnAt ? `drawn at ${drawnAt} px, enlarged` : "",
         elements.steps.value ? `${elements.steps.value} steps` : "",
         `seed ${elements.seed.value || "random"}`,
       ]

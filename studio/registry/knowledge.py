@@ -31,11 +31,11 @@ from generation.builtin.pipeline import WEIGHTS_DIR
 from generation.builtin.reading import SUGGESTION, term_label, unknown_words
 
 FOLDER = "knowledge"
-WORLD = "world"  # the subfolder of the world's renders
 EXAMPLE_FRAMES = 12
 EXAMPLE_SIDE = 32  # the denoiser's own size
 DECODED_SIDE = 128  # through the detail decoder, when there is one
 SHOWN_SIDE = 96  # the WebP is stored at this size, scaled smoothly
+WORLD = f"world-{SHOWN_SIDE}"  # the subfolder of the world's renders, by size
 EXAMPLE_FPS = 8
 SLUG = re.compile(r"^[a-z]+-[a-z0-9-]+$")
 
