@@ -3,18 +3,25 @@
 It finds the object by its colour, follows it frame by frame, estimates the
 camera move from the background (a joint search over horizontal shift and
 zoom between the first and last frames) and, with the camera compensated,
-classifies the object's motion. Used to score the built-in model.
+classifies the object's motion. The subject is told by its outline (how much
+of its box it fills, how wide it is, where its weight sits) and the scene by
+the colours of the background, band by band, each against the mean of what
+the world itself draws for every term (:func:`fitted`). Used to score the
+built-in model.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import random
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import world
 from .world import COLOURS
 
 _PALETTE = np.array(list(COLOURS.values()), np.float32)
@@ -34,6 +41,8 @@ class Reading:
     area_ratio: float
     camera_shift: float
     camera_scale: float
+    subject: str | None = None  # the object's shape or kind: ball … bird, car
+    scene: str | None = None
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -88,6 +97,153 @@ def _camera(clip: np.ndarray, background: np.ndarray) -> tuple[float, float]:
     return shift, scale
 
 
+SCENE_BANDS = 4
+
+
+def _outline(m: np.ndarray, present: np.ndarray) -> np.ndarray | None:
+    """Outline features of the object's mask (T, H, W) over the frames it is
+    in: the share of its bounding box it fills, the box's log aspect, how
+    far down the box its weight sits, and how wide its top third is against
+    its bottom third (medians over the frames)."""
+    rows, cut = [], []
+    h, w = m.shape[1:]
+    for frame in m[present]:
+        solid = frame > 0.5
+        ys, xs = np.nonzero(solid)
+        if len(ys) < 3:
+            continue
+        top, bottom = ys.min(), ys.max() + 1
+        left, right = xs.min(), xs.max() + 1
+        # An outline the frame's edge cuts off says little of its shape.
+        cut.append(top == 0 or left == 0 or bottom == h or right == w)
+        area = float(frame[top:bottom, left:right].sum())
+        box = float((bottom - top) * (right - left))
+        profile = frame[top:bottom, left:right].sum(1)  # width row by row
+        weight = float((profile * (np.arange(bottom - top) + 0.5)).sum())
+        third = max(1, (bottom - top) // 3)
+        upper, lower = profile[:third].mean(), profile[-third:].mean()
+        rows.append(
+            (
+                area / box,
+                math.log((right - left) / (bottom - top)),
+                weight / max(area, 1e-6) / (bottom - top),
+                upper / max(upper + lower, 1e-6),
+            )
+        )
+    if not rows:
+        return None
+    rows = np.array(rows, np.float32)
+    whole = ~np.array(cut)
+    return np.median(rows[whole] if whole.any() else rows, axis=0)
+
+
+def _background_layout(clip: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Mean colour of the background in horizontal bands, top to bottom."""
+    t, h, w, _ = clip.shape
+    x = clip.astype(np.float32)
+    out = []
+    for k in range(SCENE_BANDS):
+        band = slice(k * h // SCENE_BANDS, (k + 1) * h // SCENE_BANDS)
+        weight = background[:, band, :, None].astype(np.float32)
+        total = weight.sum()
+        if total < 1:
+            out.append(x[:, band].mean((0, 1, 2)))
+        else:
+            out.append((x[:, band] * weight).sum((0, 1, 2)) / total)
+    return np.concatenate(out) / 255.0
+
+
+@dataclass(frozen=True)
+class _Neighbours:
+    """Terms by their nearest examples (features scaled by their spread)."""
+
+    names: tuple[str, ...]
+    examples: np.ndarray  # (examples, features)
+    labels: np.ndarray  # (examples,) index into names
+    scale: np.ndarray  # (features,)
+    k: int = 5
+
+    def nearest(self, features: np.ndarray) -> str:
+        d = (((self.examples - features) / self.scale) ** 2).sum(axis=1)
+        votes = np.bincount(
+            self.labels[np.argsort(d)[: self.k]], minlength=len(self.names)
+        )
+        return self.names[int(np.argmax(votes))]
+
+
+@functools.lru_cache(maxsize=1)
+def fitted() -> tuple[_Neighbours, _Neighbours]:
+    """The subject and scene classifiers: features of clips the world renders,
+    every term in every scene, for a vote of the nearest five. Drawn the same way on every call, cached per process."""
+    rng = random.Random(31)
+    subjects: dict[str, list[np.ndarray]] = {s: [] for s in world.OBJECTS}
+    scenes: dict[str, list[np.ndarray]] = {s: [] for s in world.SCENES}
+    for _ in range(16):
+        for shape in world.OBJECTS:
+            for scene in world.SCENES:
+                p = world.sample_params(rng, camera_prob=0.5)
+                main = p.objects[0]
+                motion = main.motion
+                if motion not in world.SUBJECT_MOTIONS.get(shape, world.MOTIONS):
+                    motion = "still"
+                obj = world.ObjectParams(
+                    shape,
+                    main.colour,
+                    main.x,
+                    world.SUBJECT_HEIGHT.get(shape, 0.5) + main.y - 0.5,
+                    main.size,
+                    motion,
+                    main.distance,
+                )
+                clip = world.render(
+                    world.ClipParams(scene, (obj,), p.camera, p.seed), 8, 32
+                )
+                outline, layout = _features(clip)
+                if outline is not None:
+                    subjects[shape].append(outline)
+                scenes[scene].append(layout)
+    return _neighbours(subjects), _neighbours(scenes)
+
+
+def _neighbours(samples: dict[str, list[np.ndarray]]) -> _Neighbours:
+    names = tuple(samples)
+    examples = np.concatenate([np.array(samples[n]) for n in names])
+    labels = np.concatenate([np.full(len(samples[n]), i) for i, n in enumerate(names)])
+    return _Neighbours(names, examples, labels, examples.std(axis=0) + 1e-3)
+
+
+def _features(clip: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The outline features of the main object and the background layout."""
+    t, h, w, _ = clip.shape
+    masks = _colour_masks(clip)
+    totals = masks.sum(axis=(0, 1, 2))
+    m = masks[..., int(np.argmax(totals))]
+    areas = m.sum(axis=(1, 2))
+    min_area = max(2.0, h * w * 0.006)
+    present = areas >= max(min_area, 0.15 * float(np.median(areas)))
+    outline = _outline(m, present) if present.any() else None
+    return outline, _background_layout(clip, _background(masks))
+
+
+def _background(masks: np.ndarray) -> np.ndarray:
+    """Pixels at least one pixel away from anything of an object's colour."""
+    any_object = masks.max(axis=-1) > 0.05
+    grown = any_object.copy()
+    grown[:, 1:] |= any_object[:, :-1]
+    grown[:, :-1] |= any_object[:, 1:]
+    grown[:, :, 1:] |= any_object[:, :, :-1]
+    grown[:, :, :-1] |= any_object[:, :, 1:]
+    return ~grown
+
+
+def read_subject_and_scene(clip: np.ndarray) -> tuple[str | None, str]:
+    """The clip's subject (None when no object is found) and scene."""
+    outline, layout = _features(clip)
+    subject_of, scene_of = fitted()
+    subject = subject_of.nearest(outline) if outline is not None else None
+    return subject, scene_of.nearest(layout)
+
+
 def read_clip(clip: np.ndarray) -> Reading:
     """Read colour, motion, camera and stability from a uint8 (T, H, W, 3) clip."""
     t, h, w, _ = clip.shape
@@ -96,7 +252,10 @@ def read_clip(clip: np.ndarray) -> Reading:
     best = int(np.argmax(totals))
     min_area = max(2.0, h * w * 0.006)
     if totals[best] / t < min_area:
-        return Reading(None, None, "static", 0.0, 1.0, 0.0, (0.0, 0.0), 1.0, 0.0, 1.0)
+        scene = fitted()[1].nearest(_background_layout(clip, _background(masks)))
+        return Reading(
+            None, None, "static", 0.0, 1.0, 0.0, (0.0, 0.0), 1.0, 0.0, 1.0, None, scene
+        )
     colour = _NAMES[best]
     m = masks[..., best]  # (T, H, W)
     areas = m.sum(axis=(1, 2))
@@ -105,13 +264,11 @@ def read_clip(clip: np.ndarray) -> Reading:
     cx = (m * xs).sum((1, 2)) / np.maximum(areas, 1e-6)
     cy = (m * ys).sum((1, 2)) / np.maximum(areas, 1e-6)
 
-    any_object = masks.max(axis=-1) > 0.05
-    grown = any_object.copy()
-    grown[:, 1:] |= any_object[:, :-1]
-    grown[:, :-1] |= any_object[:, 1:]
-    grown[:, :, 1:] |= any_object[:, :, :-1]
-    grown[:, :, :-1] |= any_object[:, :, 1:]
-    background = ~grown
+    background = _background(masks)
+    subject_of, scene_of = fitted()
+    outline = _outline(m, present) if present.any() else None
+    subject = subject_of.nearest(outline) if outline is not None else None
+    scene = scene_of.nearest(_background_layout(clip, background))
     shift, scale = _camera(clip, background)
     pan_strength = abs(shift) / (0.3 * w)
     zoom_strength = abs(math.log(scale)) / math.log(1.6)
@@ -149,6 +306,8 @@ def read_clip(clip: np.ndarray) -> Reading:
             1.0,
             shift,
             scale,
+            subject,
+            scene,
         )
     i0, i1 = idx[0], idx[-1]
     k = max(1, len(idx) // 4)
@@ -198,4 +357,6 @@ def read_clip(clip: np.ndarray) -> Reading:
         ratio,
         shift,
         scale,
+        subject,
+        scene,
     )

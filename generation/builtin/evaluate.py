@@ -26,7 +26,16 @@ from .decoder import BuiltinDetailDecoder
 from .detector import read_clip
 from .pipeline import NATIVE_SIZE, WEIGHTS_DIR, BuiltinVideoPipeline
 
-METRICS = ("colour", "motion", "camera", "presence", "steady")
+METRICS = ("colour", "motion", "camera", "presence", "steady", "subject", "scene")
+# The brief's own prompt: the grid of samples opens with it.
+LEAD_PROMPT = (
+    "sunrise over mountains, camera slowly pans right to reveal a misty valley "
+    "below, a hawk enters frame and glides across the scene"
+)
+# The terms the world gained after the frozen prompts were drawn; ``--terms
+# new`` scores held-out prompts that use them.
+NEW_SUBJECTS = ("bird", "car")
+NEW_SCENES = ("valley", "skyline")
 
 
 # The evaluation's prompts, frozen: drawing them anew would change them with
@@ -64,6 +73,25 @@ def draw_heldout_cases(
     return cases
 
 
+def new_terms_cases(
+    count: int, seed: int = FROZEN_SEED
+) -> list[tuple[world.ClipParams, str]]:
+    """Held-out single-object cases whose subject or scene is one of the
+    world's newer terms, their colour always stated."""
+    rng = random.Random(seed)
+    cases = []
+    while len(cases) < count:
+        p = world.sample_params(rng, held_out=True, camera_prob=0.5)
+        main = p.objects[0]
+        if len(p.objects) > 1:
+            continue
+        if main.shape not in NEW_SUBJECTS and p.scene not in NEW_SCENES:
+            continue
+        p = dataclasses.replace(p, colour_stated=True)
+        cases.append((p, world.caption(p, rng, held_out=True)))
+    return cases
+
+
 def save_cases(cases: list[tuple[world.ClipParams, str]], path: Path) -> None:
     rows = [{"caption": c, "params": dataclasses.asdict(p)} for p, c in cases]
     path.write_text(json.dumps(rows, indent=1) + "\n")
@@ -93,6 +121,8 @@ def score(
         hits["presence"].append(r.presence)
         if o.motion not in ("grow", "shrink"):
             hits["steady"].append(r.size_variation < 0.25)
+        hits["subject"].append(r.subject == o.shape)
+        hits["scene"].append(r.scene == p.scene)
     return {k: float(np.mean(v)) if v else 0.0 for k, v in hits.items()}
 
 
@@ -103,7 +133,11 @@ BREAKDOWN = {
     "motion": ("motion", "camera", "shape"),
     "camera": ("camera", "scene", "motion"),
     "presence": ("scene", "shape", "colour"),
+    "subject": ("shape", "scene", "colour"),
+    "scene": ("scene", "shape", "camera"),
 }
+# The name of each metric's own value among what a case asked for.
+ASKED_AS = {"subject": "shape"}
 
 
 def breakdown(
@@ -123,9 +157,10 @@ def breakdown(
             groups: dict[str, list] = {}
             for r, asked in zip(readings, asked_all, strict=True):
                 got = getattr(r, metric)
-                hit = (
-                    float(got) if metric == "presence" else float(got == asked[metric])
-                )
+                if metric == "presence":
+                    hit = float(got)
+                else:
+                    hit = float(got == asked[ASKED_AS.get(metric, metric)])
                 groups.setdefault(asked[key], []).append((hit, None if hit else got))
             table[metric][key] = {
                 value: _group_summary(rows) for value, rows in sorted(groups.items())
@@ -192,7 +227,7 @@ def sample_grid(
             tile = Image.fromarray(clips[r, f]).resize((cell, cell), Image.LANCZOS)
             img.paste(tile, (c * cell, r * (cell + 16)))
         draw.text(
-            (4, r * (cell + 16) + cell + 2), prompts[r][:95], fill=(230, 230, 230)
+            (4, r * (cell + 16) + cell + 2), prompts[r][:130], fill=(230, 230, 230)
         )
     img.save(path)
 
@@ -209,8 +244,9 @@ def evaluate(
     shift: float | None = None,
     size: int = 32,
     decoder: Path | None = None,
+    terms: str = "all",
 ) -> dict:
-    cases = heldout_cases(count)
+    cases = new_terms_cases(count) if terms == "new" else heldout_cases(count)
     prompts = [c for _, c in cases]
     world_readings = [read_clip(world.render(p, num_frames, 32)) for p, _ in cases]
     pipe = BuiltinVideoPipeline.from_pretrained(weights)
@@ -222,6 +258,15 @@ def evaluate(
         pipe.scheduler = type(pipe.scheduler).from_config(
             pipe.scheduler.config, shift=shift
         )
+    lead = generate_clips(
+        pipe,
+        [LEAD_PROMPT],
+        num_frames=num_frames,
+        steps=steps,
+        guidance=guidance,
+        seed=seed,
+        size=size,
+    )
     started = time.perf_counter()
     clips = generate_clips(
         pipe,
@@ -241,6 +286,7 @@ def evaluate(
     ]
     return {
         "cases": count,
+        "terms": terms,
         "num_frames": num_frames,
         "steps": steps,
         "guidance": guidance,
@@ -260,8 +306,12 @@ def evaluate(
             {"prompt": c, "asked": _asked(p), "reading": r.as_dict()}
             for (p, c), r in zip(cases, model_readings, strict=True)
         ],
-        "_clips": clips,
-        "_prompts": prompts,
+        "lead": {
+            "prompt": LEAD_PROMPT,
+            "reading": read_clip(to_native(lead[0])).as_dict(),
+        },
+        "_clips": np.concatenate([lead, clips]),
+        "_prompts": [LEAD_PROMPT, *prompts],
     }
 
 
@@ -287,6 +337,13 @@ def _asked(p: world.ClipParams) -> dict[str, str]:
 
 
 def print_table(result: dict) -> None:
+    lead = result.get("lead")
+    if lead:
+        r = lead["reading"]
+        print(
+            f"“{lead['prompt']}” → {r['colour']} {r['subject']} {r['motion']} "
+            f"over the {r['scene']}, camera {r['camera']}"
+        )
     print(f"{'metric':<10} {'world':>7} {'model':>7}")
     for k in METRICS:
         print(f"{k:<10} {result['world'][k]:>7.1%} {result['model'][k]:>7.1%}")
@@ -337,6 +394,13 @@ def main(argv: list[str] | None = None) -> None:
         default="",
         help="a saved detail decoder folder to use (default: the weights' own)",
     )
+    p.add_argument(
+        "--terms",
+        choices=["all", "new"],
+        default="all",
+        help="all: the frozen held-out prompts; new: held-out prompts with the "
+        "world's newer subjects (bird, car) or scenes (valley, skyline)",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -350,6 +414,7 @@ def main(argv: list[str] | None = None) -> None:
         shift=args.shift,
         size=args.size,
         decoder=Path(args.decoder) if args.decoder else None,
+        terms=args.terms,
     )
     sample_grid(result.pop("_clips"), result.pop("_prompts"), out / "samples.png")
     (out / "eval.json").write_text(json.dumps(result, indent=2))

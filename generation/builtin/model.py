@@ -149,6 +149,50 @@ class PromptReader(nn.Module):
         ]
 
 
+def grow_attribute_groups(
+    state: dict[str, torch.Tensor],
+    old: tuple[int, ...] | list[int],
+    new: tuple[int, ...] | list[int],
+) -> dict[str, torch.Tensor]:
+    """A denoiser's weights for a world with more terms per attribute.
+
+    Terms are only ever appended to a group, so every old term keeps its
+    index: its reader logit, its share of the attribute conditioning and its
+    token embedding are copied, and the new terms start as the untrained
+    model would (logits a little below the old ones, no conditioning yet,
+    embeddings like the normed MiniLM states).
+    """
+    old, new = tuple(old), tuple(new)
+    if len(old) != len(new) or any(n < o for o, n in zip(old, new, strict=True)):
+        raise ValueError(f"attribute groups can only grow: {old} → {new}")
+    state = dict(state)
+    for i, (o, n) in enumerate(zip(old, new, strict=True)):
+        if o == n:
+            continue
+        w = state[f"reader.heads.{i}.2.weight"]
+        b = state[f"reader.heads.{i}.2.bias"]
+        state[f"reader.heads.{i}.2.weight"] = torch.cat(
+            [w, torch.randn(n - o, w.shape[1], dtype=w.dtype) * w.std()]
+        )
+        state[f"reader.heads.{i}.2.bias"] = torch.cat(
+            [b, torch.full((n - o,), float(b[1:].min()) - 1.0, dtype=b.dtype)]
+        )
+        e = state[f"attr_tokens.{i}.weight"]
+        state[f"attr_tokens.{i}.weight"] = torch.cat(
+            [e, torch.randn(e.shape[0], n - o, dtype=e.dtype)], dim=1
+        )
+    cond = state["attr_cond.weight"]
+    parts = torch.split(cond, list(old), dim=1)
+    state["attr_cond.weight"] = torch.cat(
+        [
+            torch.cat([p, p.new_zeros(p.shape[0], n - o)], dim=1)
+            for p, o, n in zip(parts, old, new, strict=True)
+        ],
+        dim=1,
+    )
+    return state
+
+
 class Block(nn.Module):
     """Spatial attention, temporal attention, cross-attention and an MLP."""
 

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from . import world
-from .model import BuiltinVideoDenoiser
+from .model import BuiltinVideoDenoiser, grow_attribute_groups
 from .pipeline import WEIGHTS_DIR, BuiltinVideoPipeline, fast_bf16, make_scheduler
 from .text import MiniLMTextEncoder
 
@@ -121,8 +121,15 @@ class Trainer:
             weights = BuiltinVideoDenoiser.from_pretrained(
                 Path(args.init_from) / "transformer"
             )
-            missing, _ = self.model.load_state_dict(weights.state_dict(), strict=False)
-            self.ema.load_state_dict(weights.state_dict(), strict=False)
+            state = weights.state_dict()
+            old_groups = tuple(weights.config.attribute_groups)
+            new_groups = tuple(self.model_config["attribute_groups"])
+            if old_groups and old_groups != new_groups:
+                # The world has grown: old terms keep what they learned.
+                state = grow_attribute_groups(state, old_groups, new_groups)
+                print(f"attribute groups grown: {old_groups} → {new_groups}")
+            missing, _ = self.model.load_state_dict(state, strict=False)
+            self.ema.load_state_dict(state, strict=False)
             if missing:
                 print(f"new parameters, trained from scratch: {len(missing)} tensors")
             info = Path(args.init_from) / "training.json"

@@ -167,14 +167,42 @@ COLOUR_WORDS: dict[str, list[str]] = {
         "marble white",
     ],
 }
-OBJECTS = ("ball", "box", "triangle", "star")
+OBJECTS = ("ball", "box", "triangle", "star", "bird", "car")
+# Subjects that are things rather than shapes: they face the way they move,
+# and each has its own ways of moving (a bird glides, a car drives).
+CREATURES = ("bird", "car")
 OBJECT_WORDS: dict[str, list[str]] = {
     "ball": ["ball", "sphere", "circle", "orb", "disc", "round ball", "globe"],
     "box": ["box", "cube", "square", "block", "crate", "square block", "cuboid"],
     "triangle": ["triangle", "pyramid", "wedge", "triangular shape"],
     "star": ["star", "five-pointed star", "star shape"],
+    "bird": [
+        "bird",
+        "hawk",
+        "eagle",
+        "gull",
+        "seagull",
+        "falcon",
+        "swallow",
+        "dove",
+        "crow",
+        "songbird",
+        "bird of prey",
+    ],
+    "car": [
+        "car",
+        "sports car",
+        "sedan",
+        "taxi",
+        "hatchback",
+        "automobile",
+        "convertible",
+        "coupe",
+        "little car",
+        "vintage car",
+    ],
 }
-SCENES = ("night", "day", "sunset", "field", "sea")
+SCENES = ("night", "day", "sunset", "field", "sea", "valley", "skyline")
 SCENE_WORDS: dict[str, list[str]] = {
     "night": [
         "over a night sky",
@@ -196,7 +224,6 @@ SCENE_WORDS: dict[str, list[str]] = {
         "at sunset",
         "against a sunset sky",
         "in the evening glow",
-        "at dusk",
         "in a purple and orange sunset",
         "during golden hour",
     ],
@@ -215,6 +242,28 @@ SCENE_WORDS: dict[str, list[str]] = {
         "on the open sea",
         "above the water",
         "over a blue ocean",
+    ],
+    "valley": [
+        "over a misty valley at sunrise",
+        "sunrise over the mountains",
+        "above a mountain valley",
+        "over the peaks at dawn",
+        "across a misty valley",
+        "among the mountains at sunrise",
+        "over the mountain range in the morning mist",
+        "above the valley below the peaks",
+        "in a misty valley",
+    ],
+    "skyline": [
+        "over the city skyline at dusk",
+        "above the city at dusk",
+        "over the skyscrapers",
+        "above the city lights",
+        "across the downtown skyline",
+        "over the rooftops at dusk",
+        "in front of a city skyline",
+        "above the tower blocks at twilight",
+        "through the city at dusk",
     ],
 }
 # (dx, dy) in screen directions: +x right, +y down.
@@ -270,6 +319,9 @@ MOTION_WORDS: dict[str, list[str]] = {
         "cruising left",
         "sailing to the left",
         "making its way left",
+        "flying left",
+        "driving to the left",
+        "crossing from right to left",
     ],
     "right": [
         "moving right",
@@ -284,6 +336,11 @@ MOTION_WORDS: dict[str, list[str]] = {
         "cruising right",
         "sailing to the right",
         "making its way right",
+        "flying right",
+        "driving to the right",
+        "gliding across",
+        "enters frame and glides across",
+        "crossing the frame",
     ],
     "up": [
         "moving up",
@@ -384,12 +441,14 @@ CAMERA_PREFIX: dict[str, list[str]] = {
         "slow pan left:",
         "pan left across",
         "panning left:",
+        "camera slowly pans left to reveal",
     ],
     "pan-right": [
         "camera pans right:",
         "slow pan right:",
         "pan right across",
         "panning right:",
+        "camera slowly pans right to reveal",
     ],
     "push-in": [
         "slow push-in on",
@@ -422,6 +481,7 @@ CAMERA_SUFFIX: dict[str, list[str]] = {
         "slow pan to the left",
         "pan left",
         "the camera sweeps left",
+        "camera slowly pans left",
     ],
     "pan-right": [
         "the camera pans right",
@@ -429,6 +489,7 @@ CAMERA_SUFFIX: dict[str, list[str]] = {
         "slow pan to the right",
         "pan right",
         "the camera sweeps right",
+        "camera slowly pans right",
     ],
     "push-in": [
         "slow push-in",
@@ -470,6 +531,10 @@ HELD_OUT_WORDS = {
     "dolly out from",
     "above the grassland",
     "during golden hour",
+    "falcon",
+    "sedan",
+    "over the peaks at dawn",
+    "above the tower blocks at twilight",
 }
 HELD_OUT_TEMPLATES = {5, 9}
 
@@ -499,6 +564,7 @@ class ClipParams:
     seed: int = 0
     speed: str = "normal"
     extras: dict = field(default_factory=dict, compare=False)
+    colour_stated: bool = True  # False: the caption leaves the colour out
 
 
 # ---------------------------------------------------------------- rendering
@@ -567,9 +633,67 @@ def _scene(scene: str, x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
         water = np.array([15, 50, 95]) + wave[..., None] * np.array([25, 40, 50])
         m = np.clip((y - horizon) / 0.02, 0, 1)[..., None]
         out[:] = (1 - m) * sky + m * water
+    elif scene == "valley":
+        _valley(out, x, y, seed)
+    elif scene == "skyline":
+        _skyline(out, x, y, seed)
     else:
         raise ValueError(f"unknown scene {scene!r}")
     return out
+
+
+def _valley(out: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int) -> None:
+    """A mountain valley at sunrise: a warm sky, a low sun, two ridges of
+    peaks, a band of mist and the green valley floor below."""
+    g = np.clip(y / 0.5, 0, 1)[..., None]
+    out[:] = (1 - g) * np.array([95, 115, 175]) + g * np.array([240, 175, 130])
+    sun_x = 0.3 + 0.4 * ((seed % 5) / 4.0)
+    d = np.hypot(x - sun_x, y - 0.4)
+    sun = np.clip((0.09 - d) / 0.015, 0, 1)[..., None]
+    out[:] = out * (1 - sun) + sun * np.array([250, 220, 165])
+    phase = seed * 0.37
+    far = 0.42 + 0.06 * np.sin(x * 9.0 + phase) + 0.035 * np.sin(x * 23.0 + 2 * phase)
+    m = np.clip((y - far) / 0.008, 0, 1)[..., None]
+    out[:] = out * (1 - m) + m * np.array([120, 110, 160])
+    near = (
+        0.52
+        + 0.09 * np.abs(np.sin(x * 4.5 + phase * 1.7))
+        - 0.05 * np.abs(np.sin(x * 11.0 + phase))
+    )
+    shade = 0.85 + 0.15 * np.sin(x * 40.0 + y * 25.0)
+    m = np.clip((y - near) / 0.008, 0, 1)[..., None]
+    rock = np.array([62, 72, 98]) * shade[..., None]
+    out[:] = out * (1 - m) + m * rock
+    floor = np.clip((y - 0.78) / 0.01, 0, 1)[..., None]
+    ripple = 0.5 + 0.5 * np.sin(x * 27.0 + np.sin(y * 13.0 + phase) * 2.0)
+    grass = np.array([45, 92, 58]) + ripple[..., None] * np.array([15, 20, 10])
+    out[:] = out * (1 - floor) + floor * grass
+    swirl = 0.5 + 0.5 * np.sin(x * 6.0 + phase + 3.0 * np.sin(y * 9.0))
+    mist = np.clip(1.0 - np.abs(y - 0.74) / 0.09, 0, 1) * (0.3 + 0.35 * swirl)
+    out[:] = out * (1 - mist[..., None]) + mist[..., None] * np.array([205, 198, 215])
+
+
+def _skyline(out: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int) -> None:
+    """A city skyline at dusk: a deep blue sky paling to the horizon, dark
+    towers of many heights, their windows lit here and there."""
+    g = np.clip(y / 0.75, 0, 1)[..., None]
+    out[:] = (1 - g) * np.array([18, 32, 72]) + g * np.array([85, 110, 160])
+    width = 0.07
+    ix = np.floor(x / width).astype(np.int64)
+    top = 0.42 + 0.3 * _hash2(ix, np.zeros_like(ix), seed)
+    inset = np.abs((x / width - ix) - 0.5)  # gaps between the towers
+    tower = (y > top) & (inset < 0.46)
+    wx = np.floor(x / 0.0175).astype(np.int64)
+    wy = np.floor(y / 0.03).astype(np.int64)
+    lit = (_hash2(wx, wy, seed + 5) > 0.55) & (y > top + 0.03)
+    cell_x = x / 0.0175 - wx
+    cell_y = y / 0.03 - wy
+    pane = lit & (np.abs(cell_x - 0.5) < 0.3) & (np.abs(cell_y - 0.5) < 0.3)
+    body = np.array([28, 30, 45]) + (0.5 + 0.5 * np.sin(ix * 1.7))[..., None] * 10
+    out[:] = np.where(tower[..., None], body, out)
+    out[:] = np.where(pane[..., None], np.array([215, 170, 95]), out)
+    ground = np.clip((y - 0.93) / 0.01, 0, 1)[..., None]
+    out[:] = out * (1 - ground) + ground * np.array([35, 35, 48])
 
 
 def _star_sdf(px: np.ndarray, py: np.ndarray, r: float) -> np.ndarray:
@@ -580,7 +704,74 @@ def _star_sdf(px: np.ndarray, py: np.ndarray, r: float) -> np.ndarray:
     return rad - edge
 
 
-def _shape_sdf(shape: str, px: np.ndarray, py: np.ndarray, r: float) -> np.ndarray:
+def _capsule(
+    px: np.ndarray, py: np.ndarray, a: tuple[float, float], b: tuple[float, float]
+) -> np.ndarray:
+    """Distance from each point to the segment a–b."""
+    bx, by = b[0] - a[0], b[1] - a[1]
+    qx, qy = px - a[0], py - a[1]
+    h = np.clip((qx * bx + qy * by) / (bx * bx + by * by), 0, 1)
+    return np.hypot(qx - h * bx, qy - h * by)
+
+
+def wing_beat(tau: float) -> float:
+    """A gliding bird's wing position at clip time tau in [-1, 1]: held
+    still most of the time, with a few quick beats now and then."""
+    window = (tau * 2.0) % 1.0
+    if 0.55 <= window < 0.85:
+        return float(np.sin((window - 0.55) / 0.3 * 3 * np.pi))
+    return 0.0
+
+
+def _bird_sdf(px: np.ndarray, py: np.ndarray, r: float, tau: float) -> np.ndarray:
+    """A bird seen from the side, facing +x, wings spread in a shallow V."""
+    beat = wing_beat(tau)
+    py, r = py + 0.1 * r, r * 1.35
+    body = _capsule(px, py, (-0.6 * r, 0.05 * r), (0.45 * r, -0.02 * r)) - 0.2 * r
+    head = np.hypot(px - 0.58 * r, py + 0.1 * r) - 0.17 * r
+    tail = _capsule(px, py, (-0.6 * r, 0.05 * r), (-0.95 * r, 0.0)) - 0.1 * r
+    tip_y = -0.45 * r - 0.55 * r * beat
+    near_wing = _capsule(px, py, (0.0, -0.05 * r), (-0.3 * r, tip_y)) - 0.17 * r
+    far_wing = _capsule(px, py, (0.1 * r, -0.05 * r), (0.5 * r, tip_y * 0.8)) - 0.14 * r
+    beak = _capsule(px, py, (0.7 * r, -0.08 * r), (0.88 * r, -0.04 * r)) - 0.04 * r
+    return np.minimum.reduce([body, head, tail, near_wing, far_wing, beak])
+
+
+def _box_sdf(
+    px: np.ndarray, py: np.ndarray, cx: float, cy: float, hx: float, hy: float, rr
+) -> np.ndarray:
+    qx = np.abs(px - cx) - (hx - rr)
+    qy = np.abs(py - cy) - (hy - rr)
+    outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
+    return outside + np.minimum(np.maximum(qx, qy), 0) - rr
+
+
+CAR_WHEELS = ((-0.68, 0.38), (0.68, 0.38))  # wheel centres in units of r
+CAR_WHEEL_RADIUS = 0.27
+CAR_SCALE = 1.2  # a car is longer than the shapes' radius suggests
+
+
+def _car_sdf(px: np.ndarray, py: np.ndarray, r: float) -> np.ndarray:
+    """A car seen from the side, facing +x: a low body and a cabin (the
+    wheels are drawn over it, dark)."""
+    r = r * CAR_SCALE
+    body = _box_sdf(px, py, 0.0, 0.12 * r, 1.2 * r, 0.28 * r, 0.12 * r)
+    cabin = _box_sdf(px, py, -0.12 * r, -0.27 * r, 0.62 * r, 0.24 * r, 0.14 * r)
+    return np.minimum(body, cabin)
+
+
+def _shape_sdf(
+    shape: str,
+    px: np.ndarray,
+    py: np.ndarray,
+    r: float,
+    tau: float = 0.0,
+    facing: float = 1.0,
+) -> np.ndarray:
+    if shape == "bird":
+        return _bird_sdf(px * facing, py, r, tau)
+    if shape == "car":
+        return _car_sdf(px * facing, py, r)
     if shape == "ball":
         return np.hypot(px, py) - r
     if shape == "box":
@@ -613,6 +804,29 @@ def object_track(obj: ObjectParams, tau: float) -> tuple[float, float, float]:
     elif obj.motion == "bounce":
         y = y + 0.12 - 0.3 * abs(np.sin(np.pi * 2 * tau))
     return x, y, size
+
+
+def facing_of(obj: ObjectParams) -> float:
+    """+1 when a subject faces right, -1 when it faces left (its motion's way)."""
+    return -1.0 if DIRECTIONS.get(obj.motion, (0.0, 0.0))[0] < 0 else 1.0
+
+
+def _wheels(img, px, py, r, facing, px_world, tau, obj) -> np.ndarray:
+    """A car's two dark wheels with a light hub that turns as it drives."""
+    r = r * CAR_SCALE
+    turn = tau * obj.distance / max(CAR_WHEEL_RADIUS * r, 1e-6) * facing
+    for wx, wy in CAR_WHEELS:
+        qx, qy = px * facing - wx * r, py - wy * r
+        d = np.hypot(qx, qy) - CAR_WHEEL_RADIUS * r
+        tyre = np.clip(0.5 - d / px_world, 0, 1)[..., None]
+        img = img * (1 - tyre) + tyre * np.array([30, 30, 34], np.float32)
+        hub_x = 0.12 * r * np.cos(turn)
+        hub_y = 0.12 * r * np.sin(turn)
+        spoke = _capsule(qx, qy, (hub_x, hub_y), (-hub_x, -hub_y)) - 0.04 * r
+        hub = np.minimum(np.hypot(qx, qy) - 0.09 * r, spoke)
+        cap = np.clip(0.5 - hub / px_world, 0, 1)[..., None]
+        img = img * (1 - cap) + cap * np.array([165, 165, 172], np.float32)
+    return img
 
 
 def camera_track(
@@ -652,12 +866,15 @@ def render(
         px_world = 1.0 / (height * zoom)
         for obj in params.objects:
             ox, oy, r = object_track(obj, tau)
-            d = _shape_sdf(obj.shape, wx - ox, wy - oy, r)
+            facing = facing_of(obj)
+            d = _shape_sdf(obj.shape, wx - ox, wy - oy, r, tau, facing)
             fill = np.clip(0.5 - d / px_world, 0, 1)[..., None]
             rim = np.clip(0.5 - np.abs(d + px_world * 0.6) / px_world, 0, 1)[..., None]
             colour = np.array(COLOURS[obj.colour], np.float32)
             img = img * (1 - fill) + fill * colour
             img = img * (1 - 0.35 * rim)
+            if obj.shape == "car":
+                img = _wheels(img, wx - ox, wy - oy, r, facing, px_world, tau, obj)
         frames[i] = np.clip(img, 0, 255).astype(np.uint8)
     return frames
 
@@ -684,12 +901,13 @@ def attribute_labels(params: ClipParams | None) -> list[int]:
         return [0] * len(ATTRIBUTES)
     main = params.objects[0]
     values = {
-        "colour": main.colour,
         "object": main.shape,
         "motion": main.motion,
         "scene": params.scene,
         "camera": params.camera,
     }
+    if params.colour_stated:
+        values["colour"] = main.colour
     if len(params.objects) > 1:
         other = params.objects[1]
         values["colour2"] = other.colour
@@ -703,6 +921,30 @@ def attribute_labels(params: ClipParams | None) -> list[int]:
 # ---------------------------------------------------------------- sampling
 
 
+# How each subject may move: a car drives along the ground, a bird glides.
+SUBJECT_MOTIONS: dict[str, tuple[str, ...]] = {
+    "car": ("left", "right", "left", "right", "still", "grow", "shrink"),
+    "bird": (
+        "left",
+        "right",
+        "left",
+        "right",
+        "up-left",
+        "up-right",
+        "down-left",
+        "down-right",
+        "up",
+        "down",
+        "still",
+    ),
+}
+# Where a subject starts, top to bottom: a car on the ground, a bird aloft.
+SUBJECT_HEIGHT = {"car": 0.64, "bird": 0.42}
+# How often a caption leaves the subject's colour out ("a hawk glides
+# across"); the model then draws it in any of the world's colours.
+UNSTATED_COLOUR = {"": 0.08, "bird": 0.35, "car": 0.25}
+
+
 def sample_params(
     rng: random.Random, *, held_out: bool = False, camera_prob: float = 0.5
 ) -> ClipParams:
@@ -710,7 +952,7 @@ def sample_params(
     for _ in range(1000):
         colour = rng.choice(list(COLOURS))
         shape = rng.choice(OBJECTS)
-        motion = rng.choice(MOTIONS)
+        motion = rng.choice(SUBJECT_MOTIONS.get(shape, MOTIONS))
         scene = rng.choice(SCENES)
         if combo_is_held_out(colour, shape, motion, scene) == held_out:
             break
@@ -732,27 +974,33 @@ def sample_params(
         shape,
         colour,
         0.5 + rng.uniform(-0.06, 0.06),
-        0.5 + rng.uniform(-0.06, 0.06),
+        SUBJECT_HEIGHT.get(shape, 0.5) + rng.uniform(-0.06, 0.06),
         size,
         motion,
         distance,
     )
     objects = [main]
-    if rng.random() < 0.2 and motion not in ("grow", "shrink"):
+    if (
+        rng.random() < 0.2
+        and motion not in ("grow", "shrink")
+        and shape not in CREATURES
+    ):
         other_colour = rng.choice([c for c in COLOURS if c != colour])
-        other_shape = rng.choice([s for s in OBJECTS if s != shape])
+        other_shape = rng.choice([s for s in OBJECTS[:4] if s != shape])
         ox = 0.22 if rng.random() < 0.5 else 0.78
         oy = rng.choice([0.25, 0.75])
         objects = [
             replace(main, size=size * 0.85),
             ObjectParams(other_shape, other_colour, ox, oy, size * 0.8, "still"),
         ]
+    unstated = UNSTATED_COLOUR.get(shape, UNSTATED_COLOUR[""])
     return ClipParams(
         scene=scene,
         objects=tuple(objects),
         camera=camera,
         seed=rng.randrange(1 << 16),
         speed=speed,
+        colour_stated=len(objects) > 1 or rng.random() >= unstated,
     )
 
 
@@ -768,6 +1016,7 @@ _TEMPLATES = (
     "video of a {colour} {obj} {motion} {scene}, {cam_suf}",
     "cinematic shot of a {colour} {obj} {motion} {scene}; {cam_suf}",
     "{colour} {obj} {motion}",
+    "{scene_cap}, {cam_suf}, a {colour} {obj} {motion}",
 )
 
 
@@ -807,8 +1056,14 @@ def caption(params: ClipParams, rng: random.Random, *, held_out: bool = False) -
     if params.camera == "static" and rng.random() < 0.4 and "{cam_pre}" not in template:
         template = template.replace(", {cam_suf}", "").replace("; {cam_suf}", "")
     colour = chooser["colour"](COLOUR_WORDS[main.colour])
+    if not params.colour_stated:
+        colour = ""
     obj = chooser["obj"](OBJECT_WORDS[main.shape])
-    motion_words = MOTION_WORDS[main.motion]
+    motion_words = [
+        w
+        for w in MOTION_WORDS[main.motion]
+        if "driving" not in w or main.shape == "car"
+    ]
     motion = chooser["motion"](motion_words)
     if params.speed == "slow" and main.motion in DIRECTIONS and rng.random() < 0.5:
         motion = "slowly " + motion.replace("slowly ", "")

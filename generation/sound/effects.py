@@ -26,8 +26,30 @@ _COLOUR_TOLERANCE = 62.0
 AMBIENCES: dict[str, tuple[str, ...]] = {
     "night": ("night", "starry", "stars", "moon", "moonlit", "midnight", "dark sky"),
     "sea": ("sea", "ocean", "waves", "beach", "shore", "coast", "surf", "harbour"),
-    "field": ("field", "meadow", "grass", "grassland", "prairie", "farm", "hills"),
-    "city": ("city", "street", "traffic", "urban", "downtown", "town", "cars"),
+    "field": (
+        "field",
+        "meadow",
+        "grass",
+        "grassland",
+        "prairie",
+        "farm",
+        "hills",
+        "valley",
+        "mountains",
+        "peaks",
+    ),
+    "city": (
+        "city",
+        "street",
+        "traffic",
+        "urban",
+        "downtown",
+        "town",
+        "cars",
+        "skyline",
+        "skyscrapers",
+        "rooftops",
+    ),
     "rain": ("rain", "raining", "rainy", "storm", "drizzle", "downpour"),
     "sunset": ("sunset", "dusk", "evening", "golden hour", "twilight"),
     "day": ("daytime", "blue sky", "sunny", "clouds", "cloud", "bright sky", "sky"),
@@ -56,6 +78,9 @@ def scene_of(prompt: str) -> str | None:
     return best
 
 
+# The built-in scenes whose ambience goes by another name: wind in the
+# mountain valley, the city's hum under its skyline.
+WORLD_AMBIENCE = {"valley": "field", "skyline": "city"}
 SCENE_MATCH = 50.0  # furthest a clip's colours may be from a scene's
 
 
@@ -92,7 +117,9 @@ def scene_in(frames: np.ndarray) -> str | None:
         k: float(np.linalg.norm(layout - v)) for k, v in _scene_layouts().items()
     }
     best = min(distances, key=distances.get)
-    return best if distances[best] <= SCENE_MATCH else None
+    if distances[best] > SCENE_MATCH:
+        return None
+    return WORLD_AMBIENCE.get(best, best)
 
 
 def _small(frames: np.ndarray) -> np.ndarray:

@@ -50,6 +50,9 @@ KINDS = (
 )
 PROMPTS_TO_TRY = (
     SUGGESTION,
+    "sunrise over mountains, camera slowly pans right to reveal a misty valley "
+    "below, a hawk enters frame and glides across the scene",
+    "an orange car driving to the right over the city skyline at dusk",
     "a yellow star moving up at sunset, the camera pans left",
     "a blue box growing over the sea, static camera",
     "a pink triangle falling diagonally to the right in a dark starry sky",
@@ -74,7 +77,10 @@ class Term:
     def params(self) -> world.ClipParams:
         chosen = {**BASE, self.attribute: self.value}
         obj = world.ObjectParams(
-            chosen["object"], chosen["colour"], motion=chosen["motion"]
+            chosen["object"],
+            chosen["colour"],
+            y=world.SUBJECT_HEIGHT.get(chosen["object"], 0.5),
+            motion=chosen["motion"],
         )
         camera = self.value if self.attribute == "camera" else "static"
         return world.ClipParams(scene=chosen["scene"], objects=(obj,), camera=camera)

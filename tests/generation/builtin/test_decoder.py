@@ -283,4 +283,3 @@ def test_a_scale_8_decoder_trains_from_a_scale_4_one_and_reports_both_sizes(tmp_
     eight = BuiltinDetailDecoder.from_pretrained(tmp_path / "eight")
     drift = (eight.conv_in.weight - four.conv_in.weight).abs().max()
     assert drift < 0.05 < four.conv_in.weight.abs().max()
-

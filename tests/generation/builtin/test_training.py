@@ -103,3 +103,39 @@ def test_refitting_the_reader_needs_starting_weights(capsys):
     with pytest.raises(SystemExit):
         train.main(["--reader-only"])
     assert "--reader-only needs --init-from" in capsys.readouterr().err
+
+
+def test_a_grown_world_keeps_what_the_old_terms_learned():
+    """Weights for fewer terms per attribute load into a model for more: the
+    old terms read and condition exactly as before, the new ones start cold."""
+    from generation.builtin.model import grow_attribute_groups
+
+    torch.manual_seed(0)
+    old_groups, new_groups = (4, 3, 2), (4, 5, 3)
+    small = dict(conv_channels=16, dim=32, depth=1, heads=2, cond_dim=32)
+    old = BuiltinVideoDenoiser(**small, attribute_groups=old_groups).eval()
+    with torch.no_grad():
+        old.attr_cond.weight.normal_(0, 0.1)
+    state = grow_attribute_groups(old.state_dict(), old_groups, new_groups)
+    new = BuiltinVideoDenoiser(**small, attribute_groups=new_groups).eval()
+    new.load_state_dict(state)
+    states, pooled = torch.randn(2, 7, 384), torch.randn(2, 384)
+    with torch.no_grad():
+        before = old.reader(states, pooled)
+        after = new.reader(states, pooled)
+        for b, a, o in zip(before, after, old_groups, strict=True):
+            assert torch.allclose(a[:, :o], b, atol=1e-6)
+        for i, (o, n) in enumerate(zip(old_groups, new_groups, strict=True)):
+            # A new term's bias starts below every old term's.
+            bias = state[f"reader.heads.{i}.2.bias"]
+            assert len(bias) == n
+            assert o == n or bias[o:].max() < bias[1:o].min()
+        probs = [torch.zeros(1, n) for n in new_groups]
+        for p in probs:
+            p[0, 1] = 1.0
+        old_probs = [p[:, :n] for p, n in zip(probs, old_groups, strict=True)]
+        assert torch.allclose(
+            new.attr_cond(torch.cat(probs, -1)), old.attr_cond(torch.cat(old_probs, -1))
+        )
+    with pytest.raises(ValueError, match="only grow"):
+        grow_attribute_groups(old.state_dict(), old_groups, (3, 3, 2))

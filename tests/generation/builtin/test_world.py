@@ -46,7 +46,8 @@ def test_captions_name_the_colour_object_and_camera_in_many_phrasings():
         p = world.sample_params(rng)
         text = world.caption(p, rng).lower()
         main = p.objects[0]
-        assert any(w in text for w in world.COLOUR_WORDS[main.colour])
+        stated = any(w in text for w in world.COLOUR_WORDS[main.colour])
+        assert stated == p.colour_stated
         assert any(w in text for w in world.OBJECT_WORDS[main.shape])
         if p.camera != "static":
             words = world.CAMERA_PREFIX[p.camera] + world.CAMERA_SUFFIX[p.camera]
@@ -104,3 +105,87 @@ def test_attribute_labels_name_what_the_caption_states():
     assert alone[-3:] == [0, 0, 0]
     assert world.attribute_labels(None) == [0] * len(world.ATTRIBUTES)
     assert len(world.ATTRIBUTE_GROUPS) == len(world.ATTRIBUTES)
+
+
+def test_a_caption_that_leaves_the_colour_out_is_labelled_so():
+    rng = random.Random(8)
+    unstated = [p for p in (world.sample_params(rng) for _ in range(300))
+                if not p.colour_stated]  # fmt: skip
+    assert 10 <= len(unstated) <= 120
+    for p in unstated[:10]:
+        labels = dict(zip(world.ATTRIBUTES, world.attribute_labels(p), strict=True))
+        assert labels["colour"] == 0
+        assert labels["object"] == world.OBJECTS.index(p.objects[0].shape) + 1
+
+
+def _subject_clip(shape, scene, motion, size=64, colour="red"):
+    obj = world.ObjectParams(
+        shape, colour, y=world.SUBJECT_HEIGHT.get(shape, 0.5), motion=motion
+    )
+    return world.render(world.ClipParams(scene, (obj,)), 16, size)
+
+
+def test_the_valley_and_the_skyline_render_their_own_colours():
+    valley = world.render(world.ClipParams("valley", ()), 2, 64).astype(float)
+    skyline = world.render(world.ClipParams("skyline", ()), 2, 64).astype(float)
+    # Sunrise: a warm sky near the peaks; below them mist and a green floor.
+    horizon = valley[0, 24:27].mean((0, 1))
+    assert horizon[0] > horizon[2] + 40
+    floor = valley[0, -6:].mean((0, 1))
+    assert floor[1] > floor[0] and floor[1] > floor[2]
+    # Dusk: a deep blue sky over dark towers, some windows lit.
+    sky = skyline[0, :8].mean((0, 1))
+    assert sky[2] > sky[0] + 30 and sky.mean() < 90
+    towers = skyline[0, 50:58]
+    assert towers.mean() < 70
+    lit = (towers[..., 0] > 180) & (towers[..., 2] < 130)
+    assert 0.02 < lit.mean() < 0.5
+
+
+def test_a_bird_glides_with_a_few_wing_beats_and_faces_its_way():
+    beats = [world.wing_beat(i / 63) for i in range(64)]
+    still = sum(abs(b) < 1e-6 for b in beats)
+    assert 0.5 < still / 64 < 0.9  # gliding most of the time
+    assert max(beats) > 0.9 and min(beats) < -0.9  # and now and then a full beat
+    right = _subject_clip("bird", "day", "right")
+    left = _subject_clip("bird", "day", "left")
+    # Facing the other way mirrors the bird: its head leads.
+    a = right[8, :, :, 0].astype(float) - right[8, :, :, 2].astype(float)
+    b = left[8, :, :, 0].astype(float) - left[8, :, :, 2].astype(float)
+    cols_a = (a > 100).sum(0).nonzero()[0]
+    cols_b = (b > 100).sum(0).nonzero()[0]
+    assert len(cols_a) > 8 and len(cols_b) > 8
+    head_a = (a > 100)[:, cols_a[-3:]].sum()
+    tail_a = (a > 100)[:, cols_a[:3]].sum()
+    head_b = (b > 100)[:, cols_b[:3]].sum()
+    assert head_a > tail_a and head_b > 0
+
+
+def test_a_car_drives_along_the_ground_on_dark_wheels():
+    clip = _subject_clip("car", "field", "right", colour="blue")
+    blue = (clip[..., 2] > 180) & (clip[..., 0] < 100)
+    ys, xs = np.nonzero(blue[0])
+    ys2, xs2 = np.nonzero(blue[-1])
+    assert xs2.mean() > xs.mean() + 10  # it drives right
+    assert abs(ys2.mean() - ys.mean()) < 1.0  # along the ground
+    assert ys.mean() > 32  # in the lower half, on the ground
+    assert (xs.max() - xs.min()) > 1.8 * (ys.max() - ys.min())  # long and low
+    below = clip[0, ys.max() - 1 : ys.max() + 4, xs.min() : xs.max()]
+    assert (below.max(-1) < 60).mean() > 0.1  # dark tyres under the body
+    assert set(world.SUBJECT_MOTIONS["car"]) <= {
+        "left",
+        "right",
+        "still",
+        "grow",
+        "shrink",
+    }
+
+
+def test_the_new_words_name_the_new_terms():
+    for word in ("hawk", "eagle", "gull"):
+        assert word in world.OBJECT_WORDS["bird"]
+    assert any("valley" in w for w in world.SCENE_WORDS["valley"])
+    assert any("mountains" in w for w in world.SCENE_WORDS["valley"])
+    assert any("peaks" in w for w in world.SCENE_WORDS["valley"])
+    assert any("skyline" in w for w in world.SCENE_WORDS["skyline"])
+    assert not any("dusk" in w for w in world.SCENE_WORDS["sunset"])
