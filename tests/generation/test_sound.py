@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from generation.builtin import world
-from generation.sound import effects as fx
 from generation.sound import (
     MOODS,
     SAMPLE_RATE,
@@ -28,6 +27,7 @@ from generation.sound import (
     voice_available,
     voice_for,
 )
+from generation.sound import effects as fx
 
 FPS = 8
 
