@@ -243,14 +243,34 @@ class Trainer:
             lr *= floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac))
         return lr
 
+    def favoured_batch(self, frames: int, camera_prob: float):
+        """A batch in which --favour-share of the clips show one of the
+        --favour terms (a subject or a scene), the rest drawn as usual: new
+        terms get learned sooner while the old ones keep being seen."""
+        favoured = set(self.args.favour)
+        clips, captions, params = [], [], []
+        while len(params) < self.args.batch:
+            want = self.rng.random() < self.args.favour_share
+            for _ in range(200):
+                p = world.sample_params(self.rng, camera_prob=camera_prob)
+                if not want or {p.objects[0].shape, p.scene} & favoured:
+                    break
+            clips.append(world.render(p, frames, 32))
+            captions.append(world.caption(p, self.rng))
+            params.append(p)
+        return np.stack(clips), captions, params
+
     def train_step(self) -> float:
         a = self.args
         frames = self.rng.choice(a.frames)
         progress = min(1.0, self.step / max(a.camera_ramp, 1))
         camera_prob = 0.15 + (0.5 - 0.15) * progress
-        clips, captions, params = world.batch(
-            self.rng, a.batch, frames, 32, camera_prob=camera_prob
-        )
+        if a.favour_share:
+            clips, captions, params = self.favoured_batch(frames, camera_prob)
+        else:
+            clips, captions, params = world.batch(
+                self.rng, a.batch, frames, 32, camera_prob=camera_prob
+            )
         drop = [self.rng.random() < a.cfg_dropout for _ in captions]
         captions = ["" if d else c for d, c in zip(drop, captions, strict=True)]
         labels = torch.tensor(
@@ -513,6 +533,18 @@ def main(argv: list[str] | None = None) -> Trainer:
         "default 1000) on today's caption vocabulary and export; no denoiser steps",
     )
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument(
+        "--favour",
+        nargs="+",
+        default=["bird", "car", "valley", "skyline"],
+        help="subjects and scenes that --favour-share of each batch shows",
+    )
+    p.add_argument(
+        "--favour-share",
+        type=float,
+        default=0.0,
+        help="share of each batch drawn to show a --favour term (0: none favoured)",
+    )
     p.add_argument("--model", default="", help="JSON overrides of the denoiser config")
     p.add_argument(
         "--init-from",

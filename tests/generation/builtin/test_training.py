@@ -139,3 +139,23 @@ def test_a_grown_world_keeps_what_the_old_terms_learned():
         )
     with pytest.raises(ValueError, match="only grow"):
         grow_attribute_groups(old.state_dict(), old_groups, (3, 3, 2))
+
+
+def test_a_favoured_batch_shows_the_new_terms_as_often_as_asked(tmp_path):
+    import argparse
+    import random
+
+    trainer = train.Trainer.__new__(train.Trainer)
+    trainer.rng = random.Random(3)
+    trainer.args = argparse.Namespace(
+        batch=40, favour=["bird", "valley"], favour_share=1.0
+    )
+    clips, captions, params = trainer.favoured_batch(8, 0.5)
+    assert clips.shape == (40, 8, 32, 32, 3) and len(captions) == 40
+    assert all({p.objects[0].shape, p.scene} & {"bird", "valley"} for p in params)
+    trainer.args.favour_share = 0.0
+    _, _, params = trainer.favoured_batch(8, 0.5)
+    shown = sum(
+        bool({p.objects[0].shape, p.scene} & {"bird", "valley"}) for p in params
+    )
+    assert shown < 30  # drawn as usual: about 40 % show one of them
