@@ -51,6 +51,8 @@ _DISPLAY = {
                "shrink": "shrinking"},
     "camera": {"static": "static camera", "pan-left": "pan left",
                "pan-right": "pan right"},
+    "scene": {"valley": "mountain valley at sunrise",
+              "skyline": "city skyline at dusk"},
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from generation.builtin.evaluate import LEAD_PROMPT
 from generation.tiny_models import save_tiny
 from tests.browser.conftest import (
     RENDERING,
@@ -38,7 +39,8 @@ def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tm
         page.click("text=Create project")
         wait_for_the_composer(page)
 
-        page.fill("#id_prompt", "a red ball bouncing to the right, slow push-in")
+        # The brief's own prompt: a hawk over a misty valley as the camera pans.
+        page.fill("#id_prompt", LEAD_PROMPT)
         title = page.title()
         page.press("#id_prompt", "Control+Enter")
 

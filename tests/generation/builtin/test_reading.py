@@ -95,3 +95,51 @@ def test_mood_and_look_words_are_not_called_unknown_but_say_what_they_do():
     mixed = read_prompt("a calm cat")
     assert mixed["unknown"] == ["cat"]
     assert [i["word"] for i in mixed["elsewhere"]] == ["calm"]
+
+
+def test_the_briefs_prompt_reads_as_a_bird_gliding_over_the_valley_as_the_camera_pans():
+    from generation.builtin.evaluate import LEAD_PROMPT
+
+    reading = read_prompt(LEAD_PROMPT)
+    read = values(reading)
+    assert read["object"] == "bird"  # "a hawk"
+    assert read["scene"] == "valley"  # "sunrise over mountains … a misty valley"
+    assert read["motion"] == "right"  # "glides across"
+    assert read["camera"] == "pan-right"
+    assert "colour" not in read  # the prompt names none: any colour will do
+    assert reading["unknown"] == []
+    assert "bird" in reading["summary"] and "valley" in reading["summary"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "an eagle gliding to the left over the peaks at dawn",
+            {"object": "bird", "scene": "valley", "motion": "left"},
+        ),
+        (
+            "a yellow taxi driving to the right through the city at dusk",
+            {
+                "colour": "yellow",
+                "object": "car",
+                "scene": "skyline",
+                "motion": "right",
+            },
+        ),
+        (
+            "a white gull flying right over the ocean",
+            {"colour": "white", "object": "bird", "scene": "sea", "motion": "right"},
+        ),
+    ],
+)
+def test_the_new_subjects_and_scenes_are_read_from_their_words(text, expected):
+    reading = read_prompt(text)
+    assert expected.items() <= values(reading).items()
+    assert reading["unknown"] == []
+
+
+def test_the_city_and_its_cars_are_now_in_the_world_but_not_the_future():
+    reading = read_prompt("a futuristic city with flying cars")
+    assert reading["unknown"] == ["futuristic"]
+    assert values(reading)["object"] == "car"
