@@ -311,9 +311,13 @@ def in_world_suggestion(text: str) -> str:
     scene = "field"
     if {"sea", "ocean", "water", "beach"} & set(words):
         scene = "sea"
+    elif {"city", "town", "street", "skyline", "skyscrapers", "dusk"} & set(words):
+        scene = "skyline"
     elif {"night", "stars", "dark"} & set(words):
         scene = "night"
-    elif {"sunset", "dusk", "evening"} & set(words):
+    elif {"mountain", "mountains", "valley", "peaks", "sunrise", "dawn"} & set(words):
+        scene = "valley"
+    elif {"sunset", "evening"} & set(words):
         scene = "sunset"
     elif {"sky", "cloud", "clouds"} & set(words):
         scene = "day"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from generation import looks
+from studio.registry.knowledge import all_terms
 from tests.browser.conftest import (
     save_artifacts,
     sign_up_with_a_project,
@@ -57,7 +58,7 @@ def test_the_prompt_box_and_the_knowledge_page_show_the_model_s_world(
         page.click("[data-testid=knowledge-link] >> nth=0")
         page.wait_for_selector(".knowledge-term")
         terms = page.locator(".knowledge-term")
-        assert terms.count() == 34
+        assert terms.count() == len(all_terms()) == 38
         wait_until(
             page,
             "[...document.querySelectorAll('.knowledge-term img')]"

@@ -129,5 +129,9 @@ def test_the_suggestion_keeps_what_it_can_and_stays_in_the_world():
     assert knowledge.in_world_suggestion(cat).startswith("an orange ball moving right")
     sea = knowledge.in_world_suggestion("a surfer riding a wave on the ocean")
     assert "over the sea" in sea
+    city = knowledge.in_world_suggestion("a neon-lit street in a rainy city at night")
+    assert "skyline" in city
+    hills = knowledge.in_world_suggestion("a dragon flying over snowy mountains")
+    assert "valley" in hills
     for text in (cat, "a dragon flying at night", "xyzzy", ""):
         assert unknown_words(knowledge.in_world_suggestion(text))[0] == []
