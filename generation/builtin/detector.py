@@ -5,9 +5,9 @@ camera move from the background (a joint search over horizontal shift and
 zoom between the first and last frames) and, with the camera compensated,
 classifies the object's motion. The subject is told by its outline (how much
 of its box it fills, how wide it is, where its weight sits) and the scene by
-the colours of the background, band by band, each against the mean of what
-the world itself draws for every term (:func:`fitted`). Used to score the
-built-in model.
+the colours of the background, band by band, each by a vote of the nearest
+clips the world itself draws (:func:`fitted`). Used to score the built-in
+model.
 """
 
 from __future__ import annotations
@@ -174,7 +174,8 @@ class _Neighbours:
 @functools.lru_cache(maxsize=1)
 def fitted() -> tuple[_Neighbours, _Neighbours]:
     """The subject and scene classifiers: features of clips the world renders,
-    every term in every scene, for a vote of the nearest five. Drawn the same way on every call, cached per process."""
+    every subject in every scene, for a vote of the nearest five. Drawn the
+    same way on every call, cached per process."""
     rng = random.Random(31)
     subjects: dict[str, list[np.ndarray]] = {s: [] for s in world.OBJECTS}
     scenes: dict[str, list[np.ndarray]] = {s: [] for s in world.SCENES}
@@ -212,16 +213,24 @@ def _neighbours(samples: dict[str, list[np.ndarray]]) -> _Neighbours:
     return _Neighbours(names, examples, labels, examples.std(axis=0) + 1e-3)
 
 
-def _features(clip: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-    """The outline features of the main object and the background layout."""
+def _main_object(clip: np.ndarray):
+    """The colour masks, the main object's colour index, its mask (T, H, W),
+    its area and presence per frame, and whether it is there at all."""
     t, h, w, _ = clip.shape
     masks = _colour_masks(clip)
     totals = masks.sum(axis=(0, 1, 2))
-    m = masks[..., int(np.argmax(totals))]
-    areas = m.sum(axis=(1, 2))
+    best = int(np.argmax(totals))
     min_area = max(2.0, h * w * 0.006)
+    m = masks[..., best]
+    areas = m.sum(axis=(1, 2))
     present = areas >= max(min_area, 0.15 * float(np.median(areas)))
-    outline = _outline(m, present) if present.any() else None
+    return masks, best, m, areas, present, totals[best] / t >= min_area
+
+
+def _features(clip: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The outline features of the main object and the background layout."""
+    masks, _, m, _, present, found = _main_object(clip)
+    outline = _outline(m, present) if found and present.any() else None
     return outline, _background_layout(clip, _background(masks))
 
 
@@ -236,30 +245,16 @@ def _background(masks: np.ndarray) -> np.ndarray:
     return ~grown
 
 
-def read_subject_and_scene(clip: np.ndarray) -> tuple[str | None, str]:
-    """The clip's subject (None when no object is found) and scene."""
-    outline, layout = _features(clip)
-    subject_of, scene_of = fitted()
-    subject = subject_of.nearest(outline) if outline is not None else None
-    return subject, scene_of.nearest(layout)
-
-
 def read_clip(clip: np.ndarray) -> Reading:
     """Read colour, motion, camera and stability from a uint8 (T, H, W, 3) clip."""
     t, h, w, _ = clip.shape
-    masks = _colour_masks(clip)
-    totals = masks.sum(axis=(0, 1, 2))
-    best = int(np.argmax(totals))
-    min_area = max(2.0, h * w * 0.006)
-    if totals[best] / t < min_area:
+    masks, best, m, areas, present, found = _main_object(clip)
+    if not found:
         scene = fitted()[1].nearest(_background_layout(clip, _background(masks)))
         return Reading(
             None, None, "static", 0.0, 1.0, 0.0, (0.0, 0.0), 1.0, 0.0, 1.0, None, scene
         )
     colour = _NAMES[best]
-    m = masks[..., best]  # (T, H, W)
-    areas = m.sum(axis=(1, 2))
-    present = areas >= max(min_area, 0.15 * float(np.median(areas)))
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
     cx = (m * xs).sum((1, 2)) / np.maximum(areas, 1e-6)
     cy = (m * ys).sum((1, 2)) / np.maximum(areas, 1e-6)

@@ -210,9 +210,9 @@ def _summary(terms: dict[str, dict], unknown: list[str], content: int) -> str:
         missing = ", ".join(unknown[:6])
         return (
             f"Most of this prompt is outside this model's world ({missing} "
-            "not in it): it draws simple coloured shapes moving over a few "
-            f"skies, fields and seas, a mountain valley and a city skyline, with birds and "
-            f"cars among them. Try “{SUGGESTION}”."
+            "not in it): it draws simple coloured shapes, birds and cars moving "
+            "over a few skies, fields and seas, a mountain valley and a city "
+            f"skyline. Try “{SUGGESTION}”."
         )
     main = [
         term_label(k, terms[k]["value"])

@@ -986,7 +986,8 @@ def sample_params(
         and shape not in CREATURES
     ):
         other_colour = rng.choice([c for c in COLOURS if c != colour])
-        other_shape = rng.choice([s for s in OBJECTS[:4] if s != shape])
+        shapes = [s for s in OBJECTS if s not in CREATURES and s != shape]
+        other_shape = rng.choice(shapes)
         ox = 0.22 if rng.random() < 0.5 else 0.78
         oy = rng.choice([0.25, 0.75])
         objects = [
