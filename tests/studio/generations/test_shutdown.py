@@ -62,7 +62,14 @@ def stop_mid_clip(tmp_path, command: list[str], signum: int, group: bool = False
                 os.killpg(server.pid, signum)
             else:
                 server.send_signal(signum)
-            server.wait(processes.PATIENCE)
+            try:
+                server.wait(processes.PATIENCE)
+            except subprocess.TimeoutExpired:
+                log.flush()
+                pytest.fail(
+                    f"the server did not exit on signal {signum}:\n"
+                    + log_path.read_text()[-4000:]
+                )
         finally:
             if server.poll() is None:
                 server.kill()
