@@ -1,6 +1,7 @@
 """How sharp the built-in model's clips are when shown at 256 px.
 
     python bench/sharpness.py [--count 32] [--frames 16] [--steps 20]
+        [--guidance-stop 0.3]
         [--decoder generation/builtin/weights/decoder]
 
 Sharpness is the edge width of the main object's outline in a 256 px frame:
@@ -22,7 +23,9 @@ Printed beside the same prompts' clips rendered by the world itself at
 256 px, at 128 px and at 32 px, each scaled to 256 px with the bicubic filter
 the studio's encoder uses. The model's rows: today's 32 px output and, when a
 decoder folder is given or shipped, its largest output (128 or 256 px)
-through the detail decoder. Writes bench/results/sharpness.json.
+through the detail decoder, and beside it the same clips sampled with guidance
+at every step (the sampler stops guidance below noise level 0.3 since the
+second decoder). Writes bench/results/sharpness.json.
 """
 
 from __future__ import annotations
@@ -166,6 +169,13 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument(
+        "--guidance-stop",
+        type=float,
+        default=None,
+        help="no guidance below this noise level (default: the pipeline's); "
+        "above 0, the model's clips guided at every step are measured beside",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
         "--decoder",
@@ -180,7 +190,14 @@ def main() -> None:
 
     from generation.builtin import world
     from generation.builtin.evaluate import generate_clips, heldout_cases
-    from generation.builtin.pipeline import DECODER_DIR, BuiltinVideoPipeline
+    from generation.builtin.pipeline import (
+        DECODER_DIR,
+        GUIDANCE_STOP,
+        BuiltinVideoPipeline,
+    )
+
+    if args.guidance_stop is None:
+        args.guidance_stop = GUIDANCE_STOP
 
     cases = heldout_cases(args.count)
     colours = [world.COLOURS[p.objects[0].colour] for p, _ in cases]
@@ -226,6 +243,7 @@ def main() -> None:
             steps=args.steps,
             guidance=args.guidance,
             seed=args.seed,
+            guidance_stop=args.guidance_stop,
         )
         seconds["model at 32"] = (time.perf_counter() - started) / len(prompts)
         measure("model at 32", clips)
@@ -241,9 +259,24 @@ def main() -> None:
                 guidance=args.guidance,
                 seed=args.seed,
                 size=size,
+                guidance_stop=args.guidance_stop,
             )
             seconds[f"model at {size}"] = (time.perf_counter() - started) / len(prompts)
             measure(f"model at {size} (decoder)", clips)
+            if args.guidance_stop > 0:
+                # Side by side: the same clips guided at every step, as the
+                # sampler did before it stopped guidance at low noise.
+                clips = generate_clips(
+                    pipe,
+                    prompts,
+                    num_frames=args.frames,
+                    steps=args.steps,
+                    guidance=args.guidance,
+                    seed=args.seed,
+                    size=size,
+                    guidance_stop=0.0,
+                )
+                measure(f"model at {size}, guided always", clips)
 
     world_256 = rows["world at 256"]["median_px"]
     goal = GOAL_RATIO * rows["world at 128"]["median_px"]

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import random
+import textwrap
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from . import world
 from .decoder import BuiltinDetailDecoder
 from .detector import read_clip
-from .pipeline import NATIVE_SIZE, WEIGHTS_DIR, BuiltinVideoPipeline
+from .pipeline import GUIDANCE_STOP, NATIVE_SIZE, WEIGHTS_DIR, BuiltinVideoPipeline
 
 METRICS = ("colour", "motion", "camera", "presence", "steady", "subject", "scene")
 # The brief's own prompt: the grid of samples opens with it.
@@ -32,6 +33,24 @@ LEAD_PROMPT = (
     "sunrise over mountains, camera slowly pans right to reveal a misty valley "
     "below, a hawk enters frame and glides across the scene"
 )
+# What the brief asks of it: a valley, a bird gliding across, a pan right.
+LEAD_ASKED = {"subject": "bird", "scene": "valley", "camera": "pan-right"}
+LEAD_SEEDS = 24
+
+
+def lead_as_asked(reading) -> bool:
+    """Whether the detector reads a clip of the lead prompt as the brief asks."""
+    return all(getattr(reading, k) == v for k, v in LEAD_ASKED.items()) and (
+        reading.motion in ("left", "right")
+    )
+
+
+def pick_lead(readings: list) -> tuple[int, int]:
+    """(index of the first clip read as asked, or 0 when none is; how many are)."""
+    asked = [lead_as_asked(r) for r in readings]
+    return (asked.index(True) if any(asked) else 0), sum(asked)
+
+
 # The terms the world gained after the frozen prompts were drawn; ``--terms
 # new`` scores held-out prompts that use them.
 NEW_SUBJECTS = ("bird", "car")
@@ -189,6 +208,7 @@ def generate_clips(
     seed: int,
     batch: int = 8,
     size: int = 32,
+    guidance_stop: float = GUIDANCE_STOP,
 ) -> np.ndarray:
     """uint8 clips (N, T, size, size, 3) of ``prompts``; ``size`` 128 (or 256)
     goes through the detail decoder when the pipeline has one."""
@@ -201,6 +221,7 @@ def generate_clips(
             num_frames=num_frames,
             num_inference_steps=steps,
             guidance_scale=guidance,
+            guidance_stop=guidance_stop,
             generator=gen,
             height=size,
             width=size,
@@ -219,15 +240,18 @@ def sample_grid(
 
     n = min(rows, len(clips))
     cell, cols = (160, 5) if clips.shape[2] >= 128 else (96, 6)
-    img = Image.new("RGB", (cell * cols, n * (cell + 16)), (20, 20, 24))
+    chars = cell * cols // 6 - 2  # the default font is about 6 px a character
+    row = cell + 28  # room for a label of two lines
+    img = Image.new("RGB", (cell * cols, n * row), (20, 20, 24))
     draw = ImageDraw.Draw(img)
     for r in range(n):
         idx = np.linspace(0, clips.shape[1] - 1, cols).round().astype(int)
         for c, f in enumerate(idx):
             tile = Image.fromarray(clips[r, f]).resize((cell, cell), Image.LANCZOS)
-            img.paste(tile, (c * cell, r * (cell + 16)))
-        draw.text(
-            (4, r * (cell + 16) + cell + 2), prompts[r][:130], fill=(230, 230, 230)
+            img.paste(tile, (c * cell, r * row))
+        label = "\n".join(textwrap.wrap(prompts[r], chars)[:2])
+        draw.multiline_text(
+            (4, r * row + cell + 2), label, fill=(230, 230, 230), spacing=2
         )
     img.save(path)
 
@@ -245,6 +269,8 @@ def evaluate(
     size: int = 32,
     decoder: Path | None = None,
     terms: str = "all",
+    guidance_stop: float = GUIDANCE_STOP,
+    lead_seeds: int = LEAD_SEEDS,
 ) -> dict:
     cases = new_terms_cases(count) if terms == "new" else heldout_cases(count)
     prompts = [c for _, c in cases]
@@ -258,15 +284,24 @@ def evaluate(
         pipe.scheduler = type(pipe.scheduler).from_config(
             pipe.scheduler.config, shift=shift
         )
-    lead = generate_clips(
-        pipe,
-        [LEAD_PROMPT],
-        num_frames=num_frames,
-        steps=steps,
-        guidance=guidance,
-        seed=seed,
-        size=size,
-    )
+    # The brief's prompt with seeds seed … seed + lead_seeds - 1: how often it
+    # comes out as asked; the grid opens with the first seed that does.
+    lead_clips = [
+        generate_clips(
+            pipe,
+            [LEAD_PROMPT],
+            num_frames=num_frames,
+            steps=steps,
+            guidance=guidance,
+            seed=seed + k,
+            size=size,
+            guidance_stop=guidance_stop,
+        )
+        for k in range(lead_seeds)
+    ]
+    lead_readings = [read_clip(to_native(c[0])) for c in lead_clips]
+    shown, as_asked = pick_lead(lead_readings)
+    lead = lead_clips[shown]
     started = time.perf_counter()
     clips = generate_clips(
         pipe,
@@ -276,6 +311,7 @@ def evaluate(
         guidance=guidance,
         seed=seed,
         size=size,
+        guidance_stop=guidance_stop,
     )
     seconds = time.perf_counter() - started
     # The detector's tolerances are set for 32 px clips; a larger clip is
@@ -290,6 +326,7 @@ def evaluate(
         "num_frames": num_frames,
         "steps": steps,
         "guidance": guidance,
+        "guidance_stop": guidance_stop,
         "precision": {None: "auto", False: "float32", True: "bf16"}[bf16],
         "shift": pipe.scheduler.config.shift,
         "size": size,
@@ -308,10 +345,19 @@ def evaluate(
         ],
         "lead": {
             "prompt": LEAD_PROMPT,
-            "reading": read_clip(to_native(lead[0])).as_dict(),
+            "asked": LEAD_ASKED | {"motion": "left or right"},
+            "seeds": lead_seeds,
+            "as_asked": as_asked,
+            "shown_seed": seed + shown,
+            "reading": lead_readings[shown].as_dict(),
+            "readings": [r.as_dict() for r in lead_readings],
         },
         "_clips": np.concatenate([lead, clips]),
-        "_prompts": [LEAD_PROMPT, *prompts],
+        "_prompts": [
+            f"seed {seed + shown}, read as asked with {as_asked} of {lead_seeds} "
+            f"seeds: {LEAD_PROMPT}",
+            *prompts,
+        ],
     }
 
 
@@ -341,8 +387,9 @@ def print_table(result: dict) -> None:
     if lead:
         r = lead["reading"]
         print(
-            f"“{lead['prompt']}” → {r['colour']} {r['subject']} {r['motion']} "
-            f"over the {r['scene']}, camera {r['camera']}"
+            f"“{lead['prompt']}” → read as asked with {lead['as_asked']} of "
+            f"{lead['seeds']} seeds; seed {lead['shown_seed']}: {r['colour']} "
+            f"{r['subject']} {r['motion']} over the {r['scene']}, camera {r['camera']}"
         )
     print(f"{'metric':<10} {'world':>7} {'model':>7}")
     for k in METRICS:
@@ -368,6 +415,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--guidance", type=float, default=5.0)
+    p.add_argument(
+        "--guidance-stop",
+        type=float,
+        default=GUIDANCE_STOP,
+        help="the noise level below which steps run without guidance "
+        f"(default {GUIDANCE_STOP}; 0 guides every step)",
+    )
+    p.add_argument(
+        "--lead-seeds",
+        type=int,
+        default=LEAD_SEEDS,
+        help="seeds the brief's prompt is made with, to count how often it "
+        "comes out as asked (the grid shows the first that does)",
+    )
     p.add_argument("--out", default="runs/eval")
     p.add_argument(
         "--precision",
@@ -402,6 +463,8 @@ def main(argv: list[str] | None = None) -> None:
         "world's newer subjects (bird, car) or scenes (valley, skyline)",
     )
     args = p.parse_args(argv)
+    if args.lead_seeds < 1:
+        p.error("--lead-seeds must be at least 1")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     result = evaluate(
@@ -415,6 +478,8 @@ def main(argv: list[str] | None = None) -> None:
         size=args.size,
         decoder=Path(args.decoder) if args.decoder else None,
         terms=args.terms,
+        guidance_stop=args.guidance_stop,
+        lead_seeds=args.lead_seeds,
     )
     sample_grid(result.pop("_clips"), result.pop("_prompts"), out / "samples.png")
     (out / "eval.json").write_text(json.dumps(result, indent=2))

@@ -74,6 +74,35 @@ def test_it_rejects_bad_settings_with_a_clear_error():
         )
 
 
+def test_guidance_stops_below_its_noise_level_and_the_last_steps_run_unguided():
+    pipe = tiny_random_pipeline()
+    batches = []
+    pipe.transformer.register_forward_hook(
+        lambda module, args, out: batches.append(out.shape[0])
+    )
+    pipe.scheduler.set_timesteps(4)
+    sigmas = [float(s) for s in pipe.scheduler.sigmas[:4]]
+    run(pipe, num_inference_steps=4, guidance_stop=0.5)
+    # The prompt and the negative prompt in one batch while guided.
+    assert batches == [2 if s > 0.5 else 1 for s in sigmas]
+    assert 2 in batches and 1 in batches
+    batches.clear()
+    run(pipe, num_inference_steps=4, guidance_stop=0.0)
+    assert batches == [2, 2, 2, 2]
+
+
+def test_a_guidance_stop_of_one_is_the_same_clip_as_no_guidance():
+    pipe = tiny_random_pipeline(seed=5)
+    unguided = run(pipe, num_inference_steps=3, guidance_stop=1.0).frames
+    assert np.allclose(
+        unguided, run(pipe, num_inference_steps=3, guidance_scale=1.0).frames
+    )
+    guided = run(pipe, num_inference_steps=3, guidance_stop=0.0).frames
+    assert not np.allclose(unguided, guided, atol=1e-4)
+    with pytest.raises(ValueError, match="guidance_stop"):
+        run(pipe, guidance_stop=1.5)
+
+
 def test_a_saved_pipeline_loads_back_and_renders_the_same_clip(tmp_path):
     pipe = tiny_random_pipeline(seed=3)
     pipe.save_pretrained(tmp_path)

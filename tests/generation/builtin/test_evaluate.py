@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from generation.builtin import evaluate, world
 
 
@@ -92,3 +94,54 @@ def test_the_breakdown_shows_which_values_fail_and_what_they_were_read_as():
     presence = [g["accuracy"] for g in table["presence"]["scene"].values()]
     assert min(presence) < 1.0 and all(0.5 <= a <= 1.0 for a in presence)
     assert evaluate.score(readings, cases)["presence"] == 0.875  # 10 clips at half
+
+
+def test_the_brief_prompt_counts_as_asked_only_as_a_bird_across_a_panned_valley():
+    asked = dict(subject="bird", scene="valley", camera="pan-right", motion="right")
+    assert evaluate.lead_as_asked(reading(colour="orange", **asked))
+    assert evaluate.lead_as_asked(reading(colour=None, **{**asked, "motion": "left"}))
+    for wrong in (
+        {"subject": "car"},
+        {"scene": "sunset"},
+        {"camera": "static"},
+        {"motion": "grow"},
+        {"motion": None},
+    ):
+        assert not evaluate.lead_as_asked(reading(colour="white", **{**asked, **wrong}))
+
+
+def test_the_grid_opens_with_the_first_seed_read_as_asked_and_counts_them():
+    good = reading(
+        colour="white",
+        subject="bird",
+        scene="valley",
+        camera="pan-right",
+        motion="right",
+    )
+    car = reading(
+        colour="white",
+        subject="car",
+        scene="valley",
+        camera="pan-right",
+        motion="right",
+    )
+    assert evaluate.pick_lead([car, car, good, car, good]) == (2, 2)
+    assert evaluate.pick_lead([good]) == (0, 1)
+    # None as asked: the first seed is shown, and the count says so.
+    assert evaluate.pick_lead([car, car]) == (0, 0)
+
+
+def test_the_sample_grid_labels_a_long_prompt_on_two_lines(tmp_path):
+    from PIL import Image
+
+    clips = np.zeros((2, 4, 32, 32, 3), np.uint8)
+    clips[0, :, 8:24, 8:24] = 255
+    evaluate.sample_grid(
+        clips, [evaluate.LEAD_PROMPT * 2, "a red ball"], tmp_path / "g.png"
+    )
+    grid = np.asarray(Image.open(tmp_path / "g.png").convert("L"))
+    assert grid.shape == (2 * (96 + 28), 6 * 96)
+    label = grid[96 : 96 + 28]
+    # Text on both lines under the first row's frames.
+    assert label[:14].max() > 200 and label[14:].max() > 200
+    assert grid[:96].max() == 255  # the white square
