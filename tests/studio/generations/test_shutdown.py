@@ -88,14 +88,27 @@ def test_a_daphne_server_stopped_mid_clip_puts_the_clip_back_in_line(tmp_path):
     assert "goes back in the queue" in log
 
 
+# A terminal's foreground job takes Ctrl+C with SIGINT's default disposition.
+# A suite started in the background (``cmd &`` in a script) ignores SIGINT
+# and passes that on to every process it starts; Python then installs no
+# handler and Twisted leaves SIGINT ignored, so the server would never hear
+# the Ctrl+C. Reset it, as the terminal would, before the server starts.
+IN_A_TERMINAL = [
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]
+
+
 def test_ctrl_c_on_the_quickstart_server_puts_the_clip_back_in_line(tmp_path):
-    # The command ./studio.sh start runs.
+    # The command ./studio.sh start runs, as a terminal runs it.
     log, rows = stop_mid_clip(
         tmp_path,
-        [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"],
+        [sys.executable, *IN_A_TERMINAL, "manage.py", "runserver", "--noreload",
+         "127.0.0.1:{port}"],
         signal.SIGINT,
         group=True,
-    )
+    )  # fmt: skip
     assert rows == ["queued 0 -"], log
     assert "goes back in the queue" in log
 
