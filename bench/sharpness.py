@@ -235,23 +235,9 @@ def main() -> None:
             ROOT / "generation" / "builtin" / "weights", decoder=None
         )
         pipe.set_progress_bar_config(disable=True)
-        started = time.perf_counter()
-        clips = generate_clips(
-            pipe,
-            prompts,
-            num_frames=args.frames,
-            steps=args.steps,
-            guidance=args.guidance,
-            seed=args.seed,
-            guidance_stop=args.guidance_stop,
-        )
-        seconds["model at 32"] = (time.perf_counter() - started) / len(prompts)
-        measure("model at 32", clips)
-        if decoder is not None:
-            pipe.decoder = decoder
-            size = 32 * max(decoder.scales)
-            started = time.perf_counter()
-            clips = generate_clips(
+
+        def make(size: int = 32, stop: float = args.guidance_stop):
+            return generate_clips(
                 pipe,
                 prompts,
                 num_frames=args.frames,
@@ -259,24 +245,24 @@ def main() -> None:
                 guidance=args.guidance,
                 seed=args.seed,
                 size=size,
-                guidance_stop=args.guidance_stop,
+                guidance_stop=stop,
             )
+
+        started = time.perf_counter()
+        clips = make()
+        seconds["model at 32"] = (time.perf_counter() - started) / len(prompts)
+        measure("model at 32", clips)
+        if decoder is not None:
+            pipe.decoder = decoder
+            size = 32 * max(decoder.scales)
+            started = time.perf_counter()
+            clips = make(size)
             seconds[f"model at {size}"] = (time.perf_counter() - started) / len(prompts)
             measure(f"model at {size} (decoder)", clips)
             if args.guidance_stop > 0:
                 # Side by side: the same clips guided at every step, as the
                 # sampler did before it stopped guidance at low noise.
-                clips = generate_clips(
-                    pipe,
-                    prompts,
-                    num_frames=args.frames,
-                    steps=args.steps,
-                    guidance=args.guidance,
-                    seed=args.seed,
-                    size=size,
-                    guidance_stop=0.0,
-                )
-                measure(f"model at {size}, guided always", clips)
+                measure(f"model at {size}, guided always", make(size, stop=0.0))
 
     world_256 = rows["world at 256"]["median_px"]
     goal = GOAL_RATIO * rows["world at 128"]["median_px"]

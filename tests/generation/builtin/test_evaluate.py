@@ -111,20 +111,9 @@ def test_the_brief_prompt_counts_as_asked_only_as_a_bird_across_a_panned_valley(
 
 
 def test_the_grid_opens_with_the_first_seed_read_as_asked_and_counts_them():
-    good = reading(
-        colour="white",
-        subject="bird",
-        scene="valley",
-        camera="pan-right",
-        motion="right",
-    )
-    car = reading(
-        colour="white",
-        subject="car",
-        scene="valley",
-        camera="pan-right",
-        motion="right",
-    )
+    asked = dict(subject="bird", scene="valley", camera="pan-right", motion="right")
+    good = reading(colour="white", **asked)
+    car = reading(colour="white", **{**asked, "subject": "car"})
     assert evaluate.pick_lead([car, car, good, car, good]) == (2, 2)
     assert evaluate.pick_lead([good]) == (0, 1)
     # None as asked: the first seed is shown, and the count says so.
