@@ -254,7 +254,8 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
     token states (B, L, 384) with ``encoder_attention_mask`` (B, L) and
     ``pooled_projections`` the pooled sentence vectors (B, 384). The mask
     selects the tokens the prompt reader pools; cross-attention sees every
-    position, as in training.
+    position, as in training. ``attribute_probs``, when given, replaces the
+    reader's probabilities (see :meth:`read_attributes`).
     """
 
     @register_to_config
@@ -332,6 +333,23 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
             timestep = timestep.expand(batch)
         return timestep
 
+    def read_attributes(
+        self,
+        encoder_hidden_states: torch.Tensor,
+        pooled_projections: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """The prompt reader's probabilities, one (B, terms) tensor per
+        attribute: what ``forward`` conditions on unless it is given
+        ``attribute_probs`` (a sampler may read a prompt once, or change
+        what one branch of guidance is told)."""
+        return [
+            logits.float().softmax(-1).detach()
+            for logits in self.reader(
+                encoder_hidden_states, pooled_projections, encoder_attention_mask
+            )
+        ]
+
     @staticmethod
     def _pos(param: torch.Tensor, h: int, w: int) -> torch.Tensor:
         if param.shape[-2:] == (h, w):
@@ -345,6 +363,7 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
         encoder_hidden_states: torch.Tensor,
         pooled_projections: torch.Tensor,
         encoder_attention_mask: torch.Tensor | None = None,
+        attribute_probs: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         b, c, t, h, w = sample.shape
         p = self.config.patch
@@ -370,12 +389,9 @@ class BuiltinVideoDenoiser(ModelMixin, ConfigMixin):
             )
         attr = None
         if self.reader is not None:
-            probs = [
-                logits.float().softmax(-1).detach()
-                for logits in self.reader(
-                    encoder_hidden_states, pooled_projections, encoder_attention_mask
-                )
-            ]
+            probs = attribute_probs or self.read_attributes(
+                encoder_hidden_states, pooled_projections, encoder_attention_mask
+            )
             wdtype = self.attr_cond.weight.dtype
             attr_cond = self.attr_cond(torch.cat(probs, dim=-1).to(wdtype))
             cond = cond + (attr_cond if cond.dim() == 2 else attr_cond[:, None])

@@ -539,6 +539,13 @@ HELD_OUT_WORDS = {
 HELD_OUT_TEMPLATES = {5, 9}
 
 
+def names_subject(text: str, subject: str) -> bool:
+    """Whether ``text`` names ``subject`` in one of the world's words for it
+    ("a hawk glides" names the bird; "a crate" names no car)."""
+    words = "|".join(re.escape(w) for w in OBJECT_WORDS[subject])
+    return re.search(rf"\b(?:{words})(?:e?s)?\b", text, re.IGNORECASE) is not None
+
+
 def combo_is_held_out(colour: str, obj: str, motion: str, scene: str) -> bool:
     """One in ten colour/object/motion/scene combinations never appears in training."""
     key = f"{colour}|{obj}|{motion}|{scene}".encode()

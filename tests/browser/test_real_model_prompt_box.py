@@ -65,6 +65,16 @@ def render_small(page, prompt: str) -> None:
     page.press("#id_prompt", "Control+Enter")
 
 
+def wait_for_queued(page) -> None:
+    """The clip is queued: its live card shows. A refusal fails at once, with
+    the sentence the box shows, instead of waiting out the timeout (for a
+    box that showed no refusal before it was sent)."""
+    page.wait_for_selector(".live-card, #composer-errors:not([hidden])")
+    errors = page.locator("#composer-errors:not([hidden])")
+    assert errors.count() == 0, f"not queued: {errors.inner_text()}"
+    page.wait_for_selector(".live-card")
+
+
 def wait_for_clip(page, count: int) -> None:
     """Previews of the newest clip arrive, then its video is in the gallery and
     plays."""
@@ -172,7 +182,7 @@ def test_a_tiny_wan_follows_its_rules_in_the_prompt_box_and_renders(
         assert shown_frames(page) == 17
 
         render_small(page, "a red ball bouncing to the right, slow push-in")
-        page.wait_for_selector(".live-card")
+        wait_for_queued(page)
         wait_for_clip(page, 1)
     except Exception:
         save_artifacts(page, "real-model-wan")

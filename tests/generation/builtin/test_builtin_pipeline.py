@@ -189,3 +189,78 @@ def test_bf16_counts_as_fast_only_where_the_cpu_has_bf16_instructions():
     native = bool(flags & {"avx512_bf16", "amx_bf16"})
     assert fast_bf16(torch.device("cpu")) is native
     assert fast_bf16(torch.device("cuda")) is False
+
+
+def test_the_denoiser_given_its_own_reading_draws_the_same_as_reading_itself():
+    pipe = tiny_random_pipeline(seed=2)
+    model = pipe.transformer
+    states, mask, pooled = pipe.encode_prompt(["a hawk glides over the valley"])
+    sample = torch.randn(1, 3, 4, 32, 32, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([500.0])
+    probs = model.read_attributes(states, pooled, mask)
+    assert [p.shape[-1] for p in probs] == list(model.config.attribute_groups)
+    own = model(sample, t, states, pooled, mask)
+    assert torch.equal(
+        model(sample, t, states, pooled, mask, attribute_probs=probs), own
+    )
+    # What it is told is what it draws: another reading changes the output.
+    other = [torch.roll(p, 1, dims=-1) for p in probs]
+    assert not torch.allclose(
+        model(sample, t, states, pooled, mask, attribute_probs=other), own, atol=1e-4
+    )
+
+
+def contrasted_subjects(pipe, prompts, negatives):
+    """The subject each negative is conditioned on, by name ("" for none)."""
+    from generation.builtin.world import ATTRIBUTES
+
+    states, mask, pooled = pipe.encode_prompt(negatives + prompts)
+    probs = pipe.read_attributes(states, pooled, mask, prompts if negatives else ())
+    objects = probs[list(ATTRIBUTES).index("object")]
+    assert torch.allclose(objects.sum(-1), torch.ones(len(objects)))
+    names = ("", *ATTRIBUTES["object"])
+    return [names[int(row.argmax())] for row in objects]
+
+
+def test_a_bird_prompts_guidance_leans_away_from_a_car_and_the_other_way_round():
+    pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+    prompts = [
+        "a hawk enters frame and glides across a misty valley",
+        "a red car drives to the right along the road",
+        "a yellow ball bouncing on the beach",
+        "an eagle soars over the peaks",
+        "a carmine crate expanding against a sunset sky",
+    ]
+    negatives = ["", "", "", "a blue box", ""]
+    assert contrasted_subjects(pipe, prompts, negatives) == [
+        "car",  # the bird's negative is told the car,
+        "bird",  # the car's the bird;
+        "",  # subjects drawn apart already are left alone,
+        "box",  # and so is a negative prompt that names its own subject,
+        "",  # and a subject read from a word that is not one of its own.
+        "bird",
+        "car",
+        "ball",
+        "bird",
+        "car",  # ("crate" is a box's word; the reader takes it for a car)
+    ]
+    # Without guidance there is no negative to tell.
+    assert contrasted_subjects(pipe, prompts[:1], []) == ["bird"]
+
+
+def test_subject_contrast_changes_the_clip_of_a_bird_and_only_where_guided():
+    pipe = BuiltinVideoPipeline.from_pretrained(WEIGHTS_DIR)
+
+    def clip(prompt, **kwargs):
+        gen = torch.Generator().manual_seed(0)
+        args = dict(num_frames=4, num_inference_steps=3, generator=gen)
+        return pipe(prompt, **{**args, **kwargs}).frames
+
+    hawk = "a hawk glides across the valley"
+    assert not np.allclose(clip(hawk), clip(hawk, subject_contrast=False), atol=1e-3)
+    ball = "a red ball moving left"
+    assert np.array_equal(clip(ball), clip(ball, subject_contrast=False))
+    assert np.array_equal(
+        clip(hawk, guidance_scale=1.0),
+        clip(hawk, guidance_scale=1.0, subject_contrast=False),
+    )

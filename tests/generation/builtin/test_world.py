@@ -189,3 +189,13 @@ def test_the_new_words_name_the_new_terms():
     assert any("peaks" in w for w in world.SCENE_WORDS["valley"])
     assert any("skyline" in w for w in world.SCENE_WORDS["skyline"])
     assert not any("dusk" in w for w in world.SCENE_WORDS["sunset"])
+
+
+def test_a_subject_is_named_by_its_own_words_whole_and_in_the_plural():
+    assert world.names_subject("a hawk enters frame and glides", "bird")
+    assert world.names_subject("Two EAGLES over the peaks", "bird")
+    assert world.names_subject("a bird of prey circles", "bird")
+    assert world.names_subject("taxis crossing the skyline", "car")
+    assert not world.names_subject("a carmine crate expanding", "car")
+    assert not world.names_subject("a scarlet ball, a cargo of light", "car")
+    assert not world.names_subject("a hawkish look", "bird")
