@@ -434,8 +434,8 @@ def main(argv: list[str] | None = None) -> None:
         "--subject-contrast",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="guidance leans away from the subject the model draws alike "
-        "(bird and car) when the prompt states the other (default: on)",
+        help="guidance leans away from the look-alike of a subject the prompt "
+        "names (a bird's is the car, a car's the bird; default: on)",
     )
     p.add_argument(
         "--lead-seeds",
