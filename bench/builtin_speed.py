@@ -8,7 +8,10 @@ at every step, then the MP4 scaled to the output size), alternating, and compare
 the clip's own duration at its fps (a real-time factor above 1 is faster than
 real time). The clip is made at the model's native size: 128 px through the
 detail decoder when the weights carry one (or ``--decoder`` names a saved
-one), else 32 px. Writes bench/results/builtin_speed.json.
+one), else 32 px. Beside them, alternating, the clip as the model made it
+before its detail decoder (32 px, guided at every step), with the ratio of
+each pair: how much the decoder and the sampler's guidance stop cost or save
+on this CPU, whatever its speed. Writes bench/results/builtin_speed.json.
 """
 
 from __future__ import annotations
@@ -90,6 +93,25 @@ def main() -> None:
         pipe.bf16_autocast = None
         return time.perf_counter() - t0
 
+    def before() -> float:
+        """The clip as the model made it before its detail decoder: 32 px,
+        guided at every step (the encoder enlarged it); float32, as the pair's
+        other half."""
+        pipe.bf16_autocast = False
+        t0 = time.perf_counter()
+        pipe(
+            prompt,
+            num_frames=args.frames,
+            height=32,
+            width=32,
+            num_inference_steps=args.steps,
+            guidance_scale=args.guidance,
+            guidance_stop=0.0,
+            generator=torch.Generator().manual_seed(3),
+        )
+        pipe.bf16_autocast = None
+        return time.perf_counter() - t0
+
     video = Path(tempfile.mkdtemp(prefix="builtin-speed-")) / "clip.mp4"
 
     def with_previews() -> float:
@@ -102,8 +124,9 @@ def main() -> None:
 
     bf16_here = fast_bf16(torch.device("cpu"))
     pipeline_only(False), with_previews()  # warm-up
-    plain, plain_bf16, full = [], [], []
+    plain, plain_bf16, full, old = [], [], [], []
     for _ in range(args.runs):
+        old.append(before())
         plain.append(pipeline_only(False))
         if bf16_here:
             plain_bf16.append(pipeline_only(True))
@@ -127,6 +150,11 @@ def main() -> None:
         "pipeline_median_s": statistics.median(plain_bf16 or plain),
         "studio_path_median_s": statistics.median(full),
         "realtime_factor": clip_seconds / statistics.median(full),
+        "before_decoder_s": old,
+        "before_decoder_median_s": statistics.median(old),
+        "ratio_to_before": statistics.median(
+            [a / b for a, b in zip(plain, old, strict=True)]
+        ),
     }
     print(
         f"{args.frames} frames at {native_w}×{native_h}, {args.steps} steps, "
@@ -135,6 +163,11 @@ def main() -> None:
     print(
         f"pipeline call, float32 {result['pipeline_float32_median_s']:.3f} s "
         f"(median of {args.runs})"
+    )
+    print(
+        f"before the decoder     {result['before_decoder_median_s']:.3f} s "
+        f"(32 px, guided at every step, float32): now / before "
+        f"{result['ratio_to_before']:.2f}× (median of the pairs)"
     )
     if plain_bf16:
         speedup = result["pipeline_float32_median_s"] / result["pipeline_median_s"]

@@ -2,7 +2,7 @@
 
     python bench/sharpness.py [--count 32] [--frames 16] [--steps 20]
         [--guidance-stop 0.3]
-        [--decoder generation/builtin/weights/decoder]
+        [--decoder generation/builtin/weights/decoder] [--beside DECODER ...]
 
 Sharpness is the edge width of the main object's outline in a 256 px frame:
 at points along the outline, the object/background contrast divided by the
@@ -25,7 +25,8 @@ the studio's encoder uses. The model's rows: today's 32 px output and, when a
 decoder folder is given or shipped, its largest output (128 or 256 px)
 through the detail decoder, and beside it the same clips sampled with guidance
 at every step (the sampler stops guidance below noise level 0.3 since the
-second decoder). Writes bench/results/sharpness.json.
+second decoder); ``--beside`` adds a row for each other decoder given, on the
+same seeds. Writes bench/results/sharpness.json.
 """
 
 from __future__ import annotations
@@ -182,6 +183,13 @@ def main() -> None:
         default="",
         help="a saved detail decoder folder (default: the shipped one, if any)",
     )
+    ap.add_argument(
+        "--beside",
+        action="append",
+        default=[],
+        metavar="DECODER",
+        help="another saved decoder to measure on the same clips (repeatable)",
+    )
     ap.add_argument("--no-model", action="store_true", help="the world's rows only")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "sharpness.json"))
     args = ap.parse_args()
@@ -214,9 +222,9 @@ def main() -> None:
 
     folder = Path(args.decoder) if args.decoder else DECODER_DIR
     decoder = None
-    if folder.is_dir():
-        from generation.builtin.decoder import BuiltinDetailDecoder
+    from generation.builtin.decoder import BuiltinDetailDecoder
 
+    if folder.is_dir():
         decoder = BuiltinDetailDecoder.from_pretrained(folder).eval()
     else:
         print(f"no detail decoder at {folder}")
@@ -259,6 +267,10 @@ def main() -> None:
             clips = make(size)
             seconds[f"model at {size}"] = (time.perf_counter() - started) / len(prompts)
             measure(f"model at {size} (decoder)", clips)
+            for other in args.beside:
+                pipe.decoder = BuiltinDetailDecoder.from_pretrained(other).eval()
+                measure(f"model at {size} ({Path(other).name})", make(size))
+            pipe.decoder = decoder
             if args.guidance_stop > 0:
                 # Side by side: the same clips guided at every step, as the
                 # sampler did before it stopped guidance at low noise.

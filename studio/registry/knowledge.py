@@ -4,7 +4,8 @@ Each term of the world (a colour, a subject, a motion, a scene, a camera
 move) gets an example prompt in the world's own words. Its example clip is
 made by the model itself (at 128 px through its detail decoder when the
 weights carry one, else at its 32 px), and kept as a small animated WebP
-under ``MEDIA_ROOT/knowledge/<weights' hash>/``, so new weights get new
+under ``MEDIA_ROOT/knowledge/<weights' hash>-<sampler's hash>/``, so new
+weights, or a change to how the pipeline samples and decodes, get new
 examples. One example (12 frames, 16 steps with guidance) took 1–4 s on a
 quiet 2-core CPU and about 35 s on a busy one, so all 34 take minutes: far
 too long for a page request or for the web process beside the generation
@@ -26,6 +27,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
+from generation.builtin import pipeline as builtin_pipeline
 from generation.builtin import world
 from generation.builtin.pipeline import WEIGHTS_DIR
 from generation.builtin.reading import SUGGESTION, term_label, unknown_words
@@ -157,13 +159,36 @@ def weights_hash(weights_dir: Path = WEIGHTS_DIR) -> str:
     return _hash_cache[key]
 
 
+# The code that turns weights into the example clips: the sampler, the
+# denoiser's forward pass and the detail decoder.
+SAMPLER_FILES = tuple(
+    Path(builtin_pipeline.__file__).with_name(name)
+    for name in ("pipeline.py", "model.py", "decoder.py")
+)
+
+
+def sampler_hash(files: tuple[Path, ...] = SAMPLER_FILES) -> str:
+    """A short hash of the sampling code's source."""
+    digest = hashlib.blake2b(digest_size=4)
+    for path in files:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def examples_key() -> str:
+    """Which examples are the model's own today: the weights' hash and the
+    sampler's (the examples of the same weights sampled another way, such
+    as before the guidance stop, are not)."""
+    return f"{weights_hash()}-{sampler_hash()}"
+
+
 def folder(kind: str) -> Path:
     """Where examples live: the model's (by weights' hash) or the world's."""
     return Path(settings.MEDIA_ROOT) / FOLDER / kind
 
 
 def model_folder() -> Path:
-    return folder(weights_hash())
+    return folder(examples_key())
 
 
 def webp(frames: np.ndarray, *, fps: int = EXAMPLE_FPS) -> bytes:

@@ -81,7 +81,7 @@ def model_knowledge(request: HttpRequest) -> HttpResponse:
         "count": sum(len(g["items"]) for g in groups),
         "prompts": knowledge.PROMPTS_TO_TRY,
         "project": _project(request),
-        "weights": knowledge.weights_hash(),
+        "weights": knowledge.examples_key(),
     }
     return render(request, "registry/knowledge.html", ctx)
 

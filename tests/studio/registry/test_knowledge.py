@@ -64,7 +64,8 @@ def test_the_command_makes_the_model_s_own_looping_examples(alice_client, capsys
     call_command("knowledge_examples", only="colour-red,colour-orange")
     folder = knowledge.model_folder()
     assert capsys.readouterr().out.strip() == str(folder)
-    assert folder.name == knowledge.weights_hash()
+    assert folder.name == knowledge.examples_key()
+    assert folder.name.startswith(knowledge.weights_hash() + "-")
     made = sorted(p.name for p in folder.iterdir())
     assert made == ["colour-orange.webp", "colour-red.webp"]
     with Image.open(folder / "colour-red.webp") as image:
@@ -135,3 +136,19 @@ def test_the_suggestion_keeps_what_it_can_and_stays_in_the_world():
     assert "valley" in hills
     for text in (cat, "a dragon flying at night", "xyzzy", ""):
         assert unknown_words(knowledge.in_world_suggestion(text))[0] == []
+
+
+def test_examples_are_made_again_when_the_sampling_code_changes(tmp_path):
+    copies = []
+    for source in knowledge.SAMPLER_FILES:
+        copy = tmp_path / source.name
+        copy.write_bytes(source.read_bytes())
+        copies.append(copy)
+    copies = tuple(copies)
+    assert knowledge.sampler_hash(copies) == knowledge.sampler_hash()
+    # Say, the guidance stop moves: examples made before it are not today's.
+    pipeline = copies[0]
+    pipeline.write_text(
+        pipeline.read_text().replace("GUIDANCE_STOP = 0.3", "GUIDANCE_STOP = 0.4")
+    )
+    assert knowledge.sampler_hash(copies) != knowledge.sampler_hash()
