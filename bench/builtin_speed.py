@@ -78,11 +78,10 @@ def main() -> None:
         seed=3,
     )
 
-    def pipeline_only(bf16: bool | None = None) -> float:
+    def pipeline_only(bf16: bool | None = None, **overrides) -> float:
         pipe.bf16_autocast = bf16
         t0 = time.perf_counter()
-        pipe(
-            prompt,
+        settings = dict(
             num_frames=args.frames,
             height=native_h,
             width=native_w,
@@ -90,6 +89,7 @@ def main() -> None:
             guidance_scale=args.guidance,
             generator=torch.Generator().manual_seed(3),
         )
+        pipe(prompt, **(settings | overrides))
         pipe.bf16_autocast = None
         return time.perf_counter() - t0
 
@@ -97,20 +97,7 @@ def main() -> None:
         """The clip as the model made it before its detail decoder: 32 px,
         guided at every step (the encoder enlarged it); float32, as the pair's
         other half."""
-        pipe.bf16_autocast = False
-        t0 = time.perf_counter()
-        pipe(
-            prompt,
-            num_frames=args.frames,
-            height=32,
-            width=32,
-            num_inference_steps=args.steps,
-            guidance_scale=args.guidance,
-            guidance_stop=0.0,
-            generator=torch.Generator().manual_seed(3),
-        )
-        pipe.bf16_autocast = None
-        return time.perf_counter() - t0
+        return pipeline_only(False, height=32, width=32, guidance_stop=0.0)
 
     video = Path(tempfile.mkdtemp(prefix="builtin-speed-")) / "clip.mp4"
 

@@ -175,15 +175,22 @@ def sampler_hash(files: tuple[Path, ...] = SAMPLER_FILES) -> str:
     return digest.hexdigest()
 
 
+@cache
+def running_sampler_hash() -> str:
+    """The sampling code's hash, read once: the running process keeps the
+    code it imported."""
+    return sampler_hash()
+
+
 def examples_key() -> str:
     """Which examples are the model's own today: the weights' hash and the
     sampler's (the examples of the same weights sampled another way, such
     as before the guidance stop, are not)."""
-    return f"{weights_hash()}-{sampler_hash()}"
+    return f"{weights_hash()}-{running_sampler_hash()}"
 
 
 def folder(kind: str) -> Path:
-    """Where examples live: the model's (by weights' hash) or the world's."""
+    """Where examples live: the model's (by ``examples_key``) or the world's."""
     return Path(settings.MEDIA_ROOT) / FOLDER / kind
 
 
