@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -13,11 +15,19 @@ from studio.generations.events import group_name
 from studio.generations.models import Generation
 from studio.generations.services import generation_state
 
+logger = logging.getLogger(__name__)
+
 # Close codes: the 4000 range mirrors the HTTP status it stands for.
 CLOSE_BAD_MESSAGE = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+# Below 4000, so the page connects again: the server could not answer in time.
+CLOSE_TRY_AGAIN = 1013
 MAX_CLIENT_MESSAGE = 1024
+# How long joining the live events and reading the clip may take on connect.
+# A socket that got no ``state`` by then is closed, and the page reconnects,
+# instead of waiting on a stalled channel layer or database for good.
+CONNECT_SECONDS = 30.0
 
 
 @database_sync_to_async
@@ -63,8 +73,19 @@ class GenerationConsumer(AsyncWebsocketConsumer):
         generation_id = self.scope["url_route"]["kwargs"]["generation_id"]
         # Subscribe before reading the state, so no event falls in between.
         self.group = group_name(generation_id)
-        await self._subscribe()
-        state = await _state_for(user, generation_id)
+        try:
+            async with asyncio.timeout(CONNECT_SECONDS):
+                await self._subscribe()
+                state = await _state_for(user, generation_id)
+        except TimeoutError:
+            logger.warning(
+                "A viewer of %s got no state in %.0f s; it will reconnect",
+                generation_id,
+                CONNECT_SECONDS,
+            )
+            # ``disconnect`` leaves the group once the socket is closed.
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         if state is None:
             await self._unsubscribe()
             await self.close(code=CLOSE_NOT_FOUND)

@@ -373,3 +373,33 @@ async def test_a_late_viewer_on_a_process_without_the_worker_still_catches_up(
     elsewhere.emit(job, {"type": "cancelled"})
     assert runtime.events.live_progress(job) is None
     assert runtime.events.live_preview(job) is None
+
+
+async def test_a_stalled_channel_layer_closes_the_socket_so_the_page_reconnects(
+    alice, alice_cookie, generation, shared_layer, monkeypatch
+):
+    from redis.asyncio import Redis
+
+    from studio.generations import consumers
+
+    monkeypatch.setattr(consumers, "CONNECT_SECONDS", 0.5)
+    redis = Redis.from_url("redis://127.0.0.1:6379/8")
+    # Redis holds every write (joining a group is one) until unpaused.
+    await redis.client_pause(600_000, all=False)
+    try:
+        ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+        connected, _ = await ws.connect()
+        assert connected
+        # No state could be read in time: a close the page answers by
+        # connecting again (below 4000), not a socket that stays silent.
+        assert await ws.receive_output() == {"type": "websocket.close", "code": 1013}
+    finally:
+        await redis.client_unpause()
+        await redis.aclose()
+    await ws.wait()
+
+    ws = communicator(f"/ws/generations/{generation.pk}", ORIGIN, alice_cookie)
+    assert (await ws.connect())[0]
+    state = await ws.receive_json_from()
+    assert (state["type"], state["status"]) == ("state", "queued")
+    await ws.disconnect()
