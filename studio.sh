@@ -118,9 +118,11 @@ case "${1:-}" in
     # Up before the first run too: the separate worker's tests talk to Redis.
     ensure_redis
     run_suite "embedded defaults (SQLite, in-memory channel layer)" \
-      -u DATABASE_URL -u REDIS_URL
+      -u DATABASE_URL -u REDIS_URL -u STUDIO_TEST_SCOPE
     ensure_postgres
-    run_suite "PostgreSQL and Redis" \
+    # Again, the tests whose database, channel layer or cache these replace
+    # (tests/conftest.py: touches_a_backend); the rest run the same on both.
+    run_suite "PostgreSQL and Redis" STUDIO_TEST_SCOPE=backends \
       DATABASE_URL="postgres://postgres${PGPASSWORD:+:$PGPASSWORD}@127.0.0.1:5432/studio" \
       REDIS_URL=redis://127.0.0.1:6379/0
     ;;

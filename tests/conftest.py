@@ -99,3 +99,39 @@ def models_command(*args: str) -> str:
     out = io.StringIO()
     call_command("models", *args, stdout=out, stderr=out)
     return out.getvalue()
+
+
+# Fixtures through which a test reaches the database without the marker.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def touches_a_backend(item: pytest.Item) -> bool:
+    """Whether the database or the channel layer and cache that DATABASE_URL and
+    REDIS_URL name take part in the test: through Django's test database, or
+    as its ``backends`` mark says (a server it starts, a layer it joins)."""
+    if item.get_closest_marker("django_db") or item.get_closest_marker("backends"):
+        return True
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
+    """With STUDIO_TEST_SCOPE=backends (the suite's run on PostgreSQL and
+    Redis), leave out the tests that run the same on every backend: the model
+    code, and processes that make their own SQLite studio. They ran on the
+    embedded defaults already."""
+    import os
+
+    if os.environ.get("STUDIO_TEST_SCOPE", "all") != "backends":
+        return
+    kept, left = [], []
+    for item in items:
+        (kept if touches_a_backend(item) else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept

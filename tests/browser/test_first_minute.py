@@ -21,7 +21,8 @@ from tests.browser.conftest import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.browser]
+# Run again on PostgreSQL + Redis: its clips' live events cross the Redis layer.
+pytestmark = [pytest.mark.browser, pytest.mark.backends]
 
 
 def test_a_new_creator_goes_from_sign_up_to_a_playing_clip(live_studio, page, tmp_path):

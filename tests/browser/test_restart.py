@@ -24,7 +24,8 @@ from tests.browser.conftest import (
 )
 from tests.studio.generations.processes import generation_rows
 
-pytestmark = [pytest.mark.browser]
+# Run again on PostgreSQL + Redis: its clips' live events cross the Redis layer.
+pytestmark = [pytest.mark.browser, pytest.mark.backends]
 
 
 def serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:

@@ -13,7 +13,8 @@ from tests.browser.conftest import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.browser]
+# Run again on PostgreSQL + Redis: share pages count and cache in Redis there.
+pytestmark = [pytest.mark.browser, pytest.mark.backends]
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from PIL import Image
 
 from tests.browser.conftest import PASSWORD, RENDERING, live_manage
 
-pytestmark = [pytest.mark.browser]
+# Run again on PostgreSQL + Redis: its clips' live events cross the Redis layer.
+pytestmark = [pytest.mark.browser, pytest.mark.backends]
 
 FINISHED = ("succeeded", "failed", "cancelled")
 PREVIEW = 1

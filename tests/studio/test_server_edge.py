@@ -397,6 +397,7 @@ def _share_guess(studio: Studio, forwarded_for: str) -> int:
     ).status
 
 
+@pytest.mark.backends  # the counts are kept in Redis when REDIS_URL is set
 def test_visitors_behind_a_trusted_proxy_have_their_own_rate_limits(
     production_server,
 ):
@@ -407,6 +408,7 @@ def test_visitors_behind_a_trusted_proxy_have_their_own_rate_limits(
     assert _share_guess(production_server, second) == 404
 
 
+@pytest.mark.backends  # the counts are kept in Redis when REDIS_URL is set
 def test_an_address_a_visitor_wrote_in_front_of_the_proxys_is_ignored(
     production_server,
 ):
